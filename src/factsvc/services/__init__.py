@@ -1,0 +1,1 @@
+"""Business rules: no Tornado, Motor or Redis imports here."""

@@ -1,0 +1,126 @@
+"""The factorial use case: validate n, then serve n! from memory, the shared cache, or a fresh
+computation, with one computation per n however many requests ask for it at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from factsvc.errors import CacheUnavailable, InvalidInput
+from factsvc.services.factorial_math import is_plausible_factorial
+
+log = logging.getLogger(__name__)
+
+
+class FactorialCache(Protocol):
+    """The shared cache; both methods raise CacheUnavailable when it cannot be reached."""
+
+    async def get(self, n: int) -> str | None: ...
+
+    async def set(self, n: int, decimal: str) -> None: ...
+
+
+class FactorialComputer(Protocol):
+    """Computes n! in decimal without holding the event loop; may raise Overloaded."""
+
+    async def compute(self, n: int) -> str: ...
+
+
+@dataclass(frozen=True)
+class Factorial:
+    n: int
+    decimal: str
+    cached: bool
+
+
+class FactorialService:
+    def __init__(
+        self,
+        *,
+        cache: FactorialCache,
+        computer: FactorialComputer,
+        local_cache: MutableMapping[int, str],
+        max_n: int,
+    ) -> None:
+        self._cache = cache
+        self._computer = computer
+        self._local = local_cache
+        self._max_n = max_n
+        self._max_digits = len(str(max_n))
+        self._inflight: dict[int, asyncio.Future[tuple[str, bool]]] = {}
+        self._cache_writes: set[asyncio.Task[None]] = set()
+
+    def parse_n(self, values: Sequence[str]) -> int:
+        """The one value given for n, as an int; InvalidInput for anything else."""
+        if not values:
+            raise InvalidInput({"n": "is required"})
+        if len(values) > 1:
+            raise InvalidInput({"n": "must be given once"})
+        raw = values[0]
+        if not raw.isascii() or not raw.isdigit():
+            raise InvalidInput({"n": "must be a whole number written with the digits 0-9"})
+        significant = raw.lstrip("0") or "0"
+        # Checked before int() so that a huge digit string costs nothing to refuse.
+        if len(significant) > self._max_digits or int(significant) > self._max_n:
+            raise InvalidInput({"n": f"must be at most {self._max_n}"})
+        return int(significant)
+
+    async def factorial(self, n: int) -> Factorial:
+        local = self._local.get(n)
+        if local is not None:
+            return Factorial(n, local, cached=True)
+        pending = self._inflight.get(n)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(n))
+            self._inflight[n] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(n, None))
+        # shield: a client that goes away must not cancel the others' shared computation.
+        decimal, cached = await asyncio.shield(pending)
+        return Factorial(n, decimal, cached=cached)
+
+    async def _load(self, n: int) -> tuple[str, bool]:
+        shared = await self._get_shared(n)
+        if shared is not None:
+            self._remember(n, shared)
+            return shared, True
+        decimal = await self._computer.compute(n)
+        self._remember(n, decimal)
+        self._write_shared_in_background(n, decimal)
+        return decimal, False
+
+    async def _get_shared(self, n: int) -> str | None:
+        try:
+            decimal = await self._cache.get(n)
+        except CacheUnavailable as error:
+            log.warning("factorial cache unavailable, computing n=%d: %s", n, error)
+            return None
+        if decimal is not None and not is_plausible_factorial(n, decimal):
+            log.warning("factorial cache held a malformed value for n=%d; recomputing", n)
+            return None
+        return decimal
+
+    def _remember(self, n: int, decimal: str) -> None:
+        # ValueError: larger than the whole in-process tier; serve it without keeping it.
+        with contextlib.suppress(ValueError):
+            self._local[n] = decimal
+
+    def _write_shared_in_background(self, n: int, decimal: str) -> None:
+        # The response need not wait for the cache write; a slow Redis must not delay it.
+        task = asyncio.ensure_future(self._set_shared(n, decimal))
+        self._cache_writes.add(task)
+        task.add_done_callback(self._cache_writes.discard)
+
+    async def _set_shared(self, n: int, decimal: str) -> None:
+        try:
+            await self._cache.set(n, decimal)
+        except CacheUnavailable as error:
+            log.warning("factorial cache unavailable, n=%d not stored: %s", n, error)
+
+    async def drain(self) -> None:
+        """Wait for background cache writes; called before the clients close."""
+        if self._cache_writes:
+            await asyncio.gather(*self._cache_writes, return_exceptions=True)

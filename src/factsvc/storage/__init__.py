@@ -1,0 +1,1 @@
+"""Adapters to Redis and MongoDB: the only modules that import their drivers."""

@@ -1,0 +1,46 @@
+"""The shared factorial cache in Redis: one namespaced key per n, each with a TTL."""
+
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from factsvc.errors import CacheUnavailable
+
+KEY_PREFIX = "factsvc:fact:v1:"
+
+
+class RedisFactorialCache:
+    def __init__(self, redis: Redis, *, ttl_seconds: int, retry_after_failure: float = 1.0) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._retry_after_failure = retry_after_failure
+        self._skip_until = 0.0
+
+    async def get(self, n: int) -> str | None:
+        self._refuse_while_failing()
+        try:
+            value = await self._redis.get(KEY_PREFIX + str(n))
+        except (RedisError, OSError) as error:
+            raise self._failed(error) from error
+        if value is None:
+            return None
+        return value.decode("ascii", errors="replace") if isinstance(value, bytes) else str(value)
+
+    async def set(self, n: int, decimal: str) -> None:
+        self._refuse_while_failing()
+        try:
+            await self._redis.set(KEY_PREFIX + str(n), decimal.encode("ascii"), ex=self._ttl)
+        except (RedisError, OSError) as error:
+            raise self._failed(error) from error
+
+    def _refuse_while_failing(self) -> None:
+        # After a failure, skip Redis briefly so that a dead cache costs no timeout per request.
+        if time.monotonic() < self._skip_until:
+            raise CacheUnavailable("skipped after a recent failure")
+
+    def _failed(self, error: Exception) -> CacheUnavailable:
+        self._skip_until = time.monotonic() + self._retry_after_failure
+        return CacheUnavailable(type(error).__name__)

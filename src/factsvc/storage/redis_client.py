@@ -1,0 +1,28 @@
+"""Builds the redis.asyncio client with timeouts that fit a request budget."""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from factsvc.config import Settings
+
+
+def make_redis(settings: Settings) -> Redis:
+    timeout = settings.redis_timeout_seconds
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        # How long a command waits for a free connection before failing.
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        # One retry reconnects a connection that a Redis restart left stale.
+        retry=Retry(NoBackoff(), retries=1),
+    )
+    return Redis(connection_pool=pool)
+
+
+async def ping(redis: Redis) -> None:
+    await redis.ping()
