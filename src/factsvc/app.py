@@ -57,7 +57,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Create every loop-bound client inside the running loop, and close them all on exit."""
     async with AsyncExitStack() as stack:
         redis = redis_client.make_redis(settings)
-        stack.push_async_callback(redis.aclose)
+        stack.push_async_callback(redis.aclose, close_connection_pool=True)
         mongo_client = mongo.make_mongo_client(settings)
         stack.callback(mongo_client.close)
         pool = make_process_pool(settings.fact_workers)

@@ -1,7 +1,9 @@
-"""The shared factorial cache in Redis: one namespaced key per n, each with a TTL."""
+"""The shared factorial cache in Redis: one namespaced key per n, each with a TTL, each value
+stored with a checksum so that a damaged value is never served."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from redis.asyncio import Redis
@@ -25,14 +27,14 @@ class RedisFactorialCache:
             value = await self._redis.get(KEY_PREFIX + str(n))
         except (RedisError, OSError) as error:
             raise self._failed(error) from error
-        if value is None:
-            return None
-        return value.decode("ascii", errors="replace") if isinstance(value, bytes) else str(value)
+        return (
+            None if value is None else _unwrap(value.encode() if isinstance(value, str) else value)
+        )
 
     async def set(self, n: int, decimal: str) -> None:
         self._refuse_while_failing()
         try:
-            await self._redis.set(KEY_PREFIX + str(n), decimal.encode("ascii"), ex=self._ttl)
+            await self._redis.set(KEY_PREFIX + str(n), _wrap(decimal.encode("ascii")), ex=self._ttl)
         except (RedisError, OSError) as error:
             raise self._failed(error) from error
 
@@ -44,3 +46,19 @@ class RedisFactorialCache:
     def _failed(self, error: Exception) -> CacheUnavailable:
         self._skip_until = time.monotonic() + self._retry_after_failure
         return CacheUnavailable(type(error).__name__)
+
+
+def _checksum(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=8).hexdigest().encode("ascii")
+
+
+def _wrap(payload: bytes) -> bytes:
+    return _checksum(payload) + b":" + payload
+
+
+def _unwrap(stored: bytes) -> str | None:
+    """The stored decimal, or None (a miss) when the checksum does not match."""
+    checksum, _, payload = stored.partition(b":")
+    if checksum != _checksum(payload):
+        return None
+    return payload.decode("ascii", errors="replace")

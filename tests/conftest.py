@@ -1,0 +1,128 @@
+"""Shared fixtures: real redis-server and MongoDB-compatible servers started by the tests, and
+the application served over real sockets by pytest-tornado."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis as redis_sync
+import tornado.httpserver
+import tornado.ioloop
+import tornado.web
+
+from factsvc.app import Services, make_app, open_services
+from factsvc.config import Settings
+from factsvc.embedded import ManagedServer, mongo_server, redis_server
+from factsvc.server import make_http_server
+
+STRONG_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+
+def _started(server: ManagedServer) -> ManagedServer:
+    server.start()
+    server.wait_until_listening()
+    return server
+
+
+@pytest.fixture(scope="session")
+def redis_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedServer]:
+    base = tmp_path_factory.mktemp("redis")
+    server = _started(redis_server(base / "data", base))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedServer]:
+    base = tmp_path_factory.mktemp("mongo")
+    server = _started(mongo_server(None, base))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[ManagedServer]:
+    """A redis-server of this test alone, which the test may pause, stop and restart."""
+    server = _started(redis_server(tmp_path / "redis-data", tmp_path))
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        os.kill(server.process.pid, signal.SIGCONT)
+    server.stop()
+
+
+def redis_url(server: ManagedServer) -> str:
+    return f"redis://127.0.0.1:{server.port}/0"
+
+
+@pytest.fixture
+def redis_direct(redis_backend: ManagedServer) -> Iterator[redis_sync.Redis]:
+    """A plain client to inspect and prepare the shared test Redis; emptied for each test."""
+    client = redis_sync.Redis(host="127.0.0.1", port=redis_backend.port)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(
+    redis_backend: ManagedServer, mongo_backend: ManagedServer, tmp_path: Path
+) -> Settings:
+    return Settings(
+        debug=False,
+        path_data=tmp_path,
+        log_to_file=False,
+        session_cookie_secret=STRONG_SECRET,
+        redis_url=redis_url(redis_backend),
+        mongodb_uri=f"mongodb://127.0.0.1:{mongo_backend.port}/",
+        mongodb_timeout_ms=1000,
+        fact_max_n=100_000,
+    )
+
+
+AppFactory = Callable[[Settings], tornado.web.Application]
+
+
+@pytest.fixture
+def app_factory(io_loop: tornado.ioloop.IOLoop) -> Iterator[AppFactory]:
+    """Builds applications the way the server does, closing their clients after the test."""
+    stack = AsyncExitStack()
+
+    def build(settings: Settings) -> tornado.web.Application:
+        services: Services = io_loop.run_sync(
+            lambda: stack.enter_async_context(open_services(settings))
+        )
+        return make_app(settings, services)
+
+    yield build
+    io_loop.run_sync(stack.aclose)
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, settings: Settings, redis_direct: redis_sync.Redis) -> object:
+    return app_factory(settings)
+
+
+@pytest.fixture
+def http_server(
+    request: pytest.FixtureRequest,
+    io_loop: tornado.ioloop.IOLoop,
+    _unused_port: tuple[object, int],
+    settings: Settings,
+) -> Iterator[tornado.httpserver.HTTPServer]:
+    """pytest-tornado's server, with the production server's limits."""
+    application = request.getfixturevalue("app")
+    server = make_http_server(application, settings)
+    server.add_socket(_unused_port[0])  # type: ignore[arg-type]
+    yield server
+    server.stop()
+    io_loop.run_sync(server.close_all_connections)
+
+
+def with_settings(settings: Settings, **changes: object) -> Settings:
+    return replace(settings, **changes)  # type: ignore[arg-type]
