@@ -1,0 +1,175 @@
+"""`factsvc serve` as a real process: embedded backends, workers, logs, signals, bad config."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from factsvc.embedded import free_port
+from tests.conftest import STRONG_SECRET
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def child_pids(pid: int, marker: str = "") -> set[int]:
+    """Direct children of pid whose command line contains `marker`."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = {int(p) for p in children.read_text().split()} if children.exists() else set()
+    return {p for p in pids if marker in command_line(p)}
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def embedded_backend_pids(pid: int) -> set[int]:
+    return child_pids(pid, "redis-server") | child_pids(pid, "secantus")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback only
+            return response.status, orjson.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, orjson.loads(error.read())
+
+
+class Service:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, data: Path) -> None:
+        self.process, self.port, self.data = process, port, data
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_ready(self, timeout: float = 40.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stdout and self.process.stdout.read()
+            try:
+                if get_json(self.url("/readyz"))[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the service did not become ready")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[Any]:
+    started: list[Service] = []
+
+    def start(*args: str, **env: str) -> Service:
+        port = free_port()
+        environ = {
+            "PATH": os.environ.get("PATH", ""),
+            "PATH_DATA": str(tmp_path),
+            "TORNADO_SERVER_PORT": str(port),
+            "TORNADO_SERVER_ADDRESS": "127.0.0.1",
+            "LOGGING_LOGGER_LEVEL": "INFO",
+            **env,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "factsvc", "serve", *args],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        service = Service(process, port, tmp_path)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        if service.process.poll() is None:
+            service.process.kill()
+            service.process.wait(10)
+        if service.process.stdout:
+            service.process.stdout.close()
+
+
+def test_embedded_debug_service_serves_and_stops_cleanly_on_sigterm(start_service: Any) -> None:
+    service = start_service("--embedded")
+    service.wait_ready()
+    backends = embedded_backend_pids(service.process.pid)
+    assert len(backends) == 2, "a redis-server and a MongoDB-compatible server"
+    status, body = get_json(service.url("/fact?n=10"))
+    assert (status, body["fact"]) == (200, "3628800")
+
+    assert service.stop(signal.SIGTERM) == 0
+    for pid in backends:
+        deadline = time.monotonic() + 15
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(pid), "embedded backends stop with the service"
+
+    log_text = (service.data / "log" / "factsvc.log").read_text()
+    assert "GET /fact 200" in log_text
+    assert "n=10" not in log_text, "query strings stay out of the access log"
+    assert (service.data / "embedded" / "mongo").is_dir()
+
+
+def test_production_mode_runs_several_workers_and_stops_on_sigint(start_service: Any) -> None:
+    service = start_service(
+        "--embedded",
+        DEBUG="false",
+        TORNADO_SERVER_NUMPROCS="2",
+        SESSION_COOKIE_SECRET=STRONG_SECRET,
+    )
+    service.wait_ready()
+    children = child_pids(service.process.pid)
+    workers = child_pids(service.process.pid, "-m factsvc serve")
+    assert len(workers) == 2
+    assert len(embedded_backend_pids(service.process.pid)) == 2
+    for _ in range(10):
+        status, body = get_json(service.url("/fact?n=20"))
+        assert (status, body["fact"]) == (200, "2432902008176640000")
+    assert service.stop(signal.SIGINT) == 0
+    assert not any(alive(pid) for pid in children)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DEBUG": "false"}, "SESSION_COOKIE_SECRET"),
+        ({"DEBUG": "false", "SESSION_COOKIE_SECRET": "short"}, "SESSION_COOKIE_SECRET"),
+        ({"TORNADO_SERVER_PORT": "http"}, "TORNADO_SERVER_PORT"),
+        ({"FACT_MAX_N": "-5"}, "FACT_MAX_N"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+    ],
+)
+def test_a_bad_configuration_stops_the_start_with_the_variable_named(
+    start_service: Any, env: dict[str, str], named: str
+) -> None:
+    service = start_service(**env)
+    assert service.process.wait(30) == 2
+    assert service.process.stdout is not None
+    output = service.process.stdout.read().decode()
+    assert named in output
+    assert "Traceback" not in output

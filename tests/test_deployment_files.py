@@ -1,0 +1,337 @@
+"""Static checks of docker-compose.yml, the Dockerfile and .dockerignore.
+
+No Docker engine is needed: the files are parsed and compared with what the service reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+CONFIG_SOURCE = ROOT / "src" / "factsvc" / "config.py"
+
+SERVICES = ("app", "mongo", "redis")
+BACKENDS = ("mongo", "redis")
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|AUTH", re.IGNORECASE)
+# A whole value that is one compose interpolation: ${NAME}, ${NAME:?message}, ${NAME?message}.
+ONE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?:(?::?\?)[^}]*)?\}")
+ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
+READER_GET = re.compile(r"""reader\.get\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+# Read by Settings.from_env only to build the default MONGODB_URI and REDIS_URL.
+URL_PART_VARIABLES = {"MONGODB_HOST", "MONGODB_PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB"}
+
+
+# Loading
+
+
+def load_compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), "docker-compose.yml is not a mapping"
+    return document
+
+
+def service(name: str) -> dict[str, Any]:
+    services = load_compose().get("services") or {}
+    assert name in services, f"no service {name!r} in docker-compose.yml"
+    definition = services[name]
+    assert isinstance(definition, dict), f"service {name!r} is not a mapping"
+    return definition
+
+
+def environment(definition: dict[str, Any]) -> dict[str, str]:
+    """A service's environment, written either as a mapping or as a list of NAME=value."""
+    raw = definition.get("environment") or {}
+    if isinstance(raw, list):
+        pairs = (str(item).partition("=") for item in raw)
+        return {name: value for name, _, value in pairs}
+    return {str(name): "" if value is None else str(value) for name, value in raw.items()}
+
+
+def published_ports(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host port, container port) for each entry of `ports`, short or long syntax."""
+    result = []
+    for entry in definition.get("ports") or []:
+        if isinstance(entry, dict):
+            result.append((str(entry.get("published", "")), str(entry.get("target", ""))))
+            continue
+        parts = str(entry).split("/")[0].split(":")
+        host = parts[-2] if len(parts) >= 2 else ""
+        result.append((host, parts[-1]))
+    return result
+
+
+def volume_mounts(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """(source, target) for each entry of `volumes`, short or long syntax."""
+    result = []
+    for entry in definition.get("volumes") or []:
+        if isinstance(entry, dict):
+            result.append((str(entry.get("source", "")), str(entry.get("target", ""))))
+            continue
+        parts = str(entry).split(":")
+        if len(parts) == 1:
+            result.append(("", parts[0]))  # an anonymous volume
+        else:
+            result.append((parts[0], parts[1]))
+    return result
+
+
+def is_named_volume(source: str) -> bool:
+    return bool(source) and not source.startswith(("/", ".", "~", "$"))
+
+
+def variables_read_by_settings() -> set[str]:
+    return set(READER_GET.findall(CONFIG_SOURCE.read_text(encoding="utf-8")))
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order, with continuation lines joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        keyword, _, arguments = (pending + stripped).partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+        pending = ""
+    return instructions
+
+
+def final_stage() -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions()
+    starts = [index for index, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
+    assert starts, "the Dockerfile has no FROM"
+    return instructions[starts[-1] :]
+
+
+def env_assignments(arguments: str) -> dict[str, str]:
+    """ENV NAME=value NAME2="value 2" ..., or the legacy ENV NAME value."""
+    words = shlex.split(arguments)
+    if words and "=" not in words[0]:
+        return {words[0]: " ".join(words[1:])}
+    return dict(word.partition("=")[::2] for word in words)
+
+
+# Services
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_service_is_defined(name: str) -> None:
+    service(name)
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_service_has_a_healthcheck_with_a_test_command(name: str) -> None:
+    healthcheck = service(name).get("healthcheck")
+    assert isinstance(healthcheck, dict), f"{name} has no healthcheck"
+    assert not healthcheck.get("disable", False), f"{name} disables its healthcheck"
+    test = healthcheck.get("test")
+    if isinstance(test, str):
+        assert test.strip(), f"{name}'s healthcheck test is empty"
+        return
+    assert isinstance(test, list), f"{name}'s healthcheck has no test"
+    assert test[:1] in (["CMD"], ["CMD-SHELL"]), f"{name}'s healthcheck test is {test!r}"
+    assert len(test) >= 2, f"{name}'s healthcheck test has no command"
+    assert all(str(word).strip() for word in test[1:]), f"{name}'s healthcheck has empty words"
+
+
+def test_the_app_healthcheck_probes_healthz_with_python() -> None:
+    test = service("app")["healthcheck"]["test"]
+    command = " ".join(test) if isinstance(test, list) else test
+    assert "python" in command
+    assert "http://127.0.0.1:8888/healthz" in command
+    assert "curl" not in command, "the slim image has no curl"
+
+
+def test_the_app_waits_for_mongo_and_redis_to_be_healthy() -> None:
+    depends_on = service("app").get("depends_on")
+    assert isinstance(depends_on, dict), "app's depends_on must be a mapping with conditions"
+    for backend in BACKENDS:
+        assert backend in depends_on, f"app does not depend on {backend}"
+        assert (depends_on[backend] or {}).get("condition") == "service_healthy", backend
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_the_backend_publishes_no_ports(name: str) -> None:
+    definition = service(name)
+    assert not definition.get("ports"), f"{name} publishes {definition.get('ports')!r}"
+    assert definition.get("network_mode") != "host", f"{name} shares the host's network"
+
+
+def test_the_app_publishes_port_8888() -> None:
+    assert ("8888", "8888") in published_ports(service("app"))
+
+
+def test_the_app_restarts_and_stops_gracefully() -> None:
+    app = service("app")
+    assert app.get("restart") == "unless-stopped"
+    assert app.get("stop_grace_period") == "30s"
+
+
+# Secrets
+
+
+def test_every_secret_variable_is_an_interpolation_not_a_literal() -> None:
+    checked = []
+    for name in SERVICES:
+        for variable, value in environment(service(name)).items():
+            if SECRET_NAME.search(variable):
+                checked.append(variable)
+                assert ONE_REFERENCE.fullmatch(value.strip()), (
+                    f"{name}: {variable} must be a ${{...}} reference, not a literal"
+                )
+    assert "SESSION_COOKIE_SECRET" in checked
+    assert "MONGO_INITDB_ROOT_PASSWORD" in checked
+
+
+@pytest.mark.parametrize(
+    ("variable", "scheme", "host"),
+    [("MONGODB_URI", "mongodb", "mongo"), ("REDIS_URL", "redis", "redis")],
+)
+def test_the_backend_url_points_at_its_service_with_a_password_from_the_environment(
+    variable: str, scheme: str, host: str
+) -> None:
+    value = environment(service("app")).get(variable)
+    assert value, f"app does not set {variable}"
+    references = ANY_REFERENCE.findall(value)
+    # Stand-ins without URL punctuation, so that the URL parser sees the structure.
+    for index, reference in enumerate(references):
+        value = value.replace(reference, f"placeholder{index}x", 1)
+    url = urlsplit(value)
+    assert (url.scheme, url.hostname) == (scheme, host)
+    assert url.password, f"{variable} carries no password"
+    stand_in = re.fullmatch(r"placeholder(\d+)x", url.password)
+    assert stand_in, f"{variable} holds a literal password"
+    assert ONE_REFERENCE.fullmatch(references[int(stand_in.group(1))])
+
+
+def test_the_mongodb_uri_authenticates_against_the_admin_database() -> None:
+    query = urlsplit(ANY_REFERENCE.sub("x", environment(service("app"))["MONGODB_URI"])).query
+    assert "authSource=admin" in query.split("&")
+
+
+def test_the_redis_password_on_the_command_line_is_an_interpolation() -> None:
+    command = service("redis").get("command")
+    words = shlex.split(command) if isinstance(command, str) else [str(w) for w in command or []]
+    assert "--requirepass" in words, "redis runs without a password"
+    password = words[words.index("--requirepass") + 1]
+    assert ONE_REFERENCE.fullmatch(password), "redis --requirepass is given a literal"
+    assert "--appendonly" in words
+    assert words[words.index("--appendonly") + 1] == "yes"
+
+
+# Volumes
+
+
+def test_every_named_volume_is_declared_and_every_declared_volume_is_used() -> None:
+    declared = set((load_compose().get("volumes") or {}).keys())
+    used = {
+        source
+        for name in SERVICES
+        for source, _ in volume_mounts(service(name))
+        if is_named_volume(source)
+    }
+    assert used, "no service uses a named volume"
+    assert used <= declared, f"used but not declared: {sorted(used - declared)}"
+    assert declared <= used, f"declared but not used: {sorted(declared - used)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "target"), [("app", "/data"), ("mongo", "/data/db"), ("redis", "/data")]
+)
+def test_the_service_keeps_its_data_in_a_named_volume(name: str, target: str) -> None:
+    sources = [source for source, mounted in volume_mounts(service(name)) if mounted == target]
+    assert sources, f"{name} mounts nothing on {target}"
+    assert is_named_volume(sources[0]), f"{name} mounts {sources[0]!r} on {target}"
+
+
+# The app's settings
+
+
+def test_the_variable_list_is_read_from_settings_from_env() -> None:
+    names = variables_read_by_settings()
+    assert {"DEBUG", "PATH_DATA", "SESSION_COOKIE_SECRET", "MONGODB_URI", "REDIS_URL"} <= names
+    assert names >= URL_PART_VARIABLES
+
+
+def test_every_variable_the_app_sets_is_one_that_settings_reads() -> None:
+    known = variables_read_by_settings() | URL_PART_VARIABLES
+    unknown = sorted(set(environment(service("app"))) - known)
+    assert not unknown, f"app sets variables that Settings.from_env ignores: {unknown}"
+
+
+def test_the_app_runs_without_debug_and_keeps_its_data_on_its_volume() -> None:
+    app = service("app")
+    env = environment(app)
+    assert env.get("DEBUG") == "false"
+    assert env.get("PATH_DATA") in {target for _, target in volume_mounts(app)}
+
+
+# Dockerfile
+
+
+def test_the_image_is_based_on_python_3_11_slim() -> None:
+    image = final_stage()[0][1].split()[0]
+    assert image in {"python:3.11-slim", "docker.io/library/python:3.11-slim"}
+
+
+def test_the_dockerfile_runs_as_a_non_root_user() -> None:
+    users = [arguments for keyword, arguments in final_stage() if keyword == "USER"]
+    assert users, "the final stage has no USER"
+    user = users[-1].split(":")[0].strip()
+    assert user not in {"", "root", "0"}, f"the image runs as {users[-1]!r}"
+
+
+def test_the_dockerfile_cmd_is_an_exec_form_json_array() -> None:
+    commands = [arguments for keyword, arguments in final_stage() if keyword == "CMD"]
+    assert commands, "the final stage has no CMD"
+    try:
+        command = json.loads(commands[-1])
+    except json.JSONDecodeError:
+        pytest.fail(f"CMD is in shell form: {commands[-1]}")
+    assert command == ["factsvc", "serve"]
+
+
+def test_the_dockerfile_sets_debug_false() -> None:
+    env: dict[str, str] = {}
+    for keyword, arguments in final_stage():
+        if keyword == "ENV":
+            env.update(env_assignments(arguments))
+    assert env.get("DEBUG") == "false"
+
+
+def test_the_dockerfile_installs_the_project_without_extras() -> None:
+    installs = [
+        arguments
+        for keyword, arguments in dockerfile_instructions()
+        if keyword == "RUN" and "pip install" in arguments
+    ]
+    assert any(re.search(r"pip install\s+\.(\s|$)", run) for run in installs), installs
+    assert not any("[" in run for run in installs), f"extras installed: {installs}"
+
+
+def test_the_dockerfile_exposes_8888() -> None:
+    exposed = [arguments for keyword, arguments in final_stage() if keyword == "EXPOSE"]
+    assert any("8888" in arguments.split() for arguments in exposed)
+
+
+@pytest.mark.parametrize(
+    "pattern", [".venv", "data", ".git", "tests", ".env", "**/__pycache__", ".pytest_cache"]
+)
+def test_the_dockerignore_excludes(pattern: str) -> None:
+    lines = DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+    assert pattern in {line.strip() for line in lines}
