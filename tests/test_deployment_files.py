@@ -335,3 +335,8 @@ def test_the_dockerfile_exposes_8888() -> None:
 def test_the_dockerignore_excludes(pattern: str) -> None:
     lines = DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
     assert pattern in {line.strip() for line in lines}
+
+
+def test_env_example_lists_every_variable_that_settings_reads() -> None:
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    assert variables_read_by_settings() <= listed
