@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedError(RuntimeError):
@@ -46,6 +49,12 @@ def find_redis_server() -> str:
     return executable
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: have Linux send SIGTERM if the service itself is killed."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @dataclass
 class ManagedServer:
     """One child server process on a fixed loopback port, restartable on the same port."""
@@ -66,6 +75,7 @@ class ManagedServer:
                 stderr=subprocess.STDOUT,
                 # Its own session: a Ctrl-C meant for the service reaches it only through us.
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
     def wait_until_listening(self, timeout: float = 30.0) -> None:

@@ -108,8 +108,12 @@ def start_service(tmp_path: Path) -> Iterator[Any]:
     yield start
     for service in started:
         if service.process.poll() is None:
-            service.process.kill()
-            service.process.wait(10)
+            service.process.terminate()
+            try:
+                service.process.wait(20)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait(10)
         if service.process.stdout:
             service.process.stdout.close()
 
@@ -173,3 +177,16 @@ def test_a_bad_configuration_stops_the_start_with_the_variable_named(
     output = service.process.stdout.read().decode()
     assert named in output
     assert "Traceback" not in output
+
+
+def test_embedded_backends_do_not_outlive_a_killed_service(start_service: Any) -> None:
+    service = start_service("--embedded")
+    service.wait_ready()
+    backends = embedded_backend_pids(service.process.pid)
+    assert len(backends) == 2
+    service.process.kill()
+    service.process.wait(10)
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in backends) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in backends)

@@ -26,8 +26,8 @@ from factsvc.inflight import InFlightRequests
 log = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
-# Above this size gzip runs in a thread (zlib releases the GIL): level 6 on a 450 KB body
-# would hold the event loop for ~45 ms.
+# Above this size gzip runs in a thread (zlib releases the GIL) rather than in Tornado's
+# transform on the event loop, where a 450 KB body would hold it for ~45 ms.
 OFFLOOP_GZIP_MIN_BYTES = 32 * 1024
 
 # Envelope codes by HTTP status, kept from the original service so clients can switch on them.
@@ -80,7 +80,7 @@ class BaseHandler(RequestHandler):
     async def write_envelope(self, payload: Mapping[str, Any], status: int = 200) -> None:
         body = orjson.dumps({"code": 0, "message": "", **payload})
         if len(body) >= OFFLOOP_GZIP_MIN_BYTES and self._accepts_gzip():
-            body = await asyncio.get_running_loop().run_in_executor(None, gzip.compress, body)
+            body = await asyncio.get_running_loop().run_in_executor(None, _gzip, body)
             # Tornado's own gzip transform sees this header, adds Vary and leaves the body alone.
             self.set_header("Content-Encoding", "gzip")
         self.set_status(status)
@@ -143,6 +143,11 @@ class BaseHandler(RequestHandler):
             self.request.path,
             exc_info=(typ, value, tb),  # type: ignore[arg-type]
         )
+
+
+def _gzip(body: bytes) -> bytes:
+    # Level 1: on 450 KB of digits it takes ~9 ms against ~45 ms at level 6, for the same ratio.
+    return gzip.compress(body, compresslevel=1)
 
 
 def _phrase(status: int) -> str:
