@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -10,33 +15,60 @@ from typing import Any
 from cachetools import LRUCache
 from tornado.web import Application, RequestHandler
 
-from factsvc.compute import PooledFactorialComputer, make_process_pool
+from factsvc.compute import BoundedExecutor, PooledFactorialComputer, make_process_pool
 from factsvc.config import Settings
+from factsvc.errors import DependencyUnavailable
+from factsvc.handlers import accounts as account_handlers
 from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
 from factsvc.inflight import InFlightRequests
 from factsvc.logs import log_request
+from factsvc.services.accounts import AccountService, LoginLimits
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
+from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.passwords import PasswordHasher
+from factsvc.services.sessions import SessionService
 from factsvc.storage import mongo, redis_client
+from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_cache import RedisFactorialCache
+from factsvc.storage.redis_counters import RedisCounterStore
+from factsvc.storage.redis_sessions import RedisSessionStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Services:
     factorials: FactorialService
     readiness: ReadinessService
+    accounts: AccountService
 
 
 def make_app(
     settings: Settings, services: Services, in_flight: InFlightRequests | None = None
 ) -> Application:
+    account_options = {
+        "accounts": services.accounts,
+        "cookies": account_handlers.CookiePolicy(
+            name=settings.session_cookie_name,
+            secure=not settings.debug,
+            max_age_seconds=settings.session_absolute_seconds,
+        ),
+    }
     routes: list[tuple[str, type[RequestHandler], dict[str, Any]]] = [
         (r"/fact", FactorialHandler, {"factorials": services.factorials}),
         (r"/healthz", HealthHandler, {}),
         (r"/readyz", ReadinessHandler, {"readiness": services.readiness}),
+        (r"/register", account_handlers.RegisterHandler, account_options),
+        (r"/login", account_handlers.LoginHandler, account_options),
+        (r"/isLogined", account_handlers.IsLoginedHandler, account_options),
+        (r"/logout", account_handlers.LogoutHandler, account_options),
+        (r"/account/info", account_handlers.AccountInfoHandler, account_options),
+        (r"/account/edit", account_handlers.AccountEditHandler, account_options),
     ]
+    secrets, key_version = cookie_secrets(settings)
     return Application(
         routes,
         default_handler_class=NotFoundHandler,
@@ -46,10 +78,32 @@ def make_app(
         serve_traceback=False,
         debug_detail=settings.debug,
         compress_response=True,
-        cookie_secret=settings.session_cookie_secret,
+        cookie_secret=secrets,
+        key_version=key_version,
         log_function=log_request,
         in_flight=in_flight,
     )
+
+
+def cookie_secrets(settings: Settings) -> tuple[dict[int, str], int]:
+    """Tornado's rotation scheme: the current secret signs, the previous ones still verify.
+    Versions derive from the secrets, so rotating needs no version numbers in configuration."""
+    current = settings.session_cookie_secret
+    secrets = {_secret_version(s): s for s in settings.session_cookie_secrets_previous}
+    secrets[_secret_version(current)] = current
+    return secrets, _secret_version(current)
+
+
+def _secret_version(secret: str) -> int:
+    return int.from_bytes(hashlib.sha256(secret.encode()).digest()[:4], "big")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30 000 most common passwords, from zxcvbn's frequency lists."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # large: loaded on first use only
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 @asynccontextmanager
@@ -60,16 +114,49 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(redis.aclose, close_connection_pool=True)
         mongo_client = mongo.make_mongo_client(settings)
         stack.callback(mongo_client.close)
-        pool = make_process_pool(settings.fact_workers)
-        stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        process_pool = make_process_pool(settings.fact_workers)
+        stack.callback(process_pool.shutdown, wait=True, cancel_futures=True)
+        bcrypt_threads = ThreadPoolExecutor(
+            settings.bcrypt_threads or os.cpu_count() or 1, thread_name_prefix="bcrypt"
+        )
+        stack.callback(bcrypt_threads.shutdown, wait=True, cancel_futures=True)
 
         factorials = FactorialService(
             cache=RedisFactorialCache(redis, ttl_seconds=settings.fact_cache_ttl),
-            computer=PooledFactorialComputer(pool, max_pending=settings.fact_max_pending),
+            computer=PooledFactorialComputer(
+                BoundedExecutor(
+                    process_pool, max_pending=settings.fact_max_pending, what="factorial"
+                )
+            ),
             local_cache=LRUCache(maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len),
             max_n=settings.fact_max_n,
         )
         stack.push_async_callback(factorials.drain)
+        account_store = MongoAccountStore(
+            mongo.collection(mongo_client, settings.mongodb_name, "users")
+        )
+        try:
+            await account_store.ensure_indexes()
+        except DependencyUnavailable:
+            log.warning("MongoDB unavailable at start; indexes are created before the first insert")
+        accounts = AccountService(
+            store=account_store,
+            hasher=PasswordHasher(
+                BoundedExecutor(
+                    bcrypt_threads, max_pending=settings.bcrypt_max_pending, what="password hashing"
+                ),
+                rounds=settings.bcrypt_rounds,
+                pepper=settings.password_pepper,
+            ),
+            sessions=SessionService(
+                RedisSessionStore(redis),
+                idle_seconds=settings.session_expires_seconds,
+                absolute_seconds=settings.session_absolute_seconds,
+            ),
+            limiter=RateLimiter(RedisCounterStore(redis)),
+            limits=login_limits(settings),
+            common_passwords=common_passwords(),
+        )
         readiness = ReadinessService(
             {
                 "redis": lambda: redis_client.ping(redis),
@@ -77,4 +164,20 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             },
             timeout_seconds=settings.readiness_timeout_seconds,
         )
-        yield Services(factorials=factorials, readiness=readiness)
+        yield Services(factorials=factorials, readiness=readiness, accounts=accounts)
+
+
+def login_limits(settings: Settings) -> LoginLimits:
+    return LoginLimits(
+        per_account=Limit(
+            "login-account",
+            settings.login_account_max_failures,
+            settings.login_account_window_seconds,
+        ),
+        per_client=Limit(
+            "login-client", settings.login_client_max_failures, settings.login_client_window_seconds
+        ),
+        registrations_per_client=Limit(
+            "register-client", settings.register_client_max, settings.register_client_window_seconds
+        ),
+    )

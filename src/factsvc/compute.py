@@ -1,13 +1,17 @@
-"""Runs factorial computations: small n inline, the rest in a process pool, bounded."""
+"""CPU-heavy work off the event loop: bounded executors, and the factorial computer on top."""
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import TypeVar
 
 from factsvc.errors import Overloaded
 from factsvc.services.factorial_math import factorial_decimal
+
+T = TypeVar("T")
 
 # gmpy2 computes and formats 5000! in about 0.3 ms: no dearer inline than the ~0.35 ms a
 # process-pool round trip costs. Bigger n hold the GIL long enough to stall other requests.
@@ -19,20 +23,34 @@ def make_process_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-class PooledFactorialComputer:
-    def __init__(self, executor: Executor, *, max_pending: int) -> None:
+class BoundedExecutor:
+    """Runs jobs in an executor, refusing at once (Overloaded) when `max_pending` are queued
+    or running, rather than letting a queue grow without limit."""
+
+    def __init__(self, executor: Executor, *, max_pending: int, what: str) -> None:
         self._executor = executor
         self._max_pending = max_pending
-        self._pending = 0
+        self._what = what
+        self.pending = 0
+        self.rejected = 0
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        if self.pending >= self._max_pending:
+            self.rejected += 1
+            raise Overloaded(self._what)
+        self.pending += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, function, *args)
+        finally:
+            self.pending -= 1
+
+
+class PooledFactorialComputer:
+    def __init__(self, runner: BoundedExecutor) -> None:
+        self._runner = runner
 
     async def compute(self, n: int) -> str:
         if n <= INLINE_MAX_N:
             return factorial_decimal(n)
-        if self._pending >= self._max_pending:
-            raise Overloaded("factorial computation")
-        self._pending += 1
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, factorial_decimal, n)
-        finally:
-            self._pending -= 1
+        return await self._runner.run(factorial_decimal, n)

@@ -54,6 +54,19 @@ class Settings:
     fact_workers: int = 1
     fact_max_pending: int = 32
     shutdown_grace_seconds: float = 10.0
+    session_cookie_name: str = "SID"
+    session_cookie_secrets_previous: tuple[str, ...] = field(default=(), repr=False)
+    session_absolute_seconds: int = 7 * 86400
+    bcrypt_rounds: int = 12
+    bcrypt_threads: int = 0
+    bcrypt_max_pending: int = 16
+    password_pepper: str = field(default="", repr=False)
+    login_account_max_failures: int = 100
+    login_account_window_seconds: int = 3600
+    login_client_max_failures: int = 20
+    login_client_window_seconds: int = 900
+    register_client_max: int = 20
+    register_client_window_seconds: int = 3600
     http_max_body_bytes: int = 64 * 1024
     http_max_header_bytes: int = 16 * 1024
     http_idle_timeout_seconds: float = 60.0
@@ -123,6 +136,35 @@ class Settings:
             shutdown_grace_seconds=reader.get(
                 "SHUTDOWN_GRACE_SECONDS", _float_parser(0.0, 600.0), cls.shutdown_grace_seconds
             ),
+            session_cookie_name=reader.get("SESSION_COOKIE_NAME", _parse_cookie_name, "SID"),
+            session_cookie_secrets_previous=reader.get(
+                "SESSION_COOKIE_SECRETS_PREVIOUS", _parse_secret_list, ()
+            ),
+            session_absolute_seconds=reader.get(
+                "SESSION_ABSOLUTE_SECONDS", _int_parser(60, 365 * 86400), 7 * 86400
+            ),
+            bcrypt_rounds=reader.get("BCRYPT_ROUNDS", _int_parser(10, 16), cls.bcrypt_rounds),
+            bcrypt_threads=reader.get("BCRYPT_THREADS", _int_parser(0, 256), cls.bcrypt_threads),
+            bcrypt_max_pending=reader.get(
+                "BCRYPT_MAX_PENDING", _int_parser(1, 10_000), cls.bcrypt_max_pending
+            ),
+            password_pepper=reader.get("PASSWORD_PEPPER", str, ""),
+            login_account_max_failures=reader.get(
+                "LOGIN_ACCOUNT_MAX_FAILURES", _int_parser(1, 100_000), 100
+            ),
+            login_account_window_seconds=reader.get(
+                "LOGIN_ACCOUNT_WINDOW_SECONDS", _int_parser(1, 86400), 3600
+            ),
+            login_client_max_failures=reader.get(
+                "LOGIN_CLIENT_MAX_FAILURES", _int_parser(1, 100_000), 20
+            ),
+            login_client_window_seconds=reader.get(
+                "LOGIN_CLIENT_WINDOW_SECONDS", _int_parser(1, 86400), 900
+            ),
+            register_client_max=reader.get("REGISTER_CLIENT_MAX", _int_parser(1, 100_000), 20),
+            register_client_window_seconds=reader.get(
+                "REGISTER_CLIENT_WINDOW_SECONDS", _int_parser(1, 86400), 3600
+            ),
             http_max_body_bytes=reader.get(
                 "HTTP_MAX_BODY_BYTES", _int_parser(1024, 64 << 20), cls.http_max_body_bytes
             ),
@@ -136,6 +178,11 @@ class Settings:
                 "HTTP_BODY_TIMEOUT_SECONDS", _float_parser(1.0, 3600.0), 10.0
             ),
         )
+        if settings.session_absolute_seconds < settings.session_expires_seconds:
+            reader.problem(
+                "SESSION_ABSOLUTE_SECONDS: must be at least SESSION_EXPIRES_SECONDS "
+                f"({settings.session_expires_seconds})"
+            )
         reader.raise_if_invalid()
         return settings.with_checked_secret()
 
@@ -183,6 +230,9 @@ class _EnvReader:
         except ValueError as error:
             self._problems.append(f"{name}: {error} (got {raw!r})")
             return default
+
+    def problem(self, text: str) -> None:
+        self._problems.append(text)
 
     def raise_if_invalid(self) -> None:
         if self._problems:
@@ -261,6 +311,25 @@ def _parse_uri(schemes: tuple[str, ...]) -> Callable[[str], str]:
         return uri
 
     return parse
+
+
+def _parse_cookie_name(raw: str) -> str:
+    name = raw.strip()
+    if (
+        not name
+        or len(name) > 64
+        or not all(c.isascii() and (c.isalnum() or c in "_-") for c in name)
+    ):
+        raise ValueError("must be 1-64 ASCII letters, digits, '_' or '-'")
+    return name
+
+
+def _parse_secret_list(raw: str) -> tuple[str, ...]:
+    secrets_list = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for secret in secrets_list:
+        if _secret_problem(secret):
+            raise ValueError("each previous secret must be a strong secret too")
+    return secrets_list
 
 
 def _parse_db_name(raw: str) -> str:

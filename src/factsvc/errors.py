@@ -40,3 +40,31 @@ class Overloaded(FactsvcError):
 
 class CacheUnavailable(FactsvcError):
     """The shared cache could not be reached; callers carry on without it."""
+
+
+class NotAuthenticated(FactsvcError):
+    """The request carries no valid session."""
+
+
+class BadCredentials(FactsvcError):
+    """Unknown username or wrong password: deliberately one error for both."""
+
+
+class WrongOldPassword(FactsvcError):
+    """A password change gave the wrong current password."""
+
+
+class Duplicate(FactsvcError):
+    """A unique value (a username) is already taken."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is taken")
+        self.field = field
+
+
+class RateLimited(FactsvcError):
+    """Too many attempts from this client or at this account; retry after the window."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"retry after {retry_after_seconds}s")
+        self.retry_after_seconds = retry_after_seconds

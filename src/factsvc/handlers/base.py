@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import logging
 import traceback
 from collections.abc import Mapping
@@ -15,11 +16,16 @@ import orjson
 from tornado.web import HTTPError, RequestHandler
 
 from factsvc.errors import (
+    BadCredentials,
     DependencyUnavailable,
+    Duplicate,
     FactsvcError,
     InvalidInput,
+    NotAuthenticated,
     NotFound,
     Overloaded,
+    RateLimited,
+    WrongOldPassword,
 )
 from factsvc.inflight import InFlightRequests
 
@@ -44,11 +50,17 @@ CODE_BY_STATUS = {
     500: 2,
     503: 10,
 }
-MESSAGE_BY_ERROR: dict[type[FactsvcError], tuple[int, str]] = {
-    InvalidInput: (400, "bad parameter"),
-    NotFound: (404, "not found"),
-    DependencyUnavailable: (503, "service unavailable"),
-    Overloaded: (503, "server busy"),
+# Domain errors as (HTTP status, envelope code, message).
+ERROR_TABLE: dict[type[FactsvcError], tuple[int, int, str]] = {
+    InvalidInput: (400, 3, "bad parameter"),
+    NotAuthenticated: (401, 4, "not logged in"),
+    BadCredentials: (401, 1001, "wrong username or password"),
+    WrongOldPassword: (403, 1001, "wrong password"),
+    NotFound: (404, 7, "not found"),
+    Duplicate: (409, 8, "duplicate"),
+    RateLimited: (429, 9, "too many requests"),
+    DependencyUnavailable: (503, 10, "service unavailable"),
+    Overloaded: (503, 10, "server busy"),
 }
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
@@ -86,6 +98,14 @@ class BaseHandler(RequestHandler):
         self.set_status(status)
         await self.finish(body)
 
+    def json_body(self) -> dict[str, object]:
+        """The request body as a JSON object; 415 for another media type, 400 for bad JSON."""
+        media_type, _, parameters = self.request.headers.get("Content-Type", "").partition(";")
+        charset = parameters.strip().lower().removeprefix("charset=").strip('"')
+        if media_type.strip().lower() != "application/json" or charset not in {"", "utf-8"}:
+            raise HTTPError(415)
+        return parse_json_object(self.request.body)
+
     def _accepts_gzip(self) -> bool:
         return "gzip" in self.request.headers.get("Accept-Encoding", "")
 
@@ -102,15 +122,17 @@ class BaseHandler(RequestHandler):
     def _error_body(self, status: int, error: BaseException | None) -> tuple[int, dict[str, Any]]:
         extra: dict[str, Any] = {}
         if isinstance(error, FactsvcError):
-            status, message = MESSAGE_BY_ERROR.get(type(error), (500, "system error"))
+            status, code, message = ERROR_TABLE.get(type(error), (500, 2, "system error"))
             if isinstance(error, InvalidInput):
                 extra["errors"] = error.errors
+            elif isinstance(error, Duplicate):
+                extra["errors"] = {error.field: "is taken"}
             elif isinstance(error, DependencyUnavailable):
                 extra["dependencies"] = error.states
+            if isinstance(error, DependencyUnavailable | Overloaded | RateLimited):
                 self.set_header("Retry-After", str(error.retry_after_seconds))
-            elif isinstance(error, Overloaded):
-                self.set_header("Retry-After", str(error.retry_after_seconds))
-        elif isinstance(error, HTTPError) or (error is None and status < 500):
+            return status, {"code": code, "message": message, **extra}
+        if isinstance(error, HTTPError) or (error is None and status < 500):
             if isinstance(error, HTTPError):
                 status = error.status_code
             message = _phrase(status)
@@ -134,6 +156,11 @@ class BaseHandler(RequestHandler):
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if isinstance(value, DependencyUnavailable):
+            log.warning(
+                "%s %s: %s (%r)", self.request.method, self.request.path, value, value.__cause__
+            )
+            return
         if isinstance(value, FactsvcError | HTTPError):
             log.debug("%s %s: %s", self.request.method, self.request.path, value)
             return
@@ -143,6 +170,32 @@ class BaseHandler(RequestHandler):
             self.request.path,
             exc_info=(typ, value, tb),  # type: ignore[arg-type]
         )
+
+
+def parse_json_object(body: bytes) -> dict[str, object]:
+    """Strict JSON: UTF-8, an object at the top, no duplicate keys, no NaN or Infinity."""
+    try:
+        value = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_refuse_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput({"body": "must be a JSON object in UTF-8"}) from None
+    if not isinstance(value, dict):
+        raise InvalidInput({"body": "must be a JSON object"})
+    return value
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _gzip(body: bytes) -> bytes:

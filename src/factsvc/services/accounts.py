@@ -1,0 +1,288 @@
+"""Accounts: registration, login, the current user, logout and edits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from factsvc.errors import (
+    BadCredentials,
+    DependencyUnavailable,
+    NotAuthenticated,
+    WrongOldPassword,
+)
+from factsvc.services import validation
+from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.passwords import PasswordHasher
+from factsvc.services.sessions import Session, SessionService
+from factsvc.services.validation import FieldErrors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    username: str
+    nickname: str
+    gender: str
+    create_time: datetime
+    update_time: datetime
+
+    def public(self) -> dict[str, str]:
+        """Exactly the fields a client may see."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "nickname": self.nickname,
+            "gender": self.gender,
+            "create_time": iso_utc(self.create_time),
+            "update_time": iso_utc(self.update_time),
+        }
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def now_utc() -> datetime:
+    # Millisecond precision: what MongoDB stores, so a response equals a later read.
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    user: User
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    username: str
+    nickname: str
+    gender: str
+    password_hash: str
+    created: datetime
+
+
+# The only fields an update may touch: built from validated values, never from a body.
+EDITABLE_FIELDS = frozenset({"nickname", "gender", "password_hash"})
+
+
+class AccountStore(Protocol):
+    """Raises Duplicate for a taken username and DependencyUnavailable when unreachable."""
+
+    async def insert(self, account: NewAccount) -> User: ...
+
+    async def find_by_username(self, username: str) -> StoredAccount | None: ...
+
+    async def find_by_id(self, user_id: str) -> StoredAccount | None: ...
+
+    async def update(self, user_id: str, changes: Mapping[str, str], now: datetime) -> User | None:
+        """Set allow-listed fields (EDITABLE_FIELDS); None when the user no longer exists."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_account: Limit
+    per_client: Limit
+    registrations_per_client: Limit
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+
+
+@dataclass(frozen=True)
+class EditResult:
+    user: User
+    new_token: str | None
+
+
+class AccountService:
+    def __init__(
+        self,
+        *,
+        store: AccountStore,
+        hasher: PasswordHasher,
+        sessions: SessionService,
+        limiter: RateLimiter,
+        limits: LoginLimits,
+        common_passwords: Collection[str],
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._sessions = sessions
+        self._limiter = limiter
+        self._limits = limits
+        self._common = common_passwords
+        self._clock = clock
+
+    async def register(self, body: Mapping[str, object], client: str) -> User:
+        errors = FieldErrors()
+        validation.check_field_names(
+            body, errors, required=("username", "password"), optional=("nickname", "gender")
+        )
+        username = validation.username(body.get("username"), errors)
+        password = validation.password(
+            body.get("password"), errors, "password", self._common, username
+        )
+        nickname = validation.nickname(body.get("nickname", username or "x"), errors)
+        gender = validation.gender(body.get("gender", "i"), errors)
+        errors.raise_if_any()
+        # Narrowing only: raise_if_any() has already refused every None.
+        assert username is not None
+        assert password is not None
+        assert nickname is not None
+        assert gender is not None
+        per_client = (self._limits.registrations_per_client, client)
+        await self._limiter.check(per_client)
+        await self._limiter.hit(per_client)
+        # Hashed before the uniqueness check: a taken name costs as long as a free one.
+        password_hash = await self._hasher.hash(password)
+        account = NewAccount(username, nickname, gender, password_hash, self._clock())
+        user = await self._store.insert(account)
+        log.info("account registered: %s", user.id)
+        return user
+
+    async def login(
+        self, body: Mapping[str, object], client: str, presented_token: str | None
+    ) -> LoginResult:
+        errors = FieldErrors()
+        validation.check_field_names(body, errors, required=("username", "password"))
+        raw_username, password = body.get("username"), body.get("password")
+        for field, value in (("username", raw_username), ("password", password)):
+            if not isinstance(value, str) or not 1 <= len(value) <= 128:
+                errors.add(field, "must be a string of 1-128 characters")
+        errors.raise_if_any()
+        assert isinstance(raw_username, str)
+        assert isinstance(password, str)
+        if not validation.is_encodable(password):
+            raise BadCredentials()  # no account can have such a password
+        username = raw_username.lower()
+        limits = ((self._limits.per_account, username), (self._limits.per_client, client))
+        await self._limiter.check(*limits)
+
+        stored = await self._store.find_by_username(username)
+        if stored is None:
+            await self._hasher.spend_equal_time(password)
+            verified = False
+        else:
+            verified = await self._hasher.verify(password, stored.password_hash)
+        if stored is None or not verified:
+            await self._limiter.hit(*limits)
+            log.info("login failed: client %s", client)
+            raise BadCredentials()
+
+        await self._limiter.reset(self._limits.per_account, username)
+        if self._hasher.needs_upgrade(stored.password_hash):
+            await self._store.update(
+                stored.user.id, {"password_hash": await self._hasher.hash(password)}, self._clock()
+            )
+        # Whatever session came with the login is ended: a fixed id never becomes logged in.
+        presented = await self._sessions.resolve(presented_token)
+        if presented is not None:
+            await self._sessions.destroy(presented)
+        session = await self._sessions.create(stored.user.id, stored.user.public())
+        log.info("login succeeded: %s from %s", stored.user.id, client)
+        return LoginResult(stored.user, session.token)
+
+    async def _require_session(self, token: str | None) -> Session:
+        session = await self._sessions.resolve(token)
+        if session is None:
+            raise NotAuthenticated()
+        return session
+
+    async def _require_account(self, session: Session) -> StoredAccount:
+        stored = await self._store.find_by_id(session.user_id)
+        if stored is None:
+            await self._sessions.destroy(session)
+            raise NotAuthenticated()
+        return stored
+
+    async def current_user(self, token: str | None) -> User | None:
+        """The logged-in user, or None. Without MongoDB, the user as of login."""
+        session = await self._sessions.resolve(token)
+        if session is None:
+            return None
+        try:
+            stored = await self._store.find_by_id(session.user_id)
+        except DependencyUnavailable:
+            return _user_from_snapshot(session.user_snapshot)
+        return stored.user if stored else None
+
+    async def info(self, token: str | None) -> User:
+        session = await self._require_session(token)
+        return (await self._require_account(session)).user
+
+    async def logout(self, token: str | None) -> None:
+        session = await self._require_session(token)
+        await self._sessions.destroy(session)
+        log.info("logout: %s", session.user_id)
+
+    async def edit(self, token: str | None, body: Mapping[str, object]) -> EditResult:
+        session = await self._require_session(token)
+        changes = self._validated_changes(body)
+        stored = await self._require_account(session)
+        if "password" in changes:
+            if not await self._hasher.verify(changes.pop("old_password"), stored.password_hash):
+                log.info("password change refused: %s", session.user_id)
+                raise WrongOldPassword()
+            changes["password_hash"] = await self._hasher.hash(changes.pop("password"))
+        user = await self._store.update(session.user_id, changes, self._clock())
+        if user is None:
+            await self._sessions.destroy(session)
+            raise NotAuthenticated()
+        if "password_hash" in changes:
+            rotated = await self._sessions.rotate(session, user.public())
+            log.info("password changed: %s", user.id)
+            return EditResult(user, rotated.token)
+        await self._sessions.refresh_snapshot(session, user.public())
+        return EditResult(user, None)
+
+    def _validated_changes(self, body: Mapping[str, object]) -> dict[str, str]:
+        errors = FieldErrors()
+        validation.check_field_names(
+            body, errors, optional=("nickname", "gender", "password", "old_password")
+        )
+        changes: dict[str, str | None] = {}
+        if "nickname" in body:
+            changes["nickname"] = validation.nickname(body["nickname"], errors)
+        if "gender" in body:
+            changes["gender"] = validation.gender(body["gender"], errors)
+        if "password" in body:
+            changes["password"] = validation.password(
+                body["password"], errors, "password", self._common, None
+            )
+            old = body.get("old_password")
+            if not isinstance(old, str) or not 1 <= len(old) <= 128:
+                errors.add("old_password", "is required to change the password")
+            changes["old_password"] = old if isinstance(old, str) else None
+        elif "old_password" in body:
+            errors.add("old_password", "is only accepted with a new password")
+        if not body:
+            errors.add("body", "must change at least one field")
+        errors.raise_if_any()
+        return {name: value for name, value in changes.items() if value is not None}
+
+
+def _user_from_snapshot(snapshot: Mapping[str, Any]) -> User | None:
+    try:
+        return User(
+            id=str(snapshot["id"]),
+            username=str(snapshot["username"]),
+            nickname=str(snapshot["nickname"]),
+            gender=str(snapshot["gender"]),
+            create_time=datetime.fromisoformat(str(snapshot["create_time"])),
+            update_time=datetime.fromisoformat(str(snapshot["update_time"])),
+        )
+    except (KeyError, ValueError):
+        return None

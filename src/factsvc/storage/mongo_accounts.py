@@ -1,0 +1,107 @@
+"""Accounts in MongoDB: one document per user, a unique index on the normalized username."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from factsvc.errors import DependencyUnavailable, Duplicate
+from factsvc.services.accounts import (
+    EDITABLE_FIELDS,
+    NewAccount,
+    StoredAccount,
+    User,
+)
+from factsvc.storage.mongo import MongoCollection
+
+USERNAME_INDEX = "username_unique"
+
+
+def _unavailable(error: PyMongoError) -> DependencyUnavailable | None:
+    # Timeouts and lost connections are outages; anything else is a bug and stays a 500.
+    if isinstance(error, ConnectionFailure) or error.timeout:
+        return DependencyUnavailable({"mongodb": "unavailable"})
+    return None
+
+
+class MongoAccountStore:
+    def __init__(self, users: MongoCollection) -> None:
+        self._users = users
+        self._indexed = False
+
+    async def ensure_indexes(self) -> None:
+        """Idempotent; done before the first insert so that uniqueness never depends on luck."""
+        if self._indexed:
+            return
+        try:
+            await self._users.create_index("username", unique=True, name=USERNAME_INDEX)
+        except PyMongoError as error:
+            raise (_unavailable(error) or error) from error
+        self._indexed = True
+
+    async def insert(self, account: NewAccount) -> User:
+        await self.ensure_indexes()
+        document = {
+            "username": account.username,
+            "nickname": account.nickname,
+            "gender": account.gender,
+            "password_hash": account.password_hash,
+            "create_time": account.created,
+            "update_time": account.created,
+        }
+        try:
+            result = await self._users.insert_one(document)
+        except DuplicateKeyError as error:
+            raise Duplicate("username") from error
+        except PyMongoError as error:
+            raise (_unavailable(error) or error) from error
+        document["_id"] = result.inserted_id
+        return _account(document).user
+
+    async def find_by_username(self, username: str) -> StoredAccount | None:
+        return await self._find_one({"username": username})
+
+    async def find_by_id(self, user_id: str) -> StoredAccount | None:
+        if not ObjectId.is_valid(user_id):
+            return None
+        return await self._find_one({"_id": ObjectId(user_id)})
+
+    async def _find_one(self, query: Mapping[str, Any]) -> StoredAccount | None:
+        try:
+            document = await self._users.find_one(query)
+        except PyMongoError as error:
+            raise (_unavailable(error) or error) from error
+        return None if document is None else _account(document)
+
+    async def update(self, user_id: str, changes: Mapping[str, str], now: datetime) -> User | None:
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        if not ObjectId.is_valid(user_id):
+            return None
+        try:
+            document = await self._users.find_one_and_update(
+                {"_id": ObjectId(user_id)},
+                {"$set": {**changes, "update_time": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except PyMongoError as error:
+            raise (_unavailable(error) or error) from error
+        return None if document is None else _account(document).user
+
+
+def _account(document: Mapping[str, Any]) -> StoredAccount:
+    user = User(
+        id=str(document["_id"]),
+        username=str(document["username"]),
+        nickname=str(document["nickname"]),
+        gender=str(document["gender"]),
+        create_time=document["create_time"],
+        update_time=document["update_time"],
+    )
+    return StoredAccount(user=user, password_hash=str(document["password_hash"]))

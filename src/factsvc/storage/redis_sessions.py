@@ -1,0 +1,81 @@
+"""Sessions in Redis: JSON records under the hash of their token, and a set per user."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from factsvc.errors import DependencyUnavailable
+
+SESSION_PREFIX = "factsvc:session:v1:"
+USER_INDEX_PREFIX = "factsvc:user-sessions:v1:"
+
+
+def _unavailable() -> DependencyUnavailable:
+    return DependencyUnavailable({"redis": "unavailable"})
+
+
+class RedisSessionStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def save(
+        self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
+    ) -> None:
+        index = USER_INDEX_PREFIX + user_id
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.set(SESSION_PREFIX + key, json.dumps(record), ex=max(ttl_seconds, 1))
+                pipe.sadd(index, key)
+                pipe.expire(index, index_ttl)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            raise _unavailable() from error
+
+    async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
+        try:
+            raw = await self._redis.getex(SESSION_PREFIX + key, ex=idle_seconds)
+        except (RedisError, OSError) as error:
+            raise _unavailable() from error
+        if raw is None:
+            return None
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
+
+    async def expire(self, key: str, ttl_seconds: int) -> None:
+        try:
+            await self._redis.expire(SESSION_PREFIX + key, max(ttl_seconds, 1))
+        except (RedisError, OSError) as error:
+            raise _unavailable() from error
+
+    async def delete(self, key: str, user_id: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(SESSION_PREFIX + key)
+                pipe.srem(USER_INDEX_PREFIX + user_id, key)
+                await pipe.execute()
+        except (RedisError, OSError) as error:
+            raise _unavailable() from error
+
+    async def delete_all_for_user(self, user_id: str, keep: str | None = None) -> None:
+        index = USER_INDEX_PREFIX + user_id
+        try:
+            members = [
+                m.decode() if isinstance(m, bytes) else str(m)
+                for m in await self._redis.smembers(index)
+            ]
+            doomed = [m for m in members if m != keep]
+            if doomed:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.delete(*(SESSION_PREFIX + m for m in doomed))
+                    pipe.srem(index, *doomed)
+                    await pipe.execute()
+        except (RedisError, OSError) as error:
+            raise _unavailable() from error
