@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -63,9 +64,12 @@ class ManagedServer:
     argv: list[str]
     port: int
     log_path: Path
+    # Beside the server's data: lets the next start stop a server that a killed service left.
+    pid_file: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
+        self._stop_leftover()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(  # noqa: S603 - argv built from trusted parts
@@ -77,6 +81,25 @@ class ManagedServer:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        if self.pid_file is not None:
+            self.pid_file.write_text(str(self.process.pid))
+
+    def _stop_leftover(self) -> None:
+        """Stop the process named in pid_file if it is still this server on this data."""
+        if self.pid_file is None or not self.pid_file.exists():
+            return
+        data_dir = str(self.pid_file.parent)
+        try:
+            pid = int(self.pid_file.read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            # redis-server rewrites its command line but runs in its --dir; secantus names its
+            # --storage-path. Either way a recycled pid of another program is left alone.
+            if data_dir not in command and os.readlink(f"/proc/{pid}/cwd") != data_dir:
+                return
+        except (OSError, ValueError):
+            return
+        log.warning("stopping a %s (pid %d) left by an earlier run", self.name, pid)
+        _terminate_pid(pid)
 
     def wait_until_listening(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -102,6 +125,18 @@ class ManagedServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout)
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)
+
+
+def _terminate_pid(pid: int, timeout: float = 10.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
 
 
 def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> ManagedServer:
@@ -116,7 +151,9 @@ def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> Mana
         "--appendonly", "no",
         "--protected-mode", "yes",
     ]  # fmt: skip
-    return ManagedServer("redis-server", argv, port, log_dir / "embedded-redis.log")
+    return ManagedServer(
+        "redis-server", argv, port, log_dir / "embedded-redis.log", data_dir / "server.pid"
+    )
 
 
 def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) -> ManagedServer:
@@ -132,7 +169,10 @@ def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) 
         "--standalone",
         "--log-level", "WARNING",
     ]  # fmt: skip
-    return ManagedServer("mongodb-compatible server", argv, port, log_dir / "embedded-mongo.log")
+    pid_file = data_dir / "server.pid" if data_dir is not None else None
+    return ManagedServer(
+        "mongodb-compatible server", argv, port, log_dir / "embedded-mongo.log", pid_file
+    )
 
 
 @dataclass

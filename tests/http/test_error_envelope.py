@@ -13,7 +13,7 @@ from factsvc.config import Settings
 from factsvc.services.factorial import Factorial, FactorialService
 from factsvc.services.health import ReadinessService
 from tests.conftest import with_settings
-from tests.unit.fakes import CountingComputer, FakeCache
+from tests.unit.fakes import CountingComputer, FakeCache, fake_account_service
 
 pytestmark = pytest.mark.gen_test
 
@@ -31,6 +31,7 @@ def services() -> Services:
             cache=FakeCache(), computer=CountingComputer(), local_cache=LRUCache(10), max_n=10
         ),
         readiness=ReadinessService({}, timeout_seconds=0.1),
+        accounts=fake_account_service(),
     )
 
 

@@ -179,14 +179,17 @@ def test_a_bad_configuration_stops_the_start_with_the_variable_named(
     assert "Traceback" not in output
 
 
-def test_embedded_backends_do_not_outlive_a_killed_service(start_service: Any) -> None:
-    service = start_service("--embedded")
-    service.wait_ready()
-    backends = embedded_backend_pids(service.process.pid)
-    assert len(backends) == 2
-    service.process.kill()
-    service.process.wait(10)
-    deadline = time.monotonic() + 15
-    while any(alive(pid) for pid in backends) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(pid) for pid in backends)
+def test_backends_left_by_a_killed_service_are_stopped_by_the_next_start(
+    start_service: Any,
+) -> None:
+    killed = start_service("--embedded")
+    killed.wait_ready()
+    leftovers = embedded_backend_pids(killed.process.pid)
+    assert len(leftovers) == 2
+    killed.process.kill()
+    killed.process.wait(10)
+
+    again = start_service("--embedded")
+    again.wait_ready()
+    assert not any(alive(pid) for pid in leftovers)
+    assert again.stop() == 0

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
 
-from factsvc.errors import CacheUnavailable
+from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
+from factsvc.services.accounts import (
+    EDITABLE_FIELDS,
+    AccountService,
+    LoginLimits,
+    NewAccount,
+    StoredAccount,
+    User,
+)
 from factsvc.services.factorial_math import factorial_decimal
+from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.passwords import PasswordHasher
+from factsvc.services.sessions import SessionService
+
+T = TypeVar("T")
 
 
 class FakeCache:
@@ -38,3 +55,132 @@ class CountingComputer:
         self.calls.append(n)
         await self.release.wait()
         return factorial_decimal(n)
+
+
+class InlineRunner:
+    """Runs blocking functions on the spot: fine for unit tests at bcrypt's lowest cost."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        self.calls += 1
+        return function(*args)
+
+
+class FakeAccountStore:
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.available = True
+
+    def _check(self) -> None:
+        if not self.available:
+            raise DependencyUnavailable({"mongodb": "unavailable"})
+
+    async def insert(self, account: NewAccount) -> User:
+        self._check()
+        if any(d["username"] == account.username for d in self.documents.values()):
+            raise Duplicate("username")
+        user_id = f"{len(self.documents) + 1:024x}"
+        self.documents[user_id] = {
+            "user": User(
+                user_id,
+                account.username,
+                account.nickname,
+                account.gender,
+                account.created,
+                account.created,
+            ),
+            "username": account.username,
+            "password_hash": account.password_hash,
+        }
+        return self.documents[user_id]["user"]  # type: ignore[no-any-return]
+
+    async def find_by_username(self, username: str) -> StoredAccount | None:
+        self._check()
+        for document in self.documents.values():
+            if document["username"] == username:
+                return StoredAccount(document["user"], document["password_hash"])
+        return None
+
+    async def find_by_id(self, user_id: str) -> StoredAccount | None:
+        self._check()
+        document = self.documents.get(user_id)
+        return StoredAccount(document["user"], document["password_hash"]) if document else None
+
+    async def update(self, user_id: str, changes: Mapping[str, str], now: datetime) -> User | None:
+        self._check()
+        assert set(changes) <= EDITABLE_FIELDS
+        document = self.documents.get(user_id)
+        if document is None:
+            return None
+        if "password_hash" in changes:
+            document["password_hash"] = changes["password_hash"]
+        user_fields = {k: v for k, v in changes.items() if k in {"nickname", "gender"}}
+        document["user"] = replace(document["user"], **user_fields, update_time=now)
+        return document["user"]  # type: ignore[no-any-return]
+
+
+class FakeSessionStore:
+    def __init__(self) -> None:
+        self.records: dict[str, Mapping[str, Any]] = {}
+        self.ttls: dict[str, int] = {}
+        self.by_user: dict[str, set[str]] = {}
+        self.available = True
+
+    def _check(self) -> None:
+        if not self.available:
+            raise DependencyUnavailable({"redis": "unavailable"})
+
+    async def save(
+        self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
+    ) -> None:
+        self._check()
+        self.records[key] = dict(record)
+        self.ttls[key] = ttl_seconds
+        self.by_user.setdefault(user_id, set()).add(key)
+
+    async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
+        self._check()
+        if key in self.records:
+            self.ttls[key] = idle_seconds
+        return self.records.get(key)
+
+    async def expire(self, key: str, ttl_seconds: int) -> None:
+        self.ttls[key] = ttl_seconds
+
+    async def delete(self, key: str, user_id: str) -> None:
+        self._check()
+        self.records.pop(key, None)
+        self.by_user.get(user_id, set()).discard(key)
+
+    async def delete_all_for_user(self, user_id: str, keep: str | None = None) -> None:
+        self._check()
+        for key in list(self.by_user.get(user_id, set())):
+            if key != keep:
+                await self.delete(key, user_id)
+
+
+class FakeCounterStore:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    async def count(self, key: str) -> tuple[int, int]:
+        return self.counts.get(key, 0), 60 if key in self.counts else 0
+
+    async def hit(self, key: str, window_seconds: int) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    async def reset(self, key: str) -> None:
+        self.counts.pop(key, None)
+
+
+def fake_account_service() -> AccountService:
+    return AccountService(
+        store=FakeAccountStore(),
+        hasher=PasswordHasher(InlineRunner(), rounds=4, pepper=""),
+        sessions=SessionService(FakeSessionStore(), idle_seconds=60, absolute_seconds=60),
+        limiter=RateLimiter(FakeCounterStore()),
+        limits=LoginLimits(Limit("a", 5, 60), Limit("c", 5, 60), Limit("r", 5, 60)),
+        common_passwords=frozenset(),
+    )

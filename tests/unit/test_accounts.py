@@ -1,0 +1,368 @@
+"""The account service against in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from factsvc.errors import (
+    BadCredentials,
+    DependencyUnavailable,
+    Duplicate,
+    InvalidInput,
+    NotAuthenticated,
+    RateLimited,
+    WrongOldPassword,
+)
+from factsvc.services.accounts import AccountService, LoginLimits
+from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.passwords import PasswordHasher
+from factsvc.services.sessions import SessionService
+from tests.unit.fakes import FakeAccountStore, FakeCounterStore, FakeSessionStore, InlineRunner
+
+pytestmark = pytest.mark.gen_test
+
+PASSWORD = "correct horse battery"
+CLIENT = "192.0.2.1"
+
+
+class World:
+    def __init__(self, rounds: int = 4, account_limit: int = 5, client_limit: int = 8) -> None:
+        self.store = FakeAccountStore()
+        self.session_store = FakeSessionStore()
+        self.counters = FakeCounterStore()
+        self.runner = InlineRunner()
+        self.now = 1_000_000.0
+        self.sessions = SessionService(
+            self.session_store, idle_seconds=600, absolute_seconds=3600, clock=lambda: self.now
+        )
+        self.accounts = AccountService(
+            store=self.store,
+            hasher=PasswordHasher(self.runner, rounds=rounds, pepper="pepper"),
+            sessions=self.sessions,
+            limiter=RateLimiter(self.counters),
+            limits=LoginLimits(
+                per_account=Limit("a", account_limit, 3600),
+                per_client=Limit("c", client_limit, 900),
+                registrations_per_client=Limit("r", 50, 3600),
+            ),
+            common_passwords=frozenset({"password", "12345678", "iloveyou"}),
+        )
+
+    async def register(
+        self, username: str = "alice", password: str = PASSWORD, **extra: Any
+    ) -> Any:
+        return await self.accounts.register(
+            {"username": username, "password": password, **extra}, CLIENT
+        )
+
+    async def login(
+        self, username: str = "alice", password: str = PASSWORD, token: str | None = None
+    ) -> Any:
+        return await self.accounts.login(
+            {"username": username, "password": password}, CLIENT, token
+        )
+
+    def stored_hash(self, username: str = "alice") -> str:
+        return next(
+            d["password_hash"] for d in self.store.documents.values() if d["username"] == username
+        )
+
+
+async def test_register_normalizes_the_username_and_fills_defaults() -> None:
+    world = World()
+    user = await world.register("Alice_9")
+    assert (user.username, user.nickname, user.gender) == ("alice_9", "alice_9", "i")
+    assert set(user.public()) == {
+        "id",
+        "username",
+        "nickname",
+        "gender",
+        "create_time",
+        "update_time",
+    }
+    assert user.public()["create_time"].endswith("Z")
+
+
+async def test_register_stores_a_bcrypt_hash_of_the_configured_cost_never_the_password() -> None:
+    world = World(rounds=5)
+    await world.register()
+    stored = world.stored_hash()
+    assert stored.startswith("$2b$05$")
+    assert PASSWORD not in stored
+
+
+async def test_usernames_are_unique_whatever_their_case() -> None:
+    world = World()
+    await world.register("alice")
+    with pytest.raises(Duplicate):
+        await world.register("ALICE")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"username": "al", "password": PASSWORD}, "username"),
+        ({"username": "a" * 21, "password": PASSWORD}, "username"),
+        ({"username": "9lives", "password": PASSWORD}, "username"),
+        ({"username": "ali ce", "password": PASSWORD}, "username"),
+        ({"username": "alicé", "password": PASSWORD}, "username"),
+        ({"username": {"$ne": None}, "password": PASSWORD}, "username"),
+        ({"username": ["alice"], "password": PASSWORD}, "username"),
+        ({"username": "alice", "password": "seven77"}, "password"),
+        ({"username": "alice", "password": "x" * 129}, "password"),
+        ({"username": "alice", "password": "password"}, "password"),
+        ({"username": "alice", "password": "PassWord"}, "password"),
+        ({"username": "alice12345", "password": "ALICE12345"}, "password"),
+        ({"username": "alice", "password": 12345678}, "password"),
+        ({"username": "alice", "password": {"$gt": ""}}, "password"),
+        ({"username": "alice", "password": "\ud800" * 8}, "password"),
+        ({"username": "alice", "password": PASSWORD, "nickname": ""}, "nickname"),
+        ({"username": "alice", "password": PASSWORD, "nickname": "n" * 21}, "nickname"),
+        ({"username": "alice", "password": PASSWORD, "nickname": "evil\nline"}, "nickname"),
+        ({"username": "alice", "password": PASSWORD, "nickname": 7}, "nickname"),
+        ({"username": "alice", "password": PASSWORD, "gender": "x"}, "gender"),
+        ({"username": "alice", "password": PASSWORD, "password_hash": "$2b$"}, "password_hash"),
+        ({"username": "alice", "password": PASSWORD, "_id": "x"}, "_id"),
+        ({"password": PASSWORD}, "username"),
+        ({"username": "alice"}, "password"),
+    ],
+)
+async def test_register_refuses_bad_fields_and_stores_nothing(
+    body: Mapping[str, object], field: str
+) -> None:
+    world = World()
+    with pytest.raises(InvalidInput) as caught:
+        await world.accounts.register(body, CLIENT)
+    assert field in caught.value.errors
+    assert world.store.documents == {}
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["p" * 72, "p" * 73, "p" * 128, "é" * 64, "密" * 70, "emoji 🙂 " * 10, "tab\there ok"],
+)
+async def test_long_and_non_ascii_passwords_work_in_full(password: str) -> None:
+    world = World()
+    await world.register(password=password)
+    assert (await world.login(password=password)).token
+    with pytest.raises(BadCredentials):
+        await world.login(password=password[:-1] + ("q" if password[-1] != "q" else "r"))
+
+
+async def test_passwords_sharing_a_72_byte_prefix_are_different_passwords() -> None:
+    world = World()
+    await world.register(password="a" * 72 + "first")
+    with pytest.raises(BadCredentials):
+        await world.login(password="a" * 72 + "second")
+
+
+async def test_passwords_are_never_stripped() -> None:
+    world = World()
+    await world.register(password=" secret words ")
+    with pytest.raises(BadCredentials):
+        await world.login(password="secret words")
+    assert (await world.login(password=" secret words ")).token
+
+
+async def test_unknown_user_and_wrong_password_fail_alike_and_both_pay_for_a_hash() -> None:
+    world = World()
+    await world.register()
+    calls = world.runner.calls
+    with pytest.raises(BadCredentials) as wrong:
+        await world.login(password="wrong password")
+    wrong_calls = world.runner.calls - calls
+    with pytest.raises(BadCredentials) as unknown:
+        await world.login(username="nobody", password="wrong password")
+    assert type(wrong.value) is type(unknown.value)
+    assert world.runner.calls - calls - wrong_calls >= wrong_calls
+
+
+async def test_repeated_failures_on_one_account_are_rate_limited() -> None:
+    world = World(account_limit=3)
+    await world.register()
+    for _ in range(3):
+        with pytest.raises(BadCredentials):
+            await world.login(password="wrong password")
+    with pytest.raises(RateLimited) as caught:
+        await world.login(password=PASSWORD)
+    assert caught.value.retry_after_seconds >= 1
+
+
+async def test_repeated_failures_from_one_client_are_limited_across_accounts() -> None:
+    world = World(account_limit=100, client_limit=4)
+    for i in range(4):
+        with pytest.raises(BadCredentials):
+            await world.login(username=f"user{i}", password="wrong password")
+    with pytest.raises(RateLimited):
+        await world.login(username="someone", password="wrong password")
+
+
+async def test_a_successful_login_clears_the_account_failure_count() -> None:
+    world = World(account_limit=3)
+    await world.register()
+    for _ in range(2):
+        with pytest.raises(BadCredentials):
+            await world.login(password="wrong password")
+    await world.login()
+    for _ in range(2):
+        with pytest.raises(BadCredentials):
+            await world.login(password="wrong password")
+    assert (await world.login()).token
+
+
+async def test_login_upgrades_a_hash_of_a_lower_cost() -> None:
+    world = World(rounds=5)
+    await world.register()
+    document = next(iter(world.store.documents.values()))
+    low = PasswordHasher(InlineRunner(), rounds=4, pepper="pepper")
+    document["password_hash"] = await low.hash(PASSWORD)
+    await world.login()
+    assert world.stored_hash().startswith("$2b$05$")
+    assert (await world.login()).token
+
+
+async def test_login_ends_the_session_it_was_given() -> None:
+    world = World()
+    await world.register()
+    first = await world.login()
+    second = await world.login(token=first.token)
+    assert second.token != first.token
+    assert await world.accounts.current_user(first.token) is None
+    assert await world.accounts.current_user(second.token) is not None
+
+
+async def test_an_unknown_token_is_refused_not_adopted() -> None:
+    world = World()
+    await world.register()
+    invented = "A" * 43
+    result = await world.login(token=invented)
+    assert result.token != invented
+    with pytest.raises(NotAuthenticated):
+        await world.accounts.info(invented)
+
+
+async def test_logout_ends_the_session() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    await world.accounts.logout(token)
+    with pytest.raises(NotAuthenticated):
+        await world.accounts.info(token)
+    with pytest.raises(NotAuthenticated):
+        await world.accounts.logout(token)
+
+
+async def test_sessions_end_after_their_absolute_lifetime_even_when_used() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    for _ in range(7):
+        world.now += 500  # always within the idle timeout
+        if world.now < 1_000_000 + 3600:
+            assert (await world.accounts.info(token)).username == "alice"
+    world.now = 1_000_000 + 3601
+    with pytest.raises(NotAuthenticated):
+        await world.accounts.info(token)
+
+
+async def test_each_use_restarts_the_idle_timer() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    key = next(iter(world.session_store.records))
+    world.session_store.ttls[key] = 1
+    await world.accounts.info(token)
+    assert world.session_store.ttls[key] == 600
+
+
+async def test_edit_changes_only_the_allowed_fields() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    result = await world.accounts.edit(token, {"nickname": "Al", "gender": "f"})
+    assert (result.user.nickname, result.user.gender, result.new_token) == ("Al", "f", None)
+    assert result.user.update_time >= result.user.create_time
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"nickname": "ok", "username": "mallory"},
+        {"nickname": "ok", "password_hash": "$2b$04$xxxx"},
+        {"nickname": {"$set": {"username": "x"}}},
+        {"gender": "robot"},
+        {"nickname": "ok", "old_password": PASSWORD},
+        {"password": "a brand new secret"},
+        {},
+    ],
+)
+async def test_a_bad_edit_changes_nothing(body: Mapping[str, object]) -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    before = dict(next(iter(world.store.documents.values())))
+    with pytest.raises(InvalidInput):
+        await world.accounts.edit(token, body)
+    assert next(iter(world.store.documents.values())) == before
+
+
+async def test_a_password_change_needs_the_old_password() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    with pytest.raises(WrongOldPassword):
+        await world.accounts.edit(token, {"password": "a brand new secret", "old_password": "nope"})
+    assert (await world.login()).token
+
+
+async def test_a_password_change_ends_other_sessions_and_rotates_this_one() -> None:
+    world = World()
+    await world.register()
+    other = (await world.login()).token
+    this = (await world.login()).token
+    result = await world.accounts.edit(
+        this, {"password": "a brand new secret", "old_password": PASSWORD}
+    )
+    assert result.new_token not in (None, this, other)
+    for old in (this, other):
+        with pytest.raises(NotAuthenticated):
+            await world.accounts.info(old)
+    assert (await world.accounts.info(result.new_token)).username == "alice"
+    with pytest.raises(BadCredentials):
+        await world.login()
+    assert (await world.login(password="a brand new secret")).token
+
+
+async def test_current_user_falls_back_to_the_session_when_mongodb_is_down() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    world.store.available = False
+    user = await world.accounts.current_user(token)
+    assert user is not None
+    assert user.username == "alice"
+    with pytest.raises(DependencyUnavailable):
+        await world.accounts.info(token)
+
+
+async def test_session_failures_never_let_a_request_through() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    world.session_store.available = False
+    with pytest.raises(DependencyUnavailable):
+        await world.accounts.info(token)
+    with pytest.raises(DependencyUnavailable):
+        await world.accounts.current_user(token)
+
+
+async def test_registration_is_hashed_before_the_uniqueness_check() -> None:
+    world = World()
+    await world.register()
+    calls = world.runner.calls
+    with pytest.raises(Duplicate):
+        await world.register()
+    assert world.runner.calls > calls
