@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -71,8 +72,12 @@ def redis_direct(redis_backend: ManagedServer) -> Iterator[redis_sync.Redis]:
 
 @pytest.fixture
 def settings(
-    redis_backend: ManagedServer, mongo_backend: ManagedServer, tmp_path: Path
+    redis_backend: ManagedServer,
+    mongo_backend: ManagedServer,
+    tmp_path: Path,
+    redis_direct: redis_sync.Redis,
 ) -> Settings:
+    """Production-like settings on the shared test servers; Redis is emptied for each test."""
     return Settings(
         debug=False,
         path_data=tmp_path,
@@ -80,31 +85,41 @@ def settings(
         session_cookie_secret=STRONG_SECRET,
         redis_url=redis_url(redis_backend),
         mongodb_uri=f"mongodb://127.0.0.1:{mongo_backend.port}/",
+        mongodb_name=f"test_{uuid.uuid4().hex[:16]}",
         mongodb_timeout_ms=1000,
         fact_max_n=100_000,
+        # bcrypt's lowest cost keeps the suite fast; tests about cost set their own.
+        bcrypt_rounds=4,
+        bcrypt_max_pending=64,
     )
 
 
 AppFactory = Callable[[Settings], tornado.web.Application]
+ServicesFactory = Callable[[Settings], Services]
 
 
 @pytest.fixture
-def app_factory(io_loop: tornado.ioloop.IOLoop) -> Iterator[AppFactory]:
-    """Builds applications the way the server does, closing their clients after the test."""
+def services_factory(io_loop: tornado.ioloop.IOLoop) -> Iterator[ServicesFactory]:
+    """Builds services the way the server does, closing their clients after the test."""
     stack = AsyncExitStack()
 
-    def build(settings: Settings) -> tornado.web.Application:
+    def build(settings: Settings) -> Services:
         services: Services = io_loop.run_sync(
             lambda: stack.enter_async_context(open_services(settings))
         )
-        return make_app(settings, services)
+        return services
 
     yield build
     io_loop.run_sync(stack.aclose)
 
 
 @pytest.fixture
-def app(app_factory: AppFactory, settings: Settings, redis_direct: redis_sync.Redis) -> object:
+def app_factory(services_factory: ServicesFactory) -> AppFactory:
+    return lambda settings: make_app(settings, services_factory(settings))
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, settings: Settings) -> object:
     return app_factory(settings)
 
 

@@ -1,0 +1,358 @@
+"""The account API over real sockets, against a real redis-server and MongoDB-compatible server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pymongo
+import pytest
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient
+
+from factsvc.app import open_services
+from factsvc.config import Settings
+from factsvc.embedded import ManagedServer
+from factsvc.errors import BadCredentials
+from factsvc.services.passwords import PasswordHasher
+from tests.conftest import AppFactory, with_settings
+from tests.http.api import PASSWORD, Api
+from tests.unit.fakes import InlineRunner
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+USER_FIELDS = {"id", "username", "nickname", "gender", "create_time", "update_time"}
+CLIENT_LIMIT = 5
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
+    return app_factory(with_settings(settings, login_client_max_failures=CLIENT_LIMIT))
+
+
+@pytest.fixture
+def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
+    return Api(http_client, base_url)
+
+
+@pytest.fixture
+def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
+    """The users collection, read directly to check what is stored."""
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f"mongodb://127.0.0.1:{mongo_backend.port}/", serverSelectionTimeoutMS=2000
+    )
+    yield client[settings.mongodb_name]["users"]
+    client.close()
+
+
+async def test_a_browser_registers_logs_in_edits_and_logs_out_with_a_cookie(api: Api) -> None:
+    registered = await api.register("Alice")
+    assert registered.status == 201
+    assert registered.body["code"] == 0
+    assert set(registered.body["user"]) == USER_FIELDS
+    assert registered.body["user"]["username"] == "alice"
+    assert registered.set_cookies() == [], "registering does not log in"
+
+    login = await api.login("ALICE")
+    assert login.status == 200
+    assert login.body["user"] == registered.body["user"]
+    assert len(login.body["token"]) >= 43
+    (cookie,) = login.set_cookies()
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "path", "samesite", "secure"} <= flags
+    assert "domain" not in flags
+    assert "SameSite=Lax" in cookie
+
+    logined = await api.get("/isLogined")
+    assert (logined.body["logined"], logined.body["user"]) == (True, registered.body["user"])
+    info = await api.get("/account/info")
+    assert info.body["user"] == registered.body["user"]
+    assert info.headers["Cache-Control"] == "no-store"
+
+    edited = await api.post("/account/edit", {"nickname": "Al", "gender": "f"})
+    assert edited.status == 200
+    assert (edited.body["user"]["nickname"], edited.body["user"]["gender"]) == ("Al", "f")
+    assert (await api.get("/account/info")).body["user"] == edited.body["user"]
+
+    logout = await api.post("/logout")
+    assert (logout.status, logout.code) == (200, 0)
+    assert api.cookies == {}, "the cookie is expired"
+    assert (await api.get("/isLogined")).body == {
+        "code": 0,
+        "message": "",
+        "logined": False,
+        "user": None,
+    }
+
+
+async def test_a_mobile_client_uses_the_token_as_a_bearer(api: Api) -> None:
+    await api.register()
+    token = (await api.login()).body["token"]
+    api.cookies.clear()
+    assert (await api.get("/account/info", token=token)).body["user"]["username"] == "alice"
+    assert (await api.post("/account/edit", {"nickname": "A"}, token=token)).status == 200
+    assert (await api.post("/logout", token=token)).status == 200
+    replay = await api.get("/account/info", token=token)
+    assert (replay.status, replay.code) == (401, 4)
+
+
+async def test_a_cookie_replayed_after_logout_is_refused(api: Api, base_url: str) -> None:
+    await api.register()
+    await api.login()
+    stolen = dict(api.cookies)
+    await api.post("/logout")
+    api.cookies = stolen
+    for reply in (await api.get("/account/info"), await api.post("/logout")):
+        assert (reply.status, reply.code) == (401, 4)
+
+
+async def test_without_a_session_account_endpoints_answer_401_and_is_logined_200(
+    api: Api,
+) -> None:
+    assert (await api.get("/isLogined")).status == 200
+    for reply in (
+        await api.get("/account/info"),
+        await api.post("/account/edit", {"nickname": "x"}),
+        await api.post("/logout"),
+        await api.get("/account/info", token="not-a-token"),
+        await api.get("/account/info", headers={"Authorization": "Basic YWxpY2U6eA=="}),
+        await api.get("/account/info", headers={"Cookie": "SID=forged"}),
+    ):
+        assert (reply.status, reply.code) == (401, 4)
+
+
+async def test_logout_is_post_only(api: Api) -> None:
+    reply = await api.get("/logout")
+    assert (reply.status, reply.code) == (405, 5)
+    assert reply.headers["Allow"] == "POST"
+
+
+async def test_twenty_concurrent_registrations_of_one_name_give_one_account(
+    api: Api, users: Any
+) -> None:
+    replies = await asyncio.gather(*(api.register("racer", f"{PASSWORD} {i}") for i in range(20)))
+    statuses = sorted(reply.status for reply in replies)
+    assert statuses == [201] + [409] * 19
+    assert {reply.code for reply in replies if reply.status == 409} == {8}
+    assert users.count_documents({"username": "racer"}) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": {"$ne": None}, "password": {"$ne": None}},
+        {"username": {"$regex": ".*"}, "password": PASSWORD},
+        {"username": "alice", "password": {"$gt": ""}},
+        {"username": ["alice"], "password": PASSWORD},
+    ],
+)
+async def test_operator_injection_at_login_is_refused(api: Api, body: dict[str, Any]) -> None:
+    await api.register()
+    reply = await api.post("/login", body)
+    assert (reply.status, reply.code) == (400, 3)
+    assert "username" in reply.body["errors"] or "password" in reply.body["errors"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"nickname": {"$set": {"username": "root"}}},
+        {"nickname": "ok", "username": "mallory"},
+        {"nickname": "ok", "password_hash": "$2b$04$" + "x" * 53},
+        {"nickname": "ok", "_id": "000000000000000000000000"},
+        {"nickname": "ok", "create_time": "1970-01-01T00:00:00Z"},
+        {"gender": ["m"]},
+        {"$set": {"nickname": "x"}},
+    ],
+)
+async def test_injection_and_mass_assignment_leave_the_stored_document_unchanged(
+    api: Api, users: Any, body: dict[str, Any]
+) -> None:
+    await api.register()
+    await api.login()
+    before = users.find_one({"username": "alice"})
+    reply = await api.post("/account/edit", body)
+    assert (reply.status, reply.code) == (400, 3)
+    assert users.find_one({"username": "alice"}) == before
+
+
+async def test_stored_documents_hold_a_bcrypt_hash_and_responses_never_show_it(
+    api: Api, users: Any
+) -> None:
+    registered = await api.register()
+    document = users.find_one({"username": "alice"})
+    assert document["password_hash"].startswith("$2b$04$")
+    assert PASSWORD not in str(document)
+    assert "password_hash" not in registered.body["user"]
+    assert "$2b$" not in registered.response.body.decode()
+
+
+async def test_a_hash_of_a_lower_cost_is_upgraded_at_login(
+    api: Api, users: Any, settings: Settings
+) -> None:
+    await api.register()
+    low = PasswordHasher(InlineRunner(), rounds=4, pepper=settings.password_pepper)
+    users.update_one({"username": "alice"}, {"$set": {"password_hash": await low.hash(PASSWORD)}})
+    assert settings.bcrypt_rounds == 4
+    # The same data behind a service configured with a higher cost.
+    async with open_services(with_settings(settings, bcrypt_rounds=5)) as stronger:
+        await stronger.accounts.login({"username": "alice", "password": PASSWORD}, "c", None)
+    assert users.find_one({"username": "alice"})["password_hash"].startswith("$2b$05$")
+
+
+async def test_login_replaces_a_session_the_client_already_had(api: Api) -> None:
+    await api.register()
+    first = (await api.login()).body["token"]
+    fixed_cookie = dict(api.cookies)
+    second = (await api.login()).body["token"]
+    assert second != first
+    assert (await api.get("/account/info", token=first)).status == 401
+    api.cookies = fixed_cookie
+    assert (await api.get("/account/info")).status == 401
+    assert (await api.get("/account/info", token=second)).status == 200
+
+
+async def test_a_password_change_ends_other_sessions_and_rotates_this_one(
+    http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    phone, browser = Api(http_client, base_url), Api(http_client, base_url)
+    await browser.register()
+    phone_token = (await phone.login()).body["token"]
+    old_browser_token = (await browser.login()).body["token"]
+    old_cookie = dict(browser.cookies)
+
+    wrong = await browser.post(
+        "/account/edit", {"password": "new secret words", "old_password": "not it at all"}
+    )
+    assert (wrong.status, wrong.code) == (403, 1001)
+
+    changed = await browser.post(
+        "/account/edit", {"password": "new secret words", "old_password": PASSWORD}
+    )
+    assert changed.status == 200
+    new_token = changed.body["token"]
+    assert new_token not in (old_browser_token, phone_token)
+    assert browser.cookies != old_cookie
+    assert (await browser.get("/account/info")).status == 200
+    assert (await browser.get("/account/info", token=new_token)).status == 200
+    for token in (phone_token, old_browser_token):
+        assert (await phone.get("/account/info", token=token)).status == 401
+    assert (await phone.login()).status == 401
+    assert (await phone.login(password="new secret words")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("password", "octets"),
+    [("p" * 72, 72), ("p" * 73, 73), ("é" * 64, 128), ("é" * 100, 200)],
+)
+async def test_long_passwords_register_and_log_in(api: Api, password: str, octets: int) -> None:
+    assert len(password.encode()) == octets
+    assert (await api.register(password=password)).status == 201
+    assert (await api.login(password=password)).status == 200
+    near_miss = password[:-1] + ("q" if password[-1] != "q" else "r")
+    assert (await api.login(password=near_miss)).status == 401
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"), [("password", "common"), ("12345678", "common"), ("short", "8-128")]
+)
+async def test_weak_passwords_are_refused(api: Api, password: str, reason: str) -> None:
+    reply = await api.register(password=password)
+    assert (reply.status, reply.code) == (400, 3)
+    assert reason in reply.body["errors"]["password"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "content_type", "status"),
+    [
+        (b"username=alice&password=x", "application/x-www-form-urlencoded", 415),
+        (b'{"username": "alice"}', "text/plain", 415),
+        (b'{"username": "alice"}', "application/json; charset=latin-1", 415),
+        (b"{not json", "application/json", 400),
+        (b'["alice"]', "application/json", 400),
+        (b'"alice"', "application/json", 400),
+        (b'{"username": "a", "username": "b", "password": "x"}', "application/json", 400),
+        (b'{"username": "alice", "password": NaN}', "application/json", 400),
+        (b"[" * 20_000 + b"]" * 20_000, "application/json", 400),
+        (b'{"username": "\xff\xfe"}', "application/json", 400),
+        (b"", "application/json", 400),
+    ],
+)
+async def test_bodies_that_are_not_one_json_object_are_refused(
+    api: Api, raw: bytes, content_type: str, status: int
+) -> None:
+    reply = await api.post("/register", raw=raw, content_type=content_type)
+    assert (reply.status, reply.code) == (status, 3)
+
+
+async def test_repeated_login_failures_get_429_with_retry_after(
+    api: Api, settings: Settings
+) -> None:
+    await api.register()
+    for _ in range(CLIENT_LIMIT):
+        assert (await api.login(password="wrong password!")).status == 401
+    limited = await api.login()
+    assert (limited.status, limited.code) == (429, 9)
+    assert 1 <= int(limited.headers["Retry-After"]) <= settings.login_client_window_seconds
+
+
+async def test_unknown_user_and_wrong_password_take_the_same_time(settings: Settings) -> None:
+    # Cost 8 (~15 ms a check) so that bcrypt, not noise, dominates; no rate limit in the way.
+    timed = with_settings(
+        settings, bcrypt_rounds=8, login_client_max_failures=1000, login_account_max_failures=1000
+    )
+    async with open_services(timed) as services:
+        accounts = services.accounts
+        await accounts.register({"username": "alice", "password": PASSWORD}, "192.0.2.9")
+
+        async def login_time(username: str) -> float:
+            started = time.perf_counter()
+            with pytest.raises(BadCredentials):
+                await accounts.login({"username": username, "password": "wrong guess"}, "c", None)
+            return time.perf_counter() - started
+
+        await login_time("nobody")  # the dummy hash is made on first use
+        wrong, unknown = [], []
+        for _ in range(15):
+            wrong.append(await login_time("alice"))
+            unknown.append(await login_time("nobody"))
+    ratio = statistics.median(unknown) / statistics.median(wrong)
+    assert 0.75 <= ratio <= 1.25, f"unknown/wrong median ratio {ratio:.2f}"
+
+
+async def test_logins_do_not_stall_the_event_loop(
+    http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    api = Api(http_client, base_url)
+    await api.register()
+    probes: list[float] = []
+    logins = asyncio.gather(*(api.login() for _ in range(8)))
+    while not logins.done():
+        started = time.perf_counter()
+        reply = await http_client.fetch(f"{base_url}/fact?n=10")
+        assert reply.code == 200
+        probes.append(time.perf_counter() - started)
+    assert all(r.status == 200 for r in logins.result())
+    assert len(probes) >= 5, "the logins must last long enough to probe"
+    assert max(probes) < 0.05, f"/fact?n=10 took up to {max(probes) * 1000:.1f} ms"
+
+
+async def test_no_password_cookie_or_token_reaches_the_logs(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = "Canary-Pa55word-7f3a9c"
+    caplog.set_level(logging.DEBUG)
+    await api.register("canary", canary)
+    login = await api.login("canary", canary)
+    await api.post("/account/edit", {"password": canary + "-new", "old_password": canary})
+    await api.login("canary", "wrong " + canary)
+    await api.post("/logout")
+    secrets_seen = [canary, login.body["token"], *login.set_cookies()]
+    text = caplog.text + "".join(str(record.args) for record in caplog.records)
+    assert caplog.records, "the run must have logged something"
+    for secret in secrets_seen:
+        assert secret.split(";")[0].split("=", 1)[-1] not in text
