@@ -16,12 +16,11 @@ import pytest
 import redis as redis_sync
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
-from factsvc.app import open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server
-from factsvc.errors import DependencyUnavailable
 from factsvc.storage.redis_cache import KEY_PREFIX
 from tests.conftest import AppFactory, redis_url, with_settings
+from tests.http.api import PASSWORD, Api
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
@@ -36,8 +35,15 @@ def own_mongo(tmp_path: Path) -> Iterator[ManagedServer]:
 
 
 @pytest.fixture
-def outage_settings(settings: Settings, own_redis: ManagedServer) -> Settings:
-    return with_settings(settings, redis_url=redis_url(own_redis))
+def outage_settings(
+    settings: Settings, own_redis: ManagedServer, own_mongo: ManagedServer
+) -> Settings:
+    """Settings on this test's own servers, which the test may stop, pause and restart."""
+    return with_settings(
+        settings,
+        redis_url=redis_url(own_redis),
+        mongodb_uri=f"mongodb://127.0.0.1:{own_mongo.port}/",
+    )
 
 
 @pytest.fixture
@@ -107,32 +113,76 @@ async def test_fact_answers_within_a_second_or_so_while_redis_is_paused(
 
 
 async def test_readyz_reports_mongodb_down_fast_and_recovers(
-    http_client: AsyncHTTPClient,
-    base_url: str,
-    outage_settings: Settings,
-    own_mongo: ManagedServer,
+    http_client: AsyncHTTPClient, base_url: str, own_mongo: ManagedServer
 ) -> None:
-    # A second app on this test's own MongoDB-compatible server, which the test then stops.
-    settings = with_settings(outage_settings, mongodb_uri=f"mongodb://127.0.0.1:{own_mongo.port}/")
-    async with open_services(settings) as services:
-        assert await services.readiness.check() == {"redis": "ok", "mongodb": "ok"}
-        own_mongo.stop()
+    assert (await timed_get(http_client, f"{base_url}/readyz"))[0].code == 200
+    own_mongo.stop()
+    ready, elapsed = await timed_get(http_client, f"{base_url}/readyz")
+    assert elapsed < 1.5
+    assert ready.code == 503
+    assert body_of(ready)["dependencies"] == {"redis": "ok", "mongodb": "unavailable"}
+    response, _ = await timed_get(http_client, f"{base_url}/fact?n=9")
+    assert response.code == 200, "/fact does not depend on MongoDB"
+    own_mongo.start()
+    own_mongo.wait_until_listening()
+    deadline = time.monotonic() + 10
+    while (await timed_get(http_client, f"{base_url}/readyz"))[0].code != 200:
+        assert time.monotonic() < deadline, "readiness recovers by itself"
+        await asyncio.sleep(0.2)
+
+
+async def test_session_endpoints_answer_503_fast_while_redis_is_down_and_recover(
+    http_client: AsyncHTTPClient, base_url: str, own_redis: ManagedServer
+) -> None:
+    api = Api(http_client, base_url)
+    await api.register()
+    token = (await api.login()).body["token"]
+    own_redis.stop()
+    for method, path in (
+        ("GET", "/isLogined"),
+        ("GET", "/account/info"),
+        ("POST", "/logout"),
+        ("POST", "/login"),
+    ):
         started = time.monotonic()
-        with pytest.raises(DependencyUnavailable) as caught:
-            await services.readiness.check()
+        body = {"username": "alice", "password": PASSWORD} if path == "/login" else None
+        reply = await api.request(method, path, body, token=token)
         assert time.monotonic() - started < 1.5
-        assert caught.value.states == {"redis": "ok", "mongodb": "unavailable"}
-        # /fact does not depend on MongoDB at all.
-        response, _ = await timed_get(http_client, f"{base_url}/fact?n=9")
-        assert response.code == 200
-        own_mongo.start()
-        own_mongo.wait_until_listening()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                assert await services.readiness.check() == {"redis": "ok", "mongodb": "ok"}
-                break
-            except DependencyUnavailable:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        assert (reply.status, reply.code) == (503, 10), path
+        assert reply.headers["Retry-After"] == "1"
+        assert "127.0.0.1" not in reply.response.body.decode()
+    own_redis.start()
+    own_redis.wait_until_listening()
+    # Redis kept no data (the test server does not persist): the old session is gone, not
+    # accepted; a new login works at once.
+    assert (await api.get("/account/info", token=token)).status == 401
+    assert (await api.login()).status == 200
+
+
+async def test_account_endpoints_answer_503_fast_while_mongodb_is_down_and_recover(
+    http_client: AsyncHTTPClient, base_url: str, own_mongo: ManagedServer
+) -> None:
+    api = Api(http_client, base_url)
+    await api.register()
+    token = (await api.login()).body["token"]
+    own_mongo.stop()
+    for method, path, body in (
+        ("POST", "/register", {"username": "bob", "password": PASSWORD}),
+        ("POST", "/login", {"username": "alice", "password": PASSWORD}),
+        ("GET", "/account/info", None),
+        ("POST", "/account/edit", {"nickname": "x"}),
+    ):
+        started = time.monotonic()
+        reply = await api.request(method, path, body, token=token)
+        assert time.monotonic() - started < 2.5, path
+        assert (reply.status, reply.code) == (503, 10), path
+    logined = await api.get("/isLogined", token=token)
+    assert (logined.status, logined.body["logined"]) == (200, True)
+    assert (await api.get("/fact?n=12")).status == 200
+    own_mongo.start()
+    own_mongo.wait_until_listening()
+    deadline = time.monotonic() + 10
+    while (reply := await api.get("/account/info", token=token)).status != 200:
+        assert time.monotonic() < deadline, "account endpoints recover by themselves"
+        await asyncio.sleep(0.2)
+    assert reply.body["user"]["username"] == "alice"

@@ -193,3 +193,48 @@ def test_backends_left_by_a_killed_service_are_stopped_by_the_next_start(
     again.wait_ready()
     assert not any(alive(pid) for pid in leftovers)
     assert again.stop() == 0
+
+
+def post_json(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any, Any]:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url,
+        data=orjson.dumps(body),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, orjson.loads(response.read()), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, orjson.loads(error.read()), error.headers
+
+
+def test_no_password_cookie_or_token_reaches_the_log_files(start_service: Any) -> None:
+    service = start_service("--embedded", LOGGING_LOGGER_LEVEL="DEBUG", BCRYPT_ROUNDS="10")
+    service.wait_ready()
+    canary = "Canary-Pa55word-e81b2d"
+    status, _, _ = post_json(
+        service.url("/register"), {"username": "canary", "password": canary}, {}
+    )
+    assert status == 201
+    status, body, headers = post_json(
+        service.url("/login"), {"username": "canary", "password": canary}, {}
+    )
+    assert status == 200
+    token, cookie = body["token"], headers["Set-Cookie"].split(";")[0]
+    auth = {"Authorization": f"Bearer {token}", "Cookie": cookie}
+    status, body, _ = post_json(
+        service.url("/account/edit"), {"password": canary + "-2", "old_password": canary}, auth
+    )
+    assert status == 200
+    new_token = body["token"]
+    post_json(service.url("/login"), {"username": "canary\nFAKE LOG LINE", "password": canary}, {})
+    status, _, _ = post_json(service.url("/logout"), {}, {"Authorization": f"Bearer {new_token}"})
+    assert status == 200
+    assert service.stop() == 0
+
+    logs = "".join(path.read_text() for path in (service.data / "log").glob("*.log"))
+    assert "login succeeded" in logs, "the run must have been logged"
+    for secret in (canary, token, new_token, cookie.split("=", 1)[1]):
+        assert secret not in logs
+    assert not any(line.startswith("FAKE LOG LINE") for line in logs.splitlines())
