@@ -34,10 +34,14 @@ class BoundedExecutor:
         self.pending = 0
         self.rejected = 0
 
-    async def run(self, function: Callable[..., T], *args: object) -> T:
+    def ensure_capacity(self) -> None:
+        """Overloaded now, before a caller spends I/O on a job that would be refused."""
         if self.pending >= self._max_pending:
             self.rejected += 1
             raise Overloaded(self._what)
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        self.ensure_capacity()
         self.pending += 1
         try:
             loop = asyncio.get_running_loop()

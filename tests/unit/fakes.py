@@ -63,6 +63,9 @@ class InlineRunner:
     def __init__(self) -> None:
         self.calls = 0
 
+    def ensure_capacity(self) -> None:
+        pass
+
     async def run(self, function: Callable[..., T], *args: object) -> T:
         self.calls += 1
         return function(*args)

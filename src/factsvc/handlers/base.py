@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import logging
@@ -13,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import orjson
+from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler
 
 from factsvc.errors import (
@@ -96,7 +98,9 @@ class BaseHandler(RequestHandler):
             # Tornado's own gzip transform sees this header, adds Vary and leaves the body alone.
             self.set_header("Content-Encoding", "gzip")
         self.set_status(status)
-        await self.finish(body)
+        # A client that hung up before its answer is no error of ours.
+        with contextlib.suppress(StreamClosedError):
+            await self.finish(body)
 
     def json_body(self) -> dict[str, object]:
         """The request body as a JSON object; 415 for another media type, 400 for bad JSON."""

@@ -143,6 +143,7 @@ class AccountService:
         assert password is not None
         assert nickname is not None
         assert gender is not None
+        self._hasher.ensure_capacity()
         per_client = (self._limits.registrations_per_client, client)
         await self._limiter.check(per_client)
         await self._limiter.hit(per_client)
@@ -167,6 +168,7 @@ class AccountService:
         assert isinstance(password, str)
         if not validation.is_encodable(password):
             raise BadCredentials()  # no account can have such a password
+        self._hasher.ensure_capacity()
         username = raw_username.lower()
         limits = ((self._limits.per_account, username), (self._limits.per_client, client))
         await self._limiter.check(*limits)

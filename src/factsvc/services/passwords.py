@@ -16,6 +16,10 @@ T = TypeVar("T")
 class BlockingRunner(Protocol):
     """Runs a blocking function elsewhere; raises Overloaded when its queue is full."""
 
+    def ensure_capacity(self) -> None:
+        """Raise Overloaded when a job submitted now would be refused."""
+        ...
+
     async def run(self, function: Callable[..., T], *args: object) -> T: ...
 
 
@@ -25,6 +29,9 @@ class PasswordHasher:
         self._rounds = rounds
         self._pepper = pepper.encode("utf-8")
         self._dummy_hash: bytes | None = None
+
+    def ensure_capacity(self) -> None:
+        self._runner.ensure_capacity()
 
     def _prehash(self, password: str) -> bytes:
         # bcrypt reads at most 72 bytes (and bcrypt 5 refuses more): HMAC-SHA256 first, so that
