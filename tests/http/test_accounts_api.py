@@ -17,7 +17,7 @@ from tornado.httpclient import AsyncHTTPClient
 from factsvc.app import open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
-from factsvc.errors import BadCredentials
+from factsvc.errors import BadCredentials, Overloaded
 from factsvc.services.passwords import PasswordHasher
 from tests.conftest import AppFactory, with_settings
 from tests.http.api import PASSWORD, Api
@@ -356,3 +356,19 @@ async def test_no_password_cookie_or_token_reaches_the_logs(
     assert caplog.records, "the run must have logged something"
     for secret in secrets_seen:
         assert secret.split(";")[0].split("=", 1)[-1] not in text
+
+
+async def test_a_full_bcrypt_queue_answers_503_at_once(
+    http_client: AsyncHTTPClient, base_url: str, app_factory: AppFactory, settings: Settings
+) -> None:
+    api = Api(http_client, base_url)
+    await api.register()
+    async with open_services(with_settings(settings, bcrypt_rounds=12, bcrypt_max_pending=1)) as s:
+        body = {"username": "alice", "password": PASSWORD}
+        slow = asyncio.ensure_future(s.accounts.login(body, "192.0.2.1", None))
+        await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        with pytest.raises(Overloaded):
+            await s.accounts.login(body, "192.0.2.2", None)
+        assert time.perf_counter() - started < 0.05
+        assert (await slow).user.username == "alice"

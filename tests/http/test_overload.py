@@ -1,0 +1,37 @@
+"""A full bcrypt queue answers 503 code 10 with Retry-After at once, over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient
+
+from factsvc.config import Settings
+from tests.conftest import AppFactory, with_settings
+from tests.http.api import Api
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
+    return app_factory(with_settings(settings, bcrypt_rounds=12, bcrypt_max_pending=1))
+
+
+async def test_logins_beyond_the_queue_get_503_with_retry_after(
+    http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    api = Api(http_client, base_url)
+    assert (await api.register()).status == 201
+    replies = await asyncio.gather(*(Api(http_client, base_url).login() for _ in range(6)))
+    statuses = sorted(reply.status for reply in replies)
+    assert statuses[0] == 200
+    assert statuses[-1] == 503
+    assert set(statuses) == {200, 503}
+    for reply in replies:
+        if reply.status == 503:
+            assert (reply.code, reply.headers["Retry-After"]) == (10, "1")
+            assert reply.response.request_time is not None
+            assert reply.response.request_time < 0.1, "refused without waiting for a hash"
