@@ -34,4 +34,5 @@ async def test_logins_beyond_the_queue_get_503_with_retry_after(
         if reply.status == 503:
             assert (reply.code, reply.headers["Retry-After"]) == (10, "1")
             assert reply.response.request_time is not None
-            assert reply.response.request_time < 0.1, "refused without waiting for a hash"
+            # One hash at cost 12 takes ~270 ms: a refusal must not wait for one.
+            assert reply.response.request_time < 0.2
