@@ -7,7 +7,6 @@ import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +14,17 @@ from typing import Any
 from cachetools import LRUCache
 from tornado.web import Application, RequestHandler
 
-from factsvc.compute import BoundedExecutor, PooledFactorialComputer, make_process_pool
+from factsvc.compute import (
+    BoundedExecutor,
+    PooledFactorialComputer,
+    make_process_pool,
+    make_thread_pool,
+)
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.handlers import accounts as account_handlers
 from factsvc.handlers.base import NotFoundHandler
+from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
 from factsvc.inflight import InFlightRequests
@@ -56,6 +61,7 @@ def make_app(
             secure=not settings.debug,
             max_age_seconds=settings.session_absolute_seconds,
         ),
+        "clients": ClientAddressResolver(settings.trusted_proxies),
     }
     routes: list[tuple[str, type[RequestHandler], dict[str, Any]]] = [
         (r"/fact", FactorialHandler, {"factorials": services.factorials}),
@@ -116,9 +122,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.callback(mongo_client.close)
         process_pool = make_process_pool(settings.fact_workers)
         stack.callback(process_pool.shutdown, wait=True, cancel_futures=True)
-        bcrypt_threads = ThreadPoolExecutor(
-            settings.bcrypt_threads or os.cpu_count() or 1, thread_name_prefix="bcrypt"
-        )
+        bcrypt_threads = make_thread_pool(settings.bcrypt_threads or os.cpu_count() or 1, "bcrypt")
         stack.callback(bcrypt_threads.shutdown, wait=True, cancel_futures=True)
 
         factorials = FactorialService(
@@ -139,15 +143,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await account_store.ensure_indexes()
         except DependencyUnavailable:
             log.warning("MongoDB unavailable at start; indexes are created before the first insert")
+        hasher = PasswordHasher(
+            BoundedExecutor(
+                bcrypt_threads, max_pending=settings.bcrypt_max_pending, what="password hashing"
+            ),
+            rounds=settings.bcrypt_rounds,
+            pepper=settings.password_pepper,
+        )
+        await hasher.prepare()
         accounts = AccountService(
             store=account_store,
-            hasher=PasswordHasher(
-                BoundedExecutor(
-                    bcrypt_threads, max_pending=settings.bcrypt_max_pending, what="password hashing"
-                ),
-                rounds=settings.bcrypt_rounds,
-                pepper=settings.password_pepper,
-            ),
+            hasher=hasher,
             sessions=SessionService(
                 RedisSessionStore(redis),
                 idle_seconds=settings.session_expires_seconds,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
 from factsvc.errors import Overloaded
@@ -18,9 +21,28 @@ T = TypeVar("T")
 INLINE_MAX_N = 5000
 
 
+# CPU-heavy workers run at a lower priority than the event loop: on a machine whose cores they
+# fill, the scheduler then runs the loop as soon as it has work instead of after a time slice.
+BACKGROUND_NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Initializer of pool threads and processes (Linux schedules threads one by one)."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+
+
 def make_process_pool(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: the parent runs an event loop and driver threads that a fork would copy.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=lower_priority,
+    )
+
+
+def make_thread_pool(threads: int, name: str) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix=name, initializer=lower_priority)
 
 
 class BoundedExecutor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -67,6 +68,7 @@ class Settings:
     login_client_window_seconds: int = 900
     register_client_max: int = 20
     register_client_window_seconds: int = 3600
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_max_body_bytes: int = 64 * 1024
     http_max_header_bytes: int = 16 * 1024
     http_idle_timeout_seconds: float = 60.0
@@ -165,6 +167,7 @@ class Settings:
             register_client_window_seconds=reader.get(
                 "REGISTER_CLIENT_WINDOW_SECONDS", _int_parser(1, 86400), 3600
             ),
+            trusted_proxies=reader.get("TRUSTED_PROXIES", _parse_networks, ()),
             http_max_body_bytes=reader.get(
                 "HTTP_MAX_BODY_BYTES", _int_parser(1024, 64 << 20), cls.http_max_body_bytes
             ),
@@ -330,6 +333,19 @@ def _parse_secret_list(raw: str) -> tuple[str, ...]:
         if _secret_problem(secret):
             raise ValueError("each previous secret must be a strong secret too")
     return secrets_list
+
+
+def _parse_networks(
+    raw: str,
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in raw.split(",")
+            if part.strip()
+        )
+    except ValueError:
+        raise ValueError("must be comma-separated IP addresses or networks") from None
 
 
 def _parse_db_name(raw: str) -> str:

@@ -101,6 +101,7 @@ class FakeAccountStore:
 
     async def find_by_username(self, username: str) -> StoredAccount | None:
         self._check()
+        await asyncio.sleep(0)  # a real store yields here: concurrent requests interleave
         for document in self.documents.values():
             if document["username"] == username:
                 return StoredAccount(document["user"], document["password_hash"])
@@ -111,11 +112,19 @@ class FakeAccountStore:
         document = self.documents.get(user_id)
         return StoredAccount(document["user"], document["password_hash"]) if document else None
 
-    async def update(self, user_id: str, changes: Mapping[str, str], now: datetime) -> User | None:
+    async def update(
+        self,
+        user_id: str,
+        changes: Mapping[str, str],
+        now: datetime,
+        expected_hash: str | None = None,
+    ) -> User | None:
         self._check()
         assert set(changes) <= EDITABLE_FIELDS
         document = self.documents.get(user_id)
         if document is None:
+            return None
+        if expected_hash is not None and document["password_hash"] != expected_hash:
             return None
         if "password_hash" in changes:
             document["password_hash"] = changes["password_hash"]
@@ -149,6 +158,11 @@ class FakeSessionStore:
             self.ttls[key] = idle_seconds
         return self.records.get(key)
 
+    async def replace(self, key: str, record: Mapping[str, Any]) -> None:
+        self._check()
+        if key in self.records:
+            self.records[key] = dict(record)
+
     async def expire(self, key: str, ttl_seconds: int) -> None:
         self.ttls[key] = ttl_seconds
 
@@ -168,11 +182,13 @@ class FakeCounterStore:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
 
-    async def count(self, key: str) -> tuple[int, int]:
-        return self.counts.get(key, 0), 60 if key in self.counts else 0
-
-    async def hit(self, key: str, window_seconds: int) -> None:
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         self.counts[key] = self.counts.get(key, 0) + 1
+        return self.counts[key], window_seconds
+
+    async def refund(self, key: str) -> None:
+        if key in self.counts:
+            self.counts[key] -= 1
 
     async def reset(self, key: str) -> None:
         self.counts.pop(key, None)

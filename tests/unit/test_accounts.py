@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -366,3 +367,97 @@ async def test_registration_is_hashed_before_the_uniqueness_check() -> None:
     with pytest.raises(Duplicate):
         await world.register()
     assert world.runner.calls > calls
+
+
+async def test_concurrent_failures_cannot_exceed_the_limit() -> None:
+    world = World(account_limit=100, client_limit=3)
+    await world.register()
+    results = await asyncio.gather(
+        *(world.login(password="wrong password") for _ in range(10)), return_exceptions=True
+    )
+    kinds = sorted(type(result).__name__ for result in results)
+    assert kinds == ["BadCredentials"] * 3 + ["RateLimited"] * 7
+
+
+async def test_a_success_refunds_its_own_attempt_but_not_earlier_failures() -> None:
+    world = World(account_limit=100, client_limit=3)
+    await world.register()
+    for _ in range(2):
+        with pytest.raises(BadCredentials):
+            await world.login(username="nobody", password="wrong password")
+    await world.login()
+    with pytest.raises(BadCredentials):
+        await world.login(username="nobody", password="wrong password")
+    with pytest.raises(RateLimited):
+        await world.login(username="nobody", password="wrong password")
+
+
+async def test_registrations_from_one_client_are_rate_limited() -> None:
+    world = World()
+    limits = world.accounts._limits  # the same limits, with a small registration allowance
+    world.accounts._limits = LoginLimits(limits.per_account, limits.per_client, Limit("r", 2, 3600))
+    await world.register("first")
+    await world.register("second")
+    with pytest.raises(RateLimited):
+        await world.register("third")
+
+
+async def test_guesses_at_the_old_password_are_rate_limited() -> None:
+    world = World(account_limit=3)
+    await world.register()
+    token = (await world.login()).token
+    for _ in range(3):
+        with pytest.raises(WrongOldPassword):
+            await world.accounts.edit(token, {"password": "new secret words", "old_password": "no"})
+    with pytest.raises(RateLimited):
+        await world.accounts.edit(token, {"password": "new secret words", "old_password": PASSWORD})
+
+
+async def test_a_new_password_equal_to_the_username_is_refused() -> None:
+    world = World()
+    await world.register("alice12345")
+    token = (await world.login("alice12345")).token
+    with pytest.raises(InvalidInput) as caught:
+        await world.accounts.edit(token, {"password": "Alice12345", "old_password": PASSWORD})
+    assert "password" in caught.value.errors
+
+
+@pytest.mark.parametrize(
+    "nickname", ["line\u2028break", "para\u2029graph", "bidi\u202e", "nul\x00"]
+)
+async def test_nicknames_cannot_carry_line_breaks_or_invisible_controls(nickname: str) -> None:
+    world = World()
+    with pytest.raises(InvalidInput):
+        await world.register(nickname=nickname)
+
+
+async def test_an_ended_session_is_not_brought_back_by_a_late_edit() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    session = await world.sessions.resolve(token)
+    assert session is not None
+    await world.accounts.logout(token)
+    await world.sessions.refresh_snapshot(session, {"id": "x"})
+    assert world.session_store.records == {}
+    with pytest.raises(NotAuthenticated):
+        await world.accounts.info(token)
+
+
+async def test_an_edit_updates_the_users_copy_in_the_session() -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    await world.accounts.edit(token, {"nickname": "Renamed"})
+    world.store.available = False
+    user = await world.accounts.current_user(token)
+    assert user is not None
+    assert user.nickname == "Renamed"
+
+
+async def test_the_pepper_is_part_of_the_hash() -> None:
+    one = PasswordHasher(InlineRunner(), rounds=4, pepper="pepper one")
+    two = PasswordHasher(InlineRunner(), rounds=4, pepper="pepper two")
+    hashed = await one.hash(PASSWORD)
+    assert await one.verify(PASSWORD, hashed)
+    assert not await two.verify(PASSWORD, hashed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from factsvc.handlers.base import BaseHandler
+from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.services.accounts import AccountService
 
 
@@ -18,9 +19,12 @@ class CookiePolicy:
 class AccountHandler(BaseHandler):
     """Finds the session token (bearer first, then the signed cookie) and sets the cookie."""
 
-    def initialize(self, accounts: AccountService, cookies: CookiePolicy) -> None:
+    def initialize(
+        self, accounts: AccountService, cookies: CookiePolicy, clients: ClientAddressResolver
+    ) -> None:
         self._accounts = accounts
         self._cookies = cookies
+        self._clients = clients
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
@@ -39,7 +43,7 @@ class AccountHandler(BaseHandler):
         return signed.decode("ascii", "replace") if signed else None
 
     def client_address(self) -> str:
-        return self.request.remote_ip or "unknown"
+        return self._clients.resolve(self.request)
 
     def set_session_cookie(self, token: str) -> None:
         self.set_signed_cookie(

@@ -188,7 +188,24 @@ def parse_json_object(body: bytes) -> dict[str, object]:
         raise InvalidInput({"body": "must be a JSON object in UTF-8"}) from None
     if not isinstance(value, dict):
         raise InvalidInput({"body": "must be a JSON object"})
+    if not _all_text_encodable(value):
+        raise InvalidInput({"body": "must not contain lone surrogates"})
     return value
+
+
+def _all_text_encodable(value: object) -> bool:
+    """False when any key or string holds a lone surrogate (valid JSON, invalid Unicode)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_all_text_encodable(k) and _all_text_encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_all_text_encodable(item) for item in value)
+    return True
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

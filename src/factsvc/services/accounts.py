@@ -82,8 +82,15 @@ class AccountStore(Protocol):
 
     async def find_by_id(self, user_id: str) -> StoredAccount | None: ...
 
-    async def update(self, user_id: str, changes: Mapping[str, str], now: datetime) -> User | None:
-        """Set allow-listed fields (EDITABLE_FIELDS); None when the user no longer exists."""
+    async def update(
+        self,
+        user_id: str,
+        changes: Mapping[str, str],
+        now: datetime,
+        expected_hash: str | None = None,
+    ) -> User | None:
+        """Set allow-listed fields (EDITABLE_FIELDS). None when the user no longer exists or,
+        with expected_hash, when the stored hash is no longer that one."""
         ...
 
 
@@ -144,9 +151,7 @@ class AccountService:
         assert nickname is not None
         assert gender is not None
         self._hasher.ensure_capacity()
-        per_client = (self._limits.registrations_per_client, client)
-        await self._limiter.check(per_client)
-        await self._limiter.hit(per_client)
+        await self._limiter.attempt((self._limits.registrations_per_client, client))
         # Hashed before the uniqueness check: a taken name costs as long as a free one.
         password_hash = await self._hasher.hash(password)
         account = NewAccount(username, nickname, gender, password_hash, self._clock())
@@ -163,15 +168,16 @@ class AccountService:
         for field, value in (("username", raw_username), ("password", password)):
             if not isinstance(value, str) or not 1 <= len(value) <= 128:
                 errors.add(field, "must be a string of 1-128 characters")
+            elif not validation.is_encodable(value):
+                errors.add(field, "must be valid Unicode text")
         errors.raise_if_any()
         assert isinstance(raw_username, str)
         assert isinstance(password, str)
-        if not validation.is_encodable(password):
-            raise BadCredentials()  # no account can have such a password
         self._hasher.ensure_capacity()
         username = raw_username.lower()
-        limits = ((self._limits.per_account, username), (self._limits.per_client, client))
-        await self._limiter.check(*limits)
+        await self._limiter.attempt(
+            (self._limits.per_account, username), (self._limits.per_client, client)
+        )
 
         stored = await self._store.find_by_username(username)
         if stored is None:
@@ -180,14 +186,19 @@ class AccountService:
         else:
             verified = await self._hasher.verify(password, stored.password_hash)
         if stored is None or not verified:
-            await self._limiter.hit(*limits)
             log.info("login failed: client %s", client)
             raise BadCredentials()
 
+        # Only failures count: the owner's success clears the account, refunds the client.
         await self._limiter.reset(self._limits.per_account, username)
+        await self._limiter.refund(self._limits.per_client, client)
         if self._hasher.needs_upgrade(stored.password_hash):
+            # Conditional: a password changed meanwhile is never overwritten by the old one.
             await self._store.update(
-                stored.user.id, {"password_hash": await self._hasher.hash(password)}, self._clock()
+                stored.user.id,
+                {"password_hash": await self._hasher.hash(password)},
+                self._clock(),
+                expected_hash=stored.password_hash,
             )
         # Whatever session came with the login is ended: a fixed id never becomes logged in.
         presented = await self._sessions.resolve(presented_token)
@@ -232,25 +243,36 @@ class AccountService:
 
     async def edit(self, token: str | None, body: Mapping[str, object]) -> EditResult:
         session = await self._require_session(token)
-        changes = self._validated_changes(body)
         stored = await self._require_account(session)
-        if "password" in changes:
-            if not await self._hasher.verify(changes.pop("old_password"), stored.password_hash):
-                log.info("password change refused: %s", session.user_id)
-                raise WrongOldPassword()
-            changes["password_hash"] = await self._hasher.hash(changes.pop("password"))
-        user = await self._store.update(session.user_id, changes, self._clock())
-        if user is None:
-            await self._sessions.destroy(session)
-            raise NotAuthenticated()
-        if "password_hash" in changes:
-            rotated = await self._sessions.rotate(session, user.public())
-            log.info("password changed: %s", user.id)
-            return EditResult(user, rotated.token)
-        await self._sessions.refresh_snapshot(session, user.public())
-        return EditResult(user, None)
+        changes = self._validated_changes(body, stored.user.username)
+        if "password" not in changes:
+            user = await self._store.update(session.user_id, changes, self._clock())
+            if user is None:
+                await self._sessions.destroy(session)
+                raise NotAuthenticated()
+            await self._sessions.refresh_snapshot(session, user.public())
+            return EditResult(user, None)
 
-    def _validated_changes(self, body: Mapping[str, object]) -> dict[str, str]:
+        account_limit = (self._limits.per_account, stored.user.username)
+        await self._limiter.attempt(account_limit)
+        if not await self._hasher.verify(changes.pop("old_password"), stored.password_hash):
+            log.info("password change refused: %s", session.user_id)
+            raise WrongOldPassword()
+        await self._limiter.reset(*account_limit)
+        changes["password_hash"] = await self._hasher.hash(changes.pop("password"))
+        # Every session ends before the hash changes: should the update fail, the password
+        # is unchanged and the user logs in again; it never changes with old sessions alive.
+        await self._sessions.end_all(session.user_id)
+        user = await self._store.update(
+            session.user_id, changes, self._clock(), expected_hash=stored.password_hash
+        )
+        if user is None:
+            raise NotAuthenticated()
+        rotated = await self._sessions.create(user.id, user.public())
+        log.info("password changed: %s", user.id)
+        return EditResult(user, rotated.token)
+
+    def _validated_changes(self, body: Mapping[str, object], username: str) -> dict[str, str]:
         errors = FieldErrors()
         validation.check_field_names(
             body, errors, optional=("nickname", "gender", "password", "old_password")
@@ -262,11 +284,13 @@ class AccountService:
             changes["gender"] = validation.gender(body["gender"], errors)
         if "password" in body:
             changes["password"] = validation.password(
-                body["password"], errors, "password", self._common, None
+                body["password"], errors, "password", self._common, username
             )
             old = body.get("old_password")
             if not isinstance(old, str) or not 1 <= len(old) <= 128:
                 errors.add("old_password", "is required to change the password")
+            elif not validation.is_encodable(old):
+                errors.add("old_password", "must be valid Unicode text")
             changes["old_password"] = old if isinstance(old, str) else None
         elif "old_password" in body:
             errors.add("old_password", "is only accepted with a new password")

@@ -1,4 +1,8 @@
-"""Fixed-window rate limits over a shared counter store."""
+"""Fixed-window rate limits over a shared counter store.
+
+An attempt is counted before it is judged, so concurrent attempts cannot slip past a limit
+between a check and a count; an attempt that turns out to be allowed (a successful login) is
+refunded afterwards."""
 
 from __future__ import annotations
 
@@ -11,14 +15,16 @@ from factsvc.errors import RateLimited
 
 
 class CounterStore(Protocol):
-    """Counters that expire `window_seconds` after their first hit; may raise
+    """Counters that expire `window_seconds` after their first hit, never later; may raise
     DependencyUnavailable."""
 
-    async def count(self, key: str) -> tuple[int, int]:
-        """The count and its seconds left (0, 0 when absent)."""
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        """Count one more; the new count and its seconds left."""
         ...
 
-    async def hit(self, key: str, window_seconds: int) -> None: ...
+    async def refund(self, key: str) -> None:
+        """Count one fewer, if the counter still exists."""
+        ...
 
     async def reset(self, key: str) -> None: ...
 
@@ -38,21 +44,22 @@ class RateLimiter:
     def __init__(self, store: CounterStore) -> None:
         self._store = store
 
-    async def check(self, *limits: tuple[Limit, str]) -> None:
-        """RateLimited when any limit is used up; Retry-After is the longest wait."""
-        counts = await asyncio.gather(*(self._store.count(limit.key(s)) for limit, s in limits))
+    async def attempt(self, *limits: tuple[Limit, str]) -> None:
+        """Count an attempt against every limit; RateLimited when any is exceeded, with the
+        longest wait as Retry-After."""
+        results = await asyncio.gather(
+            *(self._store.hit(limit.key(s), limit.window_seconds) for limit, s in limits)
+        )
         waits = [
             max(ttl, 1)
-            for (limit, _), (count, ttl) in zip(limits, counts, strict=True)
-            if count >= limit.max_hits
+            for (limit, _), (count, ttl) in zip(limits, results, strict=True)
+            if count > limit.max_hits
         ]
         if waits:
             raise RateLimited(max(waits))
 
-    async def hit(self, *limits: tuple[Limit, str]) -> None:
-        await asyncio.gather(
-            *(self._store.hit(limit.key(s), limit.window_seconds) for limit, s in limits)
-        )
+    async def refund(self, limit: Limit, subject: str) -> None:
+        await self._store.refund(limit.key(subject))
 
     async def reset(self, limit: Limit, subject: str) -> None:
         await self._store.reset(limit.key(subject))

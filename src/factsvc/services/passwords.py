@@ -49,11 +49,16 @@ class PasswordHasher:
             bcrypt.checkpw, self._prehash(password), hashed.encode("ascii")
         )
 
-    async def spend_equal_time(self, password: str) -> None:
-        """Check against a dummy hash of the same cost, so unknown users take as long."""
+    async def prepare(self) -> None:
+        """Make the dummy hash at start, so that no login pays for it (and shows it)."""
         if self._dummy_hash is None:
             salt = bcrypt.gensalt(self._rounds)
             self._dummy_hash = await self._runner.run(bcrypt.hashpw, b"dummy", salt)
+
+    async def spend_equal_time(self, password: str) -> None:
+        """Check against a dummy hash of the same cost, so unknown users take as long."""
+        await self.prepare()
+        assert self._dummy_hash is not None
         await self._runner.run(bcrypt.checkpw, self._prehash(password), self._dummy_hash)
 
     def needs_upgrade(self, hashed: str) -> bool:

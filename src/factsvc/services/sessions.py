@@ -44,6 +44,10 @@ class SessionStore(Protocol):
         """The record, with its idle timer restarted; None when absent or unreadable."""
         ...
 
+    async def replace(self, key: str, record: Mapping[str, Any]) -> None:
+        """Overwrite a record that still exists, keeping its TTL; never recreate one."""
+        ...
+
     async def expire(self, key: str, ttl_seconds: int) -> None: ...
 
     async def delete(self, key: str, user_id: str) -> None: ...
@@ -76,13 +80,8 @@ class SessionService:
         return session
 
     async def _save(self, session: Session) -> None:
-        record = {
-            "user_id": session.user_id,
-            "created_at": session.created_at,
-            "user": dict(session.user_snapshot),
-        }
         ttl = min(self._idle, self._remaining(session.created_at))
-        await self._store.save(session.key, session.user_id, record, ttl, self._absolute)
+        await self._store.save(session.key, session.user_id, _record(session), ttl, self._absolute)
 
     def _remaining(self, created_at: float) -> int:
         return int(created_at + self._absolute - self._clock())
@@ -112,11 +111,18 @@ class SessionService:
     async def destroy(self, session: Session) -> None:
         await self._store.delete(session.key, session.user_id)
 
-    async def rotate(self, session: Session, user_snapshot: Mapping[str, Any]) -> Session:
-        """A new token for the same user, ending every other session of that user."""
-        await self._store.delete_all_for_user(session.user_id)
-        return await self.create(session.user_id, user_snapshot)
+    async def end_all(self, user_id: str) -> None:
+        await self._store.delete_all_for_user(user_id)
 
     async def refresh_snapshot(self, session: Session, user_snapshot: Mapping[str, Any]) -> None:
+        """Keep the session's copy of the user current, unless the session ended meanwhile."""
         updated = Session(session.token, session.user_id, session.created_at, user_snapshot)
-        await self._save(updated)
+        await self._store.replace(session.key, _record(updated))
+
+
+def _record(session: Session) -> dict[str, Any]:
+    return {
+        "user_id": session.user_id,
+        "created_at": session.created_at,
+        "user": dict(session.user_snapshot),
+    }

@@ -53,9 +53,9 @@ def is_encodable(value: str) -> bool:
 
 
 def is_clean_text(value: str) -> bool:
-    """Encodable as UTF-8 and free of control and format characters (newlines, bidi marks)."""
+    """Encodable as UTF-8, free of control and format characters and line separators."""
     return is_encodable(value) and not any(
-        unicodedata.category(char) in {"Cc", "Cf", "Cs"} for char in value
+        unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for char in value
     )
 
 

@@ -78,15 +78,24 @@ class MongoAccountStore:
             raise (_unavailable(error) or error) from error
         return None if document is None else _account(document)
 
-    async def update(self, user_id: str, changes: Mapping[str, str], now: datetime) -> User | None:
+    async def update(
+        self,
+        user_id: str,
+        changes: Mapping[str, str],
+        now: datetime,
+        expected_hash: str | None = None,
+    ) -> User | None:
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
             raise ValueError(f"not editable: {sorted(unknown)}")
         if not ObjectId.is_valid(user_id):
             return None
+        query: dict[str, Any] = {"_id": ObjectId(user_id)}
+        if expected_hash is not None:
+            query["password_hash"] = expected_hash
         try:
             document = await self._users.find_one_and_update(
-                {"_id": ObjectId(user_id)},
+                query,
                 {"$set": {**changes, "update_time": now}},
                 return_document=ReturnDocument.AFTER,
             )

@@ -49,6 +49,12 @@ class RedisSessionStore:
             return None
         return record if isinstance(record, dict) else None
 
+    async def replace(self, key: str, record: Mapping[str, Any]) -> None:
+        try:
+            await self._redis.set(SESSION_PREFIX + key, json.dumps(record), xx=True, keepttl=True)
+        except (RedisError, OSError) as error:
+            raise _unavailable() from error
+
     async def expire(self, key: str, ttl_seconds: int) -> None:
         try:
             await self._redis.expire(SESSION_PREFIX + key, max(ttl_seconds, 1))
