@@ -27,6 +27,7 @@ from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
+from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.inflight import InFlightRequests
 from factsvc.logs import log_request
 from factsvc.services.accounts import AccountService, LoginLimits
@@ -67,6 +68,7 @@ def make_app(
         (r"/fact", FactorialHandler, {"factorials": services.factorials}),
         (r"/healthz", HealthHandler, {}),
         (r"/readyz", ReadinessHandler, {"readiness": services.readiness}),
+        (r"/openapi.json", OpenApiHandler, {}),
         (r"/register", account_handlers.RegisterHandler, account_options),
         (r"/login", account_handlers.LoginHandler, account_options),
         (r"/isLogined", account_handlers.IsLoginedHandler, account_options),

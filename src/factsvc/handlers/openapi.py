@@ -1,0 +1,24 @@
+"""GET /openapi.json: the API's contract, as shipped in the package."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from factsvc.handlers.base import BaseHandler
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    text = resources.files("factsvc").joinpath("openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+class OpenApiHandler(BaseHandler):
+    async def get(self) -> None:
+        # The document is not an envelope: it is served as OpenAPI tools expect it.
+        self.set_header("Cache-Control", "no-cache")
+        await self.finish(json.dumps(openapi_document()))
