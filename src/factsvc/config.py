@@ -68,6 +68,7 @@ class Settings:
     login_client_window_seconds: int = 900
     register_client_max: int = 20
     register_client_window_seconds: int = 3600
+    cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     http_max_body_bytes: int = 64 * 1024
     http_max_header_bytes: int = 16 * 1024
@@ -167,6 +168,7 @@ class Settings:
             register_client_window_seconds=reader.get(
                 "REGISTER_CLIENT_WINDOW_SECONDS", _int_parser(1, 86400), 3600
             ),
+            cors_origins=reader.get("CORS_ORIGINS", _parse_origins, ()),
             trusted_proxies=reader.get("TRUSTED_PROXIES", _parse_networks, ()),
             http_max_body_bytes=reader.get(
                 "HTTP_MAX_BODY_BYTES", _int_parser(1024, 64 << 20), cls.http_max_body_bytes
@@ -333,6 +335,15 @@ def _parse_secret_list(raw: str) -> tuple[str, ...]:
         if _secret_problem(secret):
             raise ValueError("each previous secret must be a strong secret too")
     return secrets_list
+
+
+def _parse_origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in {"http", "https"} or not rest or "/" in rest or origin == "null":
+            raise ValueError("must be comma-separated origins like https://app.example.com")
+    return origins
 
 
 def _parse_networks(

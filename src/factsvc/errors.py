@@ -68,3 +68,7 @@ class RateLimited(FactsvcError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"retry after {retry_after_seconds}s")
         self.retry_after_seconds = retry_after_seconds
+
+
+class CrossOriginRefused(FactsvcError):
+    """A browser request from an origin that is not trusted."""

@@ -129,7 +129,7 @@ async def test_without_a_session_account_endpoints_answer_401_and_is_logined_200
 async def test_logout_is_post_only(api: Api) -> None:
     reply = await api.get("/logout")
     assert (reply.status, reply.code) == (405, 5)
-    assert reply.headers["Allow"] == "POST"
+    assert reply.headers["Allow"] == "POST, OPTIONS"
 
 
 async def test_twenty_concurrent_registrations_of_one_name_give_one_account(

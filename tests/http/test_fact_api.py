@@ -188,7 +188,7 @@ async def test_large_bodies_are_gzipped_for_clients_that_accept_it(
     )
     assert response.code == 200
     assert response.headers["Content-Encoding"] == "gzip"
-    assert response.headers["Vary"] == "Accept-Encoding"
+    assert "Accept-Encoding" in response.headers["Vary"]
     body = orjson.loads(gzip.decompress(response.body))
     assert len(response.body) < len(body["fact"])
     plain = envelope(await fetch(http_client, f"{base_url}/fact?n=20000"))
@@ -211,7 +211,7 @@ async def test_wrong_methods_get_the_405_envelope_with_allow(
 ) -> None:
     response = await fetch(http_client, f"{base_url}/fact?n=1", method="POST", body=b"{}")
     assert response.code == 405
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, OPTIONS"
     assert envelope(response) == {"code": 5, "message": "method not allowed"}
 
 

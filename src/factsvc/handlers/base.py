@@ -19,6 +19,7 @@ from tornado.web import HTTPError, RequestHandler
 
 from factsvc.errors import (
     BadCredentials,
+    CrossOriginRefused,
     DependencyUnavailable,
     Duplicate,
     FactsvcError,
@@ -34,6 +35,7 @@ from factsvc.inflight import InFlightRequests
 log = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type, X-Request-ID"
 # Above this size gzip runs in a thread (zlib releases the GIL) rather than in Tornado's
 # transform on the event loop, where a 450 KB body would hold it for ~45 ms.
 OFFLOOP_GZIP_MIN_BYTES = 32 * 1024
@@ -58,6 +60,7 @@ ERROR_TABLE: dict[type[FactsvcError], tuple[int, int, str]] = {
     NotAuthenticated: (401, 4, "not logged in"),
     BadCredentials: (401, 1001, "wrong username or password"),
     WrongOldPassword: (403, 1001, "wrong password"),
+    CrossOriginRefused: (403, 5, "cross-origin request refused"),
     NotFound: (404, 7, "not found"),
     Duplicate: (409, 8, "duplicate"),
     RateLimited: (429, 9, "too many requests"),
@@ -86,6 +89,25 @@ class BaseHandler(RequestHandler):
         self.clear_header("Server")
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
+        # CORS: an exact allow-list; the answer depends on Origin, so caches must key on it.
+        self.set_header("Vary", "Origin")
+        origin = self.request.headers.get("Origin")
+        if origin is not None and origin in self.application.settings["trusted_origins"]:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Allow-Credentials", "true")
+
+    async def options(self, *args: str) -> None:
+        """A CORS preflight: allowed for listed origins, for this route's methods only."""
+        origin = self.request.headers.get("Origin")
+        method = self.request.headers.get("Access-Control-Request-Method", "")
+        allowed = [m for m in self._allowed_methods() if m != "OPTIONS"]
+        if origin not in self.application.settings["trusted_origins"] or method not in allowed:
+            raise CrossOriginRefused()
+        self.set_header("Access-Control-Allow-Methods", ", ".join(allowed))
+        self.set_header("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS)
+        self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        await self.finish()
 
     def compute_etag(self) -> str | None:
         # Tornado would hash every body, big factorials included; clients gain nothing from it.
@@ -142,6 +164,9 @@ class BaseHandler(RequestHandler):
             message = _phrase(status)
             if status == 405:
                 self.set_header("Allow", ", ".join(self._allowed_methods()))
+            if status == 403:
+                # Tornado's cross_origin_protection refusing a state change from a foreign origin.
+                message = "cross-origin request refused"
         else:
             status, message = 500, "system error"
         code = CODE_BY_STATUS.get(status, 3 if status < 500 else 2)
