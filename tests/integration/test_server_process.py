@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -238,3 +239,29 @@ def test_no_password_cookie_or_token_reaches_the_log_files(start_service: Any) -
     for secret in (canary, token, new_token, cookie.split("=", 1)[1]):
         assert secret not in logs
     assert not any(line.startswith("FAKE LOG LINE") for line in logs.splitlines())
+
+
+def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_ones(start_service: Any) -> None:
+    # Cost 14: about a second a hash, so the login is surely in flight when the signal comes.
+    service = start_service("--embedded", BCRYPT_ROUNDS="14", SHUTDOWN_GRACE_SECONDS="20")
+    service.wait_ready()
+    body = {"username": "slowpoke", "password": "correct horse battery"}
+    assert post_json(service.url("/register"), body, {})[0] == 201
+    results: list[int] = []
+    login = threading.Thread(
+        target=lambda: results.append(post_json(service.url("/login"), body, {})[0])
+    )
+    login.start()
+    time.sleep(0.3)
+    service.process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    with pytest.raises(urllib.error.URLError, match="refused"):
+        get_json(service.url("/healthz"))
+    login.join(30)
+    assert results == [200]
+    assert service.process.wait(30) == 0
+    assert service.process.stdout is not None
+    output = service.process.stdout.read().decode()
+    assert "stopping: 1 request(s) in flight" in output
+    for warning in ("unclosed", "Task was destroyed", "Traceback"):
+        assert warning not in output
