@@ -37,6 +37,7 @@ class Settings:
     path_data: Path = Path("/tmp")  # noqa: S108 - the original service's default
     log_level: str = "DEBUG"
     log_to_file: bool = True
+    log_format: str = "plain"
     server_port: int = 8888
     server_address: str = ""
     server_numprocs: int = 0
@@ -100,6 +101,7 @@ class Settings:
             path_data=reader.get("PATH_DATA", _parse_path, cls.path_data),
             log_level=reader.get("LOGGING_LOGGER_LEVEL", _parse_log_level, cls.log_level),
             log_to_file=reader.get("LOG_TO_FILE", _parse_bool, cls.log_to_file),
+            log_format=reader.get("LOG_FORMAT", _parse_log_format, cls.log_format),
             server_port=reader.get("TORNADO_SERVER_PORT", _port_parser(minimum=0), 8888),
             server_address=reader.get("TORNADO_SERVER_ADDRESS", str, cls.server_address),
             server_numprocs=reader.get("TORNADO_SERVER_NUMPROCS", _int_parser(0, 256), 0),
@@ -295,6 +297,13 @@ def _parse_log_level(raw: str) -> str:
     if level not in {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}:
         raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
     return level
+
+
+def _parse_log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"plain", "json"}:
+        raise ValueError("must be plain or json")
+    return value
 
 
 def _parse_host(raw: str) -> str:

@@ -7,16 +7,23 @@ import logging.config
 import os
 from typing import Any
 
+import orjson
 from tornado.web import RequestHandler
 
 from factsvc.config import Settings
+from factsvc.request_context import RequestIdFilter
 
 access_log = logging.getLogger("factsvc.access")
 
 
 def configure_logging(settings: Settings) -> None:
+    formatter = settings.log_format
     handlers: dict[str, dict[str, Any]] = {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": formatter,
+            "filters": ["request_id"],
+        },
     }
     if settings.log_to_file:
         settings.log_dir.mkdir(parents=True, exist_ok=True)
@@ -25,7 +32,8 @@ def configure_logging(settings: Settings) -> None:
         handlers["file"] = {
             "class": "logging.handlers.WatchedFileHandler",
             "filename": str(settings.log_dir / "factsvc.log"),
-            "formatter": "plain",
+            "formatter": formatter,
+            "filters": ["request_id"],
             "encoding": "utf-8",
         }
     logging.config.dictConfig(
@@ -34,9 +42,14 @@ def configure_logging(settings: Settings) -> None:
             "disable_existing_loggers": False,
             "formatters": {
                 "plain": {
-                    "format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s",
-                }
+                    "format": (
+                        "%(asctime)s %(levelname)s [%(process)d] %(request_id)s "
+                        "%(name)s: %(message)s"
+                    ),
+                },
+                "json": {"()": JsonFormatter},
             },
+            "filters": {"request_id": {"()": RequestIdFilter}},
             "handlers": handlers,
             "root": {"level": settings.log_level, "handlers": list(handlers)},
             # Tornado's access log repeats ours; the drivers' DEBUG records carry topology
@@ -48,6 +61,27 @@ def configure_logging(settings: Settings) -> None:
         }
     )
     logging.getLogger(__name__).debug("logging configured in process %d", os.getpid())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: the standard fields, the request id and any `extra` fields."""
+
+    STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            {k: v for k, v in record.__dict__.items() if k not in self.STANDARD and k[0] != "_"}
+        )
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def escape_for_log(text: str) -> str:
@@ -70,4 +104,5 @@ def log_request(handler: RequestHandler) -> None:
         status,
         1000.0 * request.request_time(),
         request.remote_ip,
+        extra={"request_id": getattr(handler, "request_id", "-")},
     )

@@ -53,5 +53,5 @@ async def test_an_unexpected_exception_gives_a_500_envelope(
     if app.settings["debug_detail"]:
         assert "RuntimeError" in body["detail"]
     else:
-        assert set(body) == {"code", "message"}
+        assert set(body) == {"code", "message", "request_id"}
         assert b"hunter2" not in response.body

@@ -203,7 +203,8 @@ async def test_unknown_paths_get_the_404_envelope(
     for method, body in (("GET", None), ("POST", b"{}"), ("DELETE", None)):
         response = await fetch(http_client, f"{base_url}/no/such/path", method=method, body=body)
         assert response.code == 404
-        assert envelope(response) == {"code": 7, "message": "not found"}
+        body = envelope(response)
+        assert body == {"code": 7, "message": "not found", "request_id": body["request_id"]}
 
 
 async def test_wrong_methods_get_the_405_envelope_with_allow(
@@ -212,7 +213,8 @@ async def test_wrong_methods_get_the_405_envelope_with_allow(
     response = await fetch(http_client, f"{base_url}/fact?n=1", method="POST", body=b"{}")
     assert response.code == 405
     assert response.headers["Allow"] == "GET, OPTIONS"
-    assert envelope(response) == {"code": 5, "message": "method not allowed"}
+    body = envelope(response)
+    assert body == {"code": 5, "message": "method not allowed", "request_id": body["request_id"]}
 
 
 async def test_responses_name_no_server_version_and_forbid_sniffing(

@@ -265,3 +265,21 @@ def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_ones(start_serv
     assert "stopping: 1 request(s) in flight" in output
     for warning in ("unclosed", "Task was destroyed", "Traceback"):
         assert warning not in output
+
+
+def test_json_logs_are_one_object_a_line_with_request_ids(start_service: Any) -> None:
+    service = start_service("--embedded", LOG_FORMAT="json")
+    service.wait_ready()
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        service.url("/fact?n=3"), headers={"X-Request-ID": "json-log-check-1"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        assert response.status == 200
+    assert service.stop() == 0
+    records = [
+        orjson.loads(line)
+        for line in (service.data / "log" / "factsvc.log").read_text().splitlines()
+    ]
+    access = [r for r in records if r["logger"] == "factsvc.access" and "/fact" in r["message"]]
+    assert access[0]["request_id"] == "json-log-check-1"
+    assert {"time", "level", "logger", "process", "message"} <= set(access[0])

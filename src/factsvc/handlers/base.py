@@ -31,6 +31,8 @@ from factsvc.errors import (
     WrongOldPassword,
 )
 from factsvc.inflight import InFlightRequests
+from factsvc.request_context import current_request_id, request_id_for
+from factsvc.services.events import security_event
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,16 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 
 class BaseHandler(RequestHandler):
     _counted = False
+    _request_id: str | None = None
+
+    @property
+    def request_id(self) -> str:
+        if self._request_id is None:
+            self._request_id = request_id_for(self.request.headers.get("X-Request-ID"))
+        return self._request_id
 
     def prepare(self) -> None:
+        current_request_id.set(self.request_id)
         in_flight: InFlightRequests | None = self.application.settings.get("in_flight")
         if in_flight is not None:
             in_flight.started()
@@ -87,6 +97,7 @@ class BaseHandler(RequestHandler):
 
     def set_default_headers(self) -> None:
         self.clear_header("Server")
+        self.set_header("X-Request-ID", self.request_id)
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
         # CORS: an exact allow-list; the answer depends on Origin, so caches must key on it.
@@ -102,7 +113,7 @@ class BaseHandler(RequestHandler):
         method = self.request.headers.get("Access-Control-Request-Method", "")
         allowed = [m for m in self._allowed_methods() if m != "OPTIONS"]
         if origin not in self.application.settings["trusted_origins"] or method not in allowed:
-            raise CrossOriginRefused()
+            raise CrossOriginRefused(f"preflight from {origin} for {method}")
         self.set_header("Access-Control-Allow-Methods", ", ".join(allowed))
         self.set_header("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS)
         self.set_header("Access-Control-Max-Age", "600")
@@ -139,6 +150,7 @@ class BaseHandler(RequestHandler):
         exc_info: ExcInfo | None = kwargs.get("exc_info")
         error = exc_info[1] if exc_info else None
         status, body = self._error_body(status_code, error)
+        body["request_id"] = self.request_id
         if self.settings.get("debug_detail") and exc_info and status >= 500:
             body["detail"] = traceback.format_exception(*exc_info)[-1].strip()
         self.set_status(status)
@@ -155,6 +167,8 @@ class BaseHandler(RequestHandler):
                 extra["errors"] = {error.field: "is taken"}
             elif isinstance(error, DependencyUnavailable):
                 extra["dependencies"] = error.states
+            elif isinstance(error, CrossOriginRefused):
+                self._log_cross_origin_refusal()
             if isinstance(error, DependencyUnavailable | Overloaded | RateLimited):
                 self.set_header("Retry-After", str(error.retry_after_seconds))
             return status, {"code": code, "message": message, **extra}
@@ -167,10 +181,20 @@ class BaseHandler(RequestHandler):
             if status == 403:
                 # Tornado's cross_origin_protection refusing a state change from a foreign origin.
                 message = "cross-origin request refused"
+                self._log_cross_origin_refusal()
         else:
             status, message = 500, "system error"
         code = CODE_BY_STATUS.get(status, 3 if status < 500 else 2)
         return status, {"code": code, "message": message, **extra}
+
+    def _log_cross_origin_refusal(self) -> None:
+        security_event(
+            "cross_origin_refused",
+            origin=self.request.headers.get("Origin", "-"),
+            path=self.request.path,
+            client=self.request.remote_ip or "-",
+            request_id=self.request_id,
+        )
 
     def _allowed_methods(self) -> list[str]:
         return [

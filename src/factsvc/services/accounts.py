@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,12 +14,11 @@ from factsvc.errors import (
     WrongOldPassword,
 )
 from factsvc.services import validation
+from factsvc.services.events import security_event
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import Session, SessionService
 from factsvc.services.validation import FieldErrors
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -156,7 +154,7 @@ class AccountService:
         password_hash = await self._hasher.hash(password)
         account = NewAccount(username, nickname, gender, password_hash, self._clock())
         user = await self._store.insert(account)
-        log.info("account registered: %s", user.id)
+        security_event("registered", user=user.id, client=client)
         return user
 
     async def login(
@@ -186,7 +184,7 @@ class AccountService:
         else:
             verified = await self._hasher.verify(password, stored.password_hash)
         if stored is None or not verified:
-            log.info("login failed: client %s", client)
+            security_event("login_failed", username=username, client=client)
             raise BadCredentials()
 
         # Only failures count: the owner's success clears the account, refunds the client.
@@ -205,7 +203,7 @@ class AccountService:
         if presented is not None:
             await self._sessions.destroy(presented)
         session = await self._sessions.create(stored.user.id, stored.user.public())
-        log.info("login succeeded: %s from %s", stored.user.id, client)
+        security_event("login_succeeded", user=stored.user.id, client=client)
         return LoginResult(stored.user, session.token)
 
     async def _require_session(self, token: str | None) -> Session:
@@ -239,7 +237,7 @@ class AccountService:
     async def logout(self, token: str | None) -> None:
         session = await self._require_session(token)
         await self._sessions.destroy(session)
-        log.info("logout: %s", session.user_id)
+        security_event("logout", user=session.user_id)
 
     async def edit(self, token: str | None, body: Mapping[str, object]) -> EditResult:
         session = await self._require_session(token)
@@ -256,7 +254,7 @@ class AccountService:
         account_limit = (self._limits.per_account, stored.user.username)
         await self._limiter.attempt(account_limit)
         if not await self._hasher.verify(changes.pop("old_password"), stored.password_hash):
-            log.info("password change refused: %s", session.user_id)
+            security_event("password_change_refused", user=session.user_id)
             raise WrongOldPassword()
         await self._limiter.reset(*account_limit)
         changes["password_hash"] = await self._hasher.hash(changes.pop("password"))
@@ -269,7 +267,7 @@ class AccountService:
         if user is None:
             raise NotAuthenticated()
         rotated = await self._sessions.create(user.id, user.public())
-        log.info("password changed: %s", user.id)
+        security_event("password_changed", user=user.id)
         return EditResult(user, rotated.token)
 
     def _validated_changes(self, body: Mapping[str, object], username: str) -> dict[str, str]:

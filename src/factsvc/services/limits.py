@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from factsvc.errors import RateLimited
+from factsvc.services.events import security_event
 
 
 class CounterStore(Protocol):
@@ -50,11 +51,11 @@ class RateLimiter:
         results = await asyncio.gather(
             *(self._store.hit(limit.key(s), limit.window_seconds) for limit, s in limits)
         )
-        waits = [
-            max(ttl, 1)
-            for (limit, _), (count, ttl) in zip(limits, results, strict=True)
-            if count > limit.max_hits
-        ]
+        waits = []
+        for (limit, subject), (count, ttl) in zip(limits, results, strict=True):
+            if count > limit.max_hits:
+                security_event("rate_limited", limit=limit.name, subject=subject)
+                waits.append(max(ttl, 1))
         if waits:
             raise RateLimited(max(waits))
 
