@@ -1,0 +1,158 @@
+"""The OpenAPI document: exactly the application's routes and methods, served as shipped, and
+valid OpenAPI 3.1 whose every schema is valid JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import jsonschema_rs
+import pytest
+import schemathesis
+import tornado.web
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+from tornado.httpclient import AsyncHTTPClient
+from tornado.web import RequestHandler
+
+from factsvc.handlers.base import NotFoundHandler
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# OPTIONS is BaseHandler's CORS preflight, answered on every route alike; it is not part of the
+# documented API (OpenAPI documents do not describe preflights).
+UNDOCUMENTED_METHODS = {"options"}
+
+
+def load_document() -> dict[str, Any]:
+    text = resources.files("factsvc").joinpath("openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def served_methods(handler: type[RequestHandler]) -> set[str]:
+    """The methods a handler overrides, as BaseHandler._allowed_methods() reports them."""
+    return {
+        method.lower()
+        for method in handler.SUPPORTED_METHODS
+        if getattr(handler, method.lower()) is not getattr(RequestHandler, method.lower())
+    } - UNDOCUMENTED_METHODS
+
+
+def documented_routes(document: dict[str, Any]) -> dict[str, set[str]]:
+    return {
+        path: {method for method in item if method in HTTP_METHODS}
+        for path, item in document["paths"].items()
+    }
+
+
+def test_the_document_describes_exactly_the_routes_and_methods_of_the_application(
+    app: tornado.web.Application,
+) -> None:
+    documented = documented_routes(load_document())
+    described: dict[str, set[str]] = {}
+    for rule in app.wildcard_router.rules:
+        regex = rule.matcher.regex  # type: ignore[attr-defined]
+        assert regex.groups == 0, f"{regex.pattern}: path parameters are not described"
+        matching = [path for path in documented if regex.fullmatch(path)]
+        assert len(matching) == 1, f"route {regex.pattern} is documented as {matching}"
+        handler = rule.target
+        assert isinstance(handler, type)
+        assert issubclass(handler, RequestHandler)
+        described[matching[0]] = served_methods(handler)
+    assert described == documented
+    assert app.settings["default_handler_class"] is NotFoundHandler
+
+
+def test_every_operation_has_an_id_a_500_and_only_json_bodies() -> None:
+    document = load_document()
+    operation_ids = []
+    for path, item in documented_routes(document).items():
+        for method in item:
+            operation = document["paths"][path][method]
+            operation_ids.append(operation["operationId"])
+            assert "500" in operation["responses"], f"{method} {path}"
+            assert "security" in operation, f"{method} {path}: say which credentials it takes"
+            if "requestBody" in operation:
+                assert set(operation["requestBody"]["content"]) == {"application/json"}
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+@pytest.mark.gen_test
+async def test_get_openapi_json_serves_the_shipped_document(
+    http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    response = await http_client.fetch(f"{base_url}/openapi.json", raise_error=False)
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert json.loads(response.body) == load_document()
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    document = load_document()
+    assert document["openapi"].startswith("3.1.")
+    OPENAPI_31_VALIDATOR.validate(document)
+    # Schemathesis refuses nothing in it either: every operation loads.
+    schema = schemathesis.openapi.from_dict(document)
+    schema.validate()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == sum(len(m) for m in documented_routes(document).values())
+
+
+def walk(node: object, where: str = "#") -> Iterator[tuple[str, object]]:
+    yield where, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, f"{where}/{index}")
+
+
+def resolve(document: dict[str, Any], pointer: str) -> object:
+    node: object = document
+    for part in pointer.removeprefix("#/").split("/"):
+        assert isinstance(node, dict), pointer
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_every_schema_is_valid_json_schema_and_every_reference_resolves() -> None:
+    """The OpenAPI meta-schema does not look inside Schema Objects; JSON Schema's does."""
+    document = load_document()
+    schemas = [
+        ("#/components/schemas/" + k, v) for k, v in document["components"]["schemas"].items()
+    ]
+    schemas += [
+        (where, node["schema"])
+        for where, node in walk(document)
+        if isinstance(node, dict) and isinstance(node.get("schema"), dict)
+    ]
+    assert len(schemas) > 20
+    for where, schema in schemas:
+        assert jsonschema_rs.meta.is_valid(schema), where
+    for where, node in walk(document):
+        if isinstance(node, dict) and "$ref" in node:
+            assert resolve(document, node["$ref"]) is not None, where
+
+
+def test_request_bodies_and_envelopes_are_closed_objects() -> None:
+    """additionalProperties is false on every request body and every response envelope."""
+    document = load_document()
+    for name, schema in document["components"]["schemas"].items():
+        if schema.get("type") == "object":
+            assert schema["additionalProperties"] is False, name
+    for path, methods in documented_routes(document).items():
+        for method in methods:
+            for status, response in document["paths"][path][method]["responses"].items():
+                if "$ref" in response:
+                    response = resolve(document, response["$ref"])
+                schema = response["content"]["application/json"]["schema"]
+                if path == "/openapi.json" and status == "200":
+                    continue  # the document itself, not an envelope
+                assert schema["additionalProperties"] is False, f"{method} {path} {status}"
+                assert {"code", "message"} <= set(schema["required"])
+                ok = status.startswith("2")
+                assert (schema["properties"]["code"] == {"const": 0}) is ok
+                if status in {"429", "503"}:
+                    assert "Retry-After" in response["headers"], f"{method} {path} {status}"
