@@ -93,6 +93,7 @@ def make_app(
         key_version=key_version,
         log_function=log_request,
         in_flight=in_flight,
+        max_request_body=settings.http_max_body_bytes,
     )
 
 

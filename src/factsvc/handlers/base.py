@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from tornado.iostream import StreamClosedError
-from tornado.web import HTTPError, RequestHandler
+from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from factsvc.errors import (
     BadCredentials,
@@ -73,9 +73,15 @@ ERROR_TABLE: dict[type[FactsvcError], tuple[int, int, str]] = {
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 
 
+@stream_request_body
 class BaseHandler(RequestHandler):
+    """Bodies are streamed so that a too-large one is refused with a JSON 413 as soon as its
+    headers arrive, and never buffered whole; it also keeps Tornado from parsing form and
+    multipart bodies, which no endpoint accepts."""
+
     _counted = False
     _request_id: str | None = None
+    _body: bytearray | None = None
 
     @property
     def request_id(self) -> str:
@@ -89,6 +95,19 @@ class BaseHandler(RequestHandler):
         if in_flight is not None:
             in_flight.started()
             self._counted = True
+        self._body = bytearray()
+        declared = self.request.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.application.settings["max_request_body"]:
+            raise HTTPError(413)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished or self._body is None:
+            return  # already answered (413): the rest is read and dropped by Tornado
+        if len(self._body) + len(chunk) > self.application.settings["max_request_body"]:
+            self._body = None
+            self.send_error(413)
+            return
+        self._body.extend(chunk)
 
     def on_finish(self) -> None:
         if self._counted:
@@ -141,7 +160,7 @@ class BaseHandler(RequestHandler):
         charset = parameters.strip().lower().removeprefix("charset=").strip('"')
         if media_type.strip().lower() != "application/json" or charset not in {"", "utf-8"}:
             raise HTTPError(415)
-        return parse_json_object(self.request.body)
+        return parse_json_object(bytes(self._body or b""))
 
     def _accepts_gzip(self) -> bool:
         return "gzip" in self.request.headers.get("Accept-Encoding", "")
