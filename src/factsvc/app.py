@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import logging
@@ -125,7 +126,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         redis = redis_client.make_redis(settings)
         stack.push_async_callback(redis.aclose, close_connection_pool=True)
         mongo_client = mongo.make_mongo_client(settings)
-        stack.callback(mongo_client.close)
+        # close() ends the server sessions over the network and blocks while it does: in a
+        # thread, so that a slow or unreachable MongoDB cannot freeze the loop at shutdown.
+        stack.push_async_callback(asyncio.to_thread, mongo_client.close)
         process_pool = make_process_pool(settings.fact_workers)
         stack.callback(process_pool.shutdown, wait=True, cancel_futures=True)
         bcrypt_threads = make_thread_pool(settings.bcrypt_threads or os.cpu_count() or 1, "bcrypt")
