@@ -14,7 +14,7 @@ import pytest
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-from factsvc.app import open_services
+from factsvc.app import cookie_secrets, open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.errors import BadCredentials, Overloaded
@@ -397,3 +397,40 @@ async def test_spoofed_forwarding_headers_do_not_escape_the_client_limit(api: Ap
         headers={"X-Forwarded-For": "1.1.1.1"},
     )
     assert limited.status == 429
+
+
+async def test_unknown_user_and_wrong_password_get_identical_answers(api: Api) -> None:
+    await api.register()
+    wrong = await api.login(password="wrong password!")
+    unknown = await api.login(username="nobody", password="wrong password!")
+    varying = {"Date", "X-Request-Id"}
+
+    def comparable(reply: Any) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        body = {k: v for k, v in reply.body.items() if k != "request_id"}
+        headers = sorted((k, v) for k, v in reply.headers.get_all() if k not in varying)
+        return reply.status, body, headers
+
+    assert comparable(wrong) == comparable(unknown)
+    assert wrong.status == 401
+    assert wrong.code == 1001
+
+
+async def test_cookies_signed_with_a_previous_secret_still_work_while_listed(
+    api: Api, settings: Settings
+) -> None:
+    new_secret = "new-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+    await api.register()
+    await api.login()
+    issued = api.cookies["SID"].strip('"')
+    # The test app signed it with settings.session_cookie_secret: after a rotation, it is
+    # accepted only while that secret is listed as a previous one.
+    rotated = with_settings(
+        settings,
+        session_cookie_secret=new_secret,
+        session_cookie_secrets_previous=(settings.session_cookie_secret,),
+    )
+    forgotten = with_settings(settings, session_cookie_secret=new_secret)
+    for config, accepted in ((rotated, True), (forgotten, False)):
+        secrets_by_version, _ = cookie_secrets(config)
+        value = tornado.web.decode_signed_value(secrets_by_version, "SID", issued, min_version=2)
+        assert (value is not None) == accepted
