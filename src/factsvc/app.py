@@ -7,9 +7,9 @@ import functools
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import LRUCache
@@ -28,9 +28,11 @@ from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
+from factsvc.handlers.metrics import MetricsHandler
 from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.inflight import InFlightRequests
-from factsvc.logs import log_request
+from factsvc.logs import request_logger
+from factsvc.metrics import Metrics
 from factsvc.services.accounts import AccountService, LoginLimits
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
@@ -51,6 +53,8 @@ class Services:
     factorials: FactorialService
     readiness: ReadinessService
     accounts: AccountService
+    metrics: Metrics
+    pools: Mapping[str, BoundedExecutor] = field(default_factory=dict)
 
 
 def make_app(
@@ -70,6 +74,7 @@ def make_app(
         (r"/healthz", HealthHandler, {}),
         (r"/readyz", ReadinessHandler, {"readiness": services.readiness}),
         (r"/openapi.json", OpenApiHandler, {}),
+        (r"/metrics", MetricsHandler, {"metrics": services.metrics}),
         (r"/register", account_handlers.RegisterHandler, account_options),
         (r"/login", account_handlers.LoginHandler, account_options),
         (r"/isLogined", account_handlers.IsLoginedHandler, account_options),
@@ -92,7 +97,7 @@ def make_app(
         cross_origin_protection=True,
         trusted_origins=list(settings.cors_origins),
         key_version=key_version,
-        log_function=log_request,
+        log_function=request_logger(services.metrics),
         in_flight=in_flight,
         max_request_body=settings.http_max_body_bytes,
     )
@@ -123,6 +128,7 @@ def common_passwords() -> frozenset[str]:
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Create every loop-bound client inside the running loop, and close them all on exit."""
     async with AsyncExitStack() as stack:
+        metrics = Metrics()
         redis = redis_client.make_redis(settings)
         stack.push_async_callback(redis.aclose, close_connection_pool=True)
         mongo_client = mongo.make_mongo_client(settings)
@@ -134,15 +140,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         bcrypt_threads = make_thread_pool(settings.bcrypt_threads or os.cpu_count() or 1, "bcrypt")
         stack.callback(bcrypt_threads.shutdown, wait=True, cancel_futures=True)
 
+        factorial_runner = BoundedExecutor(
+            process_pool,
+            max_pending=settings.fact_max_pending,
+            what="factorial",
+            on_reject=metrics.rejections.labels("factorial").inc,
+        )
         factorials = FactorialService(
             cache=RedisFactorialCache(redis, ttl_seconds=settings.fact_cache_ttl),
-            computer=PooledFactorialComputer(
-                BoundedExecutor(
-                    process_pool, max_pending=settings.fact_max_pending, what="factorial"
-                )
-            ),
+            computer=PooledFactorialComputer(factorial_runner),
             local_cache=LRUCache(maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len),
             max_n=settings.fact_max_n,
+            on_lookup=lambda source: metrics.fact_lookups.labels(source).inc(),
         )
         stack.push_async_callback(factorials.drain)
         account_store = MongoAccountStore(
@@ -152,10 +161,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await account_store.ensure_indexes()
         except DependencyUnavailable:
             log.warning("MongoDB unavailable at start; indexes are created before the first insert")
+        bcrypt_runner = BoundedExecutor(
+            bcrypt_threads,
+            max_pending=settings.bcrypt_max_pending,
+            what="password hashing",
+            on_reject=metrics.rejections.labels("bcrypt").inc,
+        )
         hasher = PasswordHasher(
-            BoundedExecutor(
-                bcrypt_threads, max_pending=settings.bcrypt_max_pending, what="password hashing"
-            ),
+            bcrypt_runner,
             rounds=settings.bcrypt_rounds,
             pepper=settings.password_pepper,
         )
@@ -179,7 +192,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             },
             timeout_seconds=settings.readiness_timeout_seconds,
         )
-        yield Services(factorials=factorials, readiness=readiness, accounts=accounts)
+        yield Services(
+            factorials=factorials,
+            readiness=readiness,
+            accounts=accounts,
+            metrics=metrics,
+            pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner},
+        )
 
 
 def login_limits(settings: Settings) -> LoginLimits:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from factsvc.config import ConfigError, Settings
 
@@ -29,9 +32,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"factsvc: configuration error: {error}", file=sys.stderr)
         return 2
-    # Imported late so that a configuration error is reported before anything heavy loads.
+    # Imported late: a configuration error is reported before anything heavy loads, and
+    # prometheus_client must not be imported before the metrics directory is set.
     from factsvc.logs import configure_logging
-    from factsvc.server import serve
 
     configure_logging(settings)
-    return serve(settings, embedded=args.embedded)
+    with multiprocess_metrics_dir(settings.path_data):
+        from factsvc.server import serve
+
+        return serve(settings, embedded=args.embedded)
+
+
+@contextlib.contextmanager
+def multiprocess_metrics_dir(path_data: Path) -> Iterator[None]:
+    """Workers share metric files in a directory of this run's own, set before
+    prometheus_client is imported (it reads the variable once) and removed at exit."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        yield
+        return
+    directory = path_data / "metrics" / str(os.getpid())
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if os.getpid() == int(directory.name):
+            shutil.rmtree(directory, ignore_errors=True)

@@ -49,10 +49,18 @@ class BoundedExecutor:
     """Runs jobs in an executor, refusing at once (Overloaded) when `max_pending` are queued
     or running, rather than letting a queue grow without limit."""
 
-    def __init__(self, executor: Executor, *, max_pending: int, what: str) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        max_pending: int,
+        what: str,
+        on_reject: Callable[[], None] = lambda: None,
+    ) -> None:
         self._executor = executor
         self._max_pending = max_pending
         self._what = what
+        self._on_reject = on_reject
         self.pending = 0
         self.rejected = 0
 
@@ -60,6 +68,7 @@ class BoundedExecutor:
         """Overloaded now, before a caller spends I/O on a job that would be refused."""
         if self.pending >= self._max_pending:
             self.rejected += 1
+            self._on_reject()
             raise Overloaded(self._what)
 
     async def run(self, function: Callable[..., T], *args: object) -> T:

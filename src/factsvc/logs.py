@@ -5,13 +5,18 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from tornado.web import RequestHandler
 
 from factsvc.config import Settings
 from factsvc.request_context import RequestIdFilter
+
+if TYPE_CHECKING:
+    # Only a type here: prometheus_client must not load before the metrics directory is set.
+    from factsvc.metrics import Metrics
 
 access_log = logging.getLogger("factsvc.access")
 
@@ -87,6 +92,18 @@ class JsonFormatter(logging.Formatter):
 def escape_for_log(text: str) -> str:
     """Make a client-supplied string safe to put on one log line."""
     return text.encode("unicode_escape").decode("ascii")
+
+
+def request_logger(metrics: Metrics) -> Callable[[RequestHandler], None]:
+    """Tornado's log_function: counts every answered request, then logs it."""
+
+    def log_and_count(handler: RequestHandler) -> None:
+        route = type(handler).__name__
+        metrics.requests.labels(route, handler.request.method, str(handler.get_status())).inc()
+        metrics.request_seconds.labels(route).observe(handler.request.request_time())
+        log_request(handler)
+
+    return log_and_count
 
 
 def log_request(handler: RequestHandler) -> None:

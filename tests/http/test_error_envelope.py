@@ -10,6 +10,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app
 from factsvc.config import Settings
+from factsvc.metrics import Metrics
 from factsvc.services.factorial import Factorial, FactorialService
 from factsvc.services.health import ReadinessService
 from tests.conftest import with_settings
@@ -32,6 +33,7 @@ def services() -> Services:
         ),
         readiness=ReadinessService({}, timeout_seconds=0.1),
         accounts=fake_account_service(),
+        metrics=Metrics(),
     )
 
 

@@ -147,9 +147,9 @@ def test_request_bodies_and_envelopes_are_closed_objects() -> None:
             for status, response in document["paths"][path][method]["responses"].items():
                 if "$ref" in response:
                     response = resolve(document, response["$ref"])
+                if path in {"/openapi.json", "/metrics"} and status == "200":
+                    continue  # the document and the metrics themselves, not envelopes
                 schema = response["content"]["application/json"]["schema"]
-                if path == "/openapi.json" and status == "200":
-                    continue  # the document itself, not an envelope
                 assert schema["additionalProperties"] is False, f"{method} {path} {status}"
                 assert {"code", "message"} <= set(schema["required"])
                 ok = status.startswith("2")

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from factsvc.embedded import free_port
 from tests.conftest import STRONG_SECRET
@@ -155,7 +156,19 @@ def test_production_mode_runs_several_workers_and_stops_on_sigint(start_service:
     for _ in range(10):
         status, body = get_json(service.url("/fact?n=20"))
         assert (status, body["fact"]) == (200, "2432902008176640000")
+    # Each scrape reaches one worker, which reports the requests both workers answered.
+    with urllib.request.urlopen(service.url("/metrics"), timeout=5) as response:  # noqa: S310
+        text = response.read().decode()
+    counted = sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "factsvc_http_requests_total"
+        and sample.labels == {"route": "FactorialHandler", "method": "GET", "status": "200"}
+    )
+    assert counted == 10
     assert service.stop(signal.SIGINT) == 0
+    assert not (service.data / "metrics").exists() or not any((service.data / "metrics").iterdir())
     assert not any(alive(pid) for pid in children)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,7 +45,9 @@ class FactorialService:
         computer: FactorialComputer,
         local_cache: MutableMapping[int, str],
         max_n: int,
+        on_lookup: Callable[[str], None] = lambda _: None,
     ) -> None:
+        self._on_lookup = on_lookup
         self._cache = cache
         self._computer = computer
         self._local = local_cache
@@ -72,6 +74,7 @@ class FactorialService:
     async def factorial(self, n: int) -> Factorial:
         local = self._local.get(n)
         if local is not None:
+            self._on_lookup("memory")
             return Factorial(n, local, cached=True)
         pending = self._inflight.get(n)
         if pending is None:
@@ -85,8 +88,10 @@ class FactorialService:
     async def _load(self, n: int) -> tuple[str, bool]:
         shared = await self._get_shared(n)
         if shared is not None:
+            self._on_lookup("redis")
             self._remember(n, shared)
             return shared, True
+        self._on_lookup("computed")
         decimal = await self._computer.compute(n)
         self._remember(n, decimal)
         self._write_shared_in_background(n, decimal)

@@ -1,0 +1,18 @@
+"""GET /metrics: Prometheus text exposition, summed over every worker process."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from factsvc.handlers.base import BaseHandler
+from factsvc.metrics import Metrics
+
+
+class MetricsHandler(BaseHandler):
+    def initialize(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.set_header("Cache-Control", "no-store")
+        await self.finish(self._metrics.exposition())
