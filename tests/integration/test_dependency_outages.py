@@ -186,3 +186,31 @@ async def test_account_endpoints_answer_503_fast_while_mongodb_is_down_and_recov
         assert time.monotonic() < deadline, "account endpoints recover by themselves"
         await asyncio.sleep(0.2)
     assert reply.body["user"]["username"] == "alice"
+
+
+async def test_account_endpoints_answer_503_fast_while_mongodb_is_paused_and_recover(
+    http_client: AsyncHTTPClient, base_url: str, own_mongo: ManagedServer
+) -> None:
+    api = Api(http_client, base_url)
+    await api.register()
+    token = (await api.login()).body["token"]
+    assert own_mongo.process is not None
+    os.kill(own_mongo.process.pid, signal.SIGSTOP)
+    try:
+        for method, path, body in (
+            ("GET", "/account/info", None),
+            ("POST", "/login", {"username": "alice", "password": PASSWORD}),
+        ):
+            started = time.monotonic()
+            reply = await api.request(method, path, body, token=token)
+            assert time.monotonic() - started < 2.5, path
+            assert (reply.status, reply.code) == (503, 10), path
+        response, elapsed = await timed_get(http_client, f"{base_url}/fact?n=13")
+        assert (response.code, elapsed < 0.5) == (200, True)
+    finally:
+        os.kill(own_mongo.process.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while (reply := await api.get("/account/info", token=token)).status != 200:
+        assert time.monotonic() < deadline, "account endpoints recover by themselves"
+        await asyncio.sleep(0.2)
+    assert reply.body["user"]["username"] == "alice"
