@@ -350,7 +350,10 @@ async def test_a_full_bcrypt_queue_answers_503_at_once(
     async with open_services(with_settings(settings, bcrypt_rounds=12, bcrypt_max_pending=1)) as s:
         body = {"username": "alice", "password": PASSWORD}
         slow = asyncio.ensure_future(s.accounts.login(body, "192.0.2.1", None))
-        await asyncio.sleep(0.01)
+        deadline = time.monotonic() + 5
+        while s.pools["bcrypt"].pending == 0:  # until the first login is hashing
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.001)
         started = time.perf_counter()
         with pytest.raises(Overloaded):
             await s.accounts.login(body, "192.0.2.2", None)
