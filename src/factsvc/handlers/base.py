@@ -144,6 +144,8 @@ class BaseHandler(RequestHandler):
         return None
 
     async def write_envelope(self, payload: Mapping[str, Any], status: int = 200) -> None:
+        if self._finished:
+            return  # already answered: a chunked body outgrew the limit (413) mid-request
         body = orjson.dumps({"code": 0, "message": "", **payload})
         if len(body) >= OFFLOOP_GZIP_MIN_BYTES and self._accepts_gzip():
             body = await asyncio.get_running_loop().run_in_executor(None, _gzip, body)
