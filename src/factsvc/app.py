@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,12 +141,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         bcrypt_threads = make_thread_pool(settings.bcrypt_threads or os.cpu_count() or 1, "bcrypt")
         stack.callback(bcrypt_threads.shutdown, wait=True, cancel_futures=True)
 
-        factorial_runner = BoundedExecutor(
-            process_pool,
-            max_pending=settings.fact_max_pending,
-            what="factorial",
-            on_reject=metrics.rejections.labels("factorial").inc,
-        )
+        factorial_runner = bounded(process_pool, "factorial", settings.fact_max_pending, metrics)
         factorials = FactorialService(
             cache=RedisFactorialCache(redis, ttl_seconds=settings.fact_cache_ttl),
             computer=PooledFactorialComputer(factorial_runner),
@@ -161,12 +157,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await account_store.ensure_indexes()
         except DependencyUnavailable:
             log.warning("MongoDB unavailable at start; indexes are created before the first insert")
-        bcrypt_runner = BoundedExecutor(
-            bcrypt_threads,
-            max_pending=settings.bcrypt_max_pending,
-            what="password hashing",
-            on_reject=metrics.rejections.labels("bcrypt").inc,
-        )
+        bcrypt_runner = bounded(bcrypt_threads, "bcrypt", settings.bcrypt_max_pending, metrics)
         hasher = PasswordHasher(
             bcrypt_runner,
             rounds=settings.bcrypt_rounds,
@@ -199,6 +190,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             metrics=metrics,
             pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner},
         )
+
+
+def bounded(executor: Executor, pool: str, max_pending: int, metrics: Metrics) -> BoundedExecutor:
+    return BoundedExecutor(
+        executor,
+        max_pending=max_pending,
+        what=pool,
+        on_reject=metrics.rejections.labels(pool).inc,
+    )
 
 
 def login_limits(settings: Settings) -> LoginLimits:

@@ -4,6 +4,8 @@ when PROMETHEUS_MULTIPROC_DIR is set, as `factsvc serve` does)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -13,6 +15,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+if TYPE_CHECKING:
+    from factsvc.compute import BoundedExecutor
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -62,6 +67,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=owner,
         )
+
+    def sample(self, pools: Mapping[str, BoundedExecutor]) -> None:
+        """Record how deep each CPU queue is now; called periodically, not per job, since
+        updating a gauge on every job measurably delayed the loop under a burst of logins."""
+        for name, pool in pools.items():
+            self.queue_depth.labels(name).set(pool.pending)
 
     def exposition(self) -> bytes:
         if self.multiprocess:

@@ -105,16 +105,13 @@ async def run_worker(
 
 
 async def _sample_metrics(services: Services, interval: float = 0.5) -> None:
-    """Twice a second: how late the loop woke us, and how deep each CPU queue is. (Sampled:
-    updating the gauge on every job measurably delayed the loop under a burst of logins.)"""
+    """Twice a second: how late the loop woke us, and how deep each CPU queue is."""
     loop = asyncio.get_running_loop()
-    metrics = services.metrics
     while True:
         started = loop.time()
         await asyncio.sleep(interval)
-        metrics.loop_lag.observe(max(0.0, loop.time() - started - interval))
-        for name, pool in services.pools.items():
-            metrics.queue_depth.labels(name).set(pool.pending)
+        services.metrics.loop_lag.observe(max(0.0, loop.time() - started - interval))
+        services.metrics.sample(services.pools)
 
 
 async def _watch_backends(backends: EmbeddedBackends) -> None:

@@ -171,11 +171,10 @@ class FakeSessionStore:
         self.records.pop(key, None)
         self.by_user.get(user_id, set()).discard(key)
 
-    async def delete_all_for_user(self, user_id: str, keep: str | None = None) -> None:
+    async def delete_all_for_user(self, user_id: str) -> None:
         self._check()
         for key in list(self.by_user.get(user_id, set())):
-            if key != keep:
-                await self.delete(key, user_id)
+            await self.delete(key, user_id)
 
 
 class FakeCounterStore:

@@ -34,7 +34,7 @@ class AccountHandler(BaseHandler):
         """Cross-origin state changes pass for trusted origins, and for requests whose only
         credential is a bearer token: session_token() then ignores any cookie, so a forged
         request cannot borrow a victim's cookie, and a bad token gets 401."""
-        if origin in self.application.settings["trusted_origins"]:
+        if self.origin_is_listed(origin):
             return True
         bearer = self.request.headers.get("Authorization", "").lower().startswith("bearer ")
         return bearer and "Cookie" not in self.request.headers

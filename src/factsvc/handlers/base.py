@@ -122,16 +122,20 @@ class BaseHandler(RequestHandler):
         # CORS: an exact allow-list; the answer depends on Origin, so caches must key on it.
         self.set_header("Vary", "Origin")
         origin = self.request.headers.get("Origin")
-        if origin is not None and origin in self.application.settings["trusted_origins"]:
+        if origin is not None and self.origin_is_listed(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
             self.set_header("Access-Control-Allow-Credentials", "true")
+
+    def origin_is_listed(self, origin: str) -> bool:
+        """In CORS_ORIGINS: Tornado's own trusted-origin rule, before any handler widens it."""
+        return RequestHandler.check_trusted_origin(self, origin)
 
     async def options(self, *args: str) -> None:
         """A CORS preflight: allowed for listed origins, for this route's methods only."""
         origin = self.request.headers.get("Origin")
         method = self.request.headers.get("Access-Control-Request-Method", "")
         allowed = [m for m in self._allowed_methods() if m != "OPTIONS"]
-        if origin not in self.application.settings["trusted_origins"] or method not in allowed:
+        if origin is None or not self.origin_is_listed(origin) or method not in allowed:
             raise CrossOriginRefused(f"preflight from {origin} for {method}")
         self.set_header("Access-Control-Allow-Methods", ", ".join(allowed))
         self.set_header("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS)

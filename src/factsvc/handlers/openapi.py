@@ -12,13 +12,17 @@ from factsvc.handlers.base import BaseHandler
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    text = resources.files("factsvc").joinpath("openapi.json").read_text(encoding="utf-8")
-    document: dict[str, Any] = json.loads(text)
+    document: dict[str, Any] = json.loads(_openapi_bytes())
     return document
+
+
+@cache
+def _openapi_bytes() -> bytes:
+    return resources.files("factsvc").joinpath("openapi.json").read_bytes()
 
 
 class OpenApiHandler(BaseHandler):
     async def get(self) -> None:
         # The document is not an envelope: it is served as OpenAPI tools expect it.
         self.set_header("Cache-Control", "no-cache")
-        await self.finish(json.dumps(openapi_document()))
+        await self.finish(_openapi_bytes())

@@ -70,14 +70,13 @@ class RedisSessionStore:
         except (RedisError, OSError) as error:
             raise _unavailable() from error
 
-    async def delete_all_for_user(self, user_id: str, keep: str | None = None) -> None:
+    async def delete_all_for_user(self, user_id: str) -> None:
         index = USER_INDEX_PREFIX + user_id
         try:
-            members = [
+            doomed = [
                 m.decode() if isinstance(m, bytes) else str(m)
                 for m in await self._redis.smembers(index)
             ]
-            doomed = [m for m in members if m != keep]
             if doomed:
                 async with self._redis.pipeline(transaction=True) as pipe:
                     pipe.delete(*(SESSION_PREFIX + m for m in doomed))
