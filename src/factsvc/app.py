@@ -147,7 +147,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             computer=PooledFactorialComputer(factorial_runner),
             local_cache=LRUCache(maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len),
             max_n=settings.fact_max_n,
-            on_lookup=lambda source: metrics.fact_lookups.labels(source).inc(),
+            on_lookup=metrics.count_lookup,
         )
         stack.push_async_callback(factorials.drain)
         account_store = MongoAccountStore(

@@ -41,6 +41,7 @@ class Settings:
     server_port: int = 8888
     server_address: str = ""
     server_numprocs: int = 0
+    event_loop: str = "uvloop"
     session_cookie_secret: str = field(default="", repr=False)
     session_expires_seconds: int = 86400
     mongodb_uri: str = "mongodb://localhost:27017/"
@@ -105,6 +106,7 @@ class Settings:
             server_port=reader.get("TORNADO_SERVER_PORT", _port_parser(minimum=0), 8888),
             server_address=reader.get("TORNADO_SERVER_ADDRESS", str, cls.server_address),
             server_numprocs=reader.get("TORNADO_SERVER_NUMPROCS", _int_parser(0, 256), 0),
+            event_loop=reader.get("EVENT_LOOP", _parse_event_loop, cls.event_loop),
             session_cookie_secret=reader.get("SESSION_COOKIE_SECRET", str, ""),
             session_expires_seconds=reader.get(
                 "SESSION_EXPIRES_SECONDS", _int_parser(60, 365 * 86400), 86400
@@ -303,6 +305,13 @@ def _parse_log_format(raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"plain", "json"}:
         raise ValueError("must be plain or json")
+    return value
+
+
+def _parse_event_loop(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"uvloop", "asyncio"}:
+        raise ValueError("must be uvloop or asyncio")
     return value
 
 

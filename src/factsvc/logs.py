@@ -98,9 +98,13 @@ def request_logger(metrics: Metrics) -> Callable[[RequestHandler], None]:
     """Tornado's log_function: counts every answered request, then logs it."""
 
     def log_and_count(handler: RequestHandler) -> None:
-        route = type(handler).__name__
-        metrics.requests.labels(route, handler.request.method, str(handler.get_status())).inc()
-        metrics.request_seconds.labels(route).observe(handler.request.request_time())
+        request = handler.request
+        metrics.count_request(
+            type(handler).__name__,
+            request.method or "",
+            handler.get_status(),
+            request.request_time(),
+        )
         log_request(handler)
 
     return log_and_count

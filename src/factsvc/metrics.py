@@ -67,6 +67,28 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=owner,
         )
+        self._answered: dict[tuple[str, str, int], Counter] = {}
+        self._timers: dict[str, Histogram] = {}
+        self._lookups: dict[str, Counter] = {}
+
+    def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Called for every answered request: labelled children are looked up once and kept,
+        since `labels()` costs more than the increment itself."""
+        key = (route, method, status)
+        answered = self._answered.get(key)
+        if answered is None:
+            answered = self._answered[key] = self.requests.labels(route, method, str(status))
+        answered.inc()
+        timer = self._timers.get(route)
+        if timer is None:
+            timer = self._timers[route] = self.request_seconds.labels(route)
+        timer.observe(seconds)
+
+    def count_lookup(self, source: str) -> None:
+        lookups = self._lookups.get(source)
+        if lookups is None:
+            lookups = self._lookups[source] = self.fact_lookups.labels(source)
+        lookups.inc()
 
     def sample(self, pools: Mapping[str, BoundedExecutor]) -> None:
         """Record how deep each CPU queue is now; called periodically, not per job, since

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
@@ -15,7 +15,8 @@ ACCEPTED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 def request_id_for(incoming: str | None) -> str:
     if incoming is not None and ACCEPTED_REQUEST_ID.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a uuid4 but without building a UUID object.
+    return secrets.token_hex(16)
 
 
 class RequestIdFilter(logging.Filter):

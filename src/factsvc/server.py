@@ -10,8 +10,9 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from types import FrameType
+from typing import Any
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
@@ -64,12 +65,23 @@ def serve(settings: Settings, *, embedded: bool) -> int:
         processes = process_count(settings)
         log.info("listening on port %d with %d process(es)", settings.server_port, processes)
         if processes == 1:
-            asyncio.run(run_worker(settings, sockets, backends))
+            run_event_loop(settings, run_worker(settings, sockets, backends))
             return 0
         return _run_workers(processes, settings, sockets, backends)
     finally:
         if backends is not None:
             backends.stop()
+
+
+def run_event_loop(settings: Settings, main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on the configured event loop. uvloop is the default: measured with wrk, it
+    serves a cached /fact about 10 % faster than asyncio's own loop (BENCHMARKS.md)."""
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 async def run_worker(
@@ -180,7 +192,7 @@ def _fork_worker(worker_id: int, settings: Settings, sockets: Sequence[socket.so
     try:
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
-        asyncio.run(run_worker(settings, sockets))
+        run_event_loop(settings, run_worker(settings, sockets))
     except BaseException:
         log.exception("worker %d failed", worker_id)
         code = 1

@@ -19,6 +19,7 @@ def test_defaults_are_the_original_services() -> None:
     assert settings.log_level == "DEBUG"
     assert settings.server_port == 8888
     assert settings.server_numprocs == 0
+    assert settings.event_loop == "uvloop"
     assert settings.session_expires_seconds == 86400
     assert settings.mongodb_uri == "mongodb://localhost:27017/"
     assert settings.mongodb_name == "factsvc"
@@ -90,6 +91,7 @@ def test_production_refuses_a_weak_secret(secret: str) -> None:
         ("TORNADO_SERVER_PORT", "70000"),
         ("TORNADO_SERVER_PORT", "8o8o"),
         ("TORNADO_SERVER_NUMPROCS", "-1"),
+        ("EVENT_LOOP", "trio"),
         ("SESSION_EXPIRES_SECONDS", "1.5"),
         ("MONGODB_PORT", "0"),
         ("MONGODB_NAME", "bad/name"),
@@ -120,3 +122,8 @@ def test_debug_runs_one_process_whatever_numprocs_says() -> None:
     production = {"DEBUG": "false", "SESSION_COOKIE_SECRET": STRONG}
     assert process_count(Settings.from_env({**production, "TORNADO_SERVER_NUMPROCS": "3"})) == 3
     assert process_count(Settings.from_env(production)) >= 1
+
+
+@pytest.mark.parametrize("name", ["uvloop", "asyncio"])
+def test_either_event_loop_can_be_chosen(name: str) -> None:
+    assert Settings.from_env({"EVENT_LOOP": name.upper()}).event_loop == name
