@@ -92,7 +92,6 @@ def make_app(
         debug=False,
         serve_traceback=False,
         debug_detail=settings.debug,
-        compress_response=True,
         cookie_secret=secrets,
         # Tornado 6.6's CSRF defence: unsafe methods from foreign origins are refused (403).
         cross_origin_protection=True,

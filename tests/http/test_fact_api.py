@@ -177,12 +177,16 @@ async def test_a_good_cached_value_is_served(
     assert body["cached"] is True
 
 
-async def test_large_bodies_are_gzipped_for_clients_that_accept_it(
-    http_client: AsyncHTTPClient, base_url: str
+@pytest.mark.parametrize(
+    ("n", "digits"),
+    [(1000, 2568), (20000, 77_338)],  # compressed on the loop, and in a thread
+)
+async def test_bodies_of_a_kilobyte_and_more_are_gzipped_for_clients_that_accept_it(
+    http_client: AsyncHTTPClient, base_url: str, n: int, digits: int
 ) -> None:
     response = await fetch(
         http_client,
-        f"{base_url}/fact?n=20000",
+        f"{base_url}/fact?n={n}",
         headers={"Accept-Encoding": "gzip"},
         decompress_response=False,
     )
@@ -191,10 +195,23 @@ async def test_large_bodies_are_gzipped_for_clients_that_accept_it(
     assert "Accept-Encoding" in response.headers["Vary"]
     body = orjson.loads(gzip.decompress(response.body))
     assert len(response.body) < len(body["fact"])
-    plain = envelope(await fetch(http_client, f"{base_url}/fact?n=20000"))
-    assert "Content-Encoding" not in plain
-    assert body["fact"] == plain["fact"]
-    assert body["digits"] == 77_338
+    plain = await fetch(http_client, f"{base_url}/fact?n={n}", decompress_response=False)
+    assert "Content-Encoding" not in plain.headers
+    assert body["fact"] == envelope(plain)["fact"]
+    assert body["digits"] == digits
+
+
+async def test_small_bodies_are_sent_uncompressed(
+    http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    response = await fetch(
+        http_client,
+        f"{base_url}/fact?n=10",
+        headers={"Accept-Encoding": "gzip"},
+        decompress_response=False,
+    )
+    assert "Content-Encoding" not in response.headers
+    assert envelope(response)["fact"] == "3628800"
 
 
 async def test_unknown_paths_get_the_404_envelope(

@@ -3,6 +3,7 @@ valid OpenAPI 3.1 whose every schema is valid JSON Schema."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from importlib import resources
@@ -86,6 +87,20 @@ async def test_get_openapi_json_serves_the_shipped_document(
     assert response.code == 200
     assert response.headers["Content-Type"].startswith("application/json")
     assert json.loads(response.body) == load_document()
+
+
+@pytest.mark.gen_test
+async def test_the_document_is_gzipped_for_clients_that_accept_it(
+    http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    response = await http_client.fetch(
+        f"{base_url}/openapi.json",
+        headers={"Accept-Encoding": "gzip"},
+        decompress_response=False,
+        raise_error=False,
+    )
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(response.body)) == load_document()
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

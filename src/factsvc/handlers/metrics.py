@@ -15,4 +15,4 @@ class MetricsHandler(BaseHandler):
     async def get(self) -> None:
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.set_header("Cache-Control", "no-store")
-        await self.finish(self._metrics.exposition())
+        await self.send_body(self._metrics.exposition())

@@ -25,4 +25,4 @@ class OpenApiHandler(BaseHandler):
     async def get(self) -> None:
         # The document is not an envelope: it is served as OpenAPI tools expect it.
         self.set_header("Cache-Control", "no-cache")
-        await self.finish(_openapi_bytes())
+        await self.send_body(_openapi_bytes())
