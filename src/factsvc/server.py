@@ -111,19 +111,22 @@ async def run_worker(
         if not await in_flight.wait_idle(settings.shutdown_grace_seconds):
             log.warning("grace period over: aborting %d request(s)", in_flight.count)
         await server.close_all_connections()
+        services.metrics.flush()
         if supervisor is not None:
             supervisor.cancel()
     log.info("stopped")
 
 
 async def _sample_metrics(services: Services, interval: float = 0.5) -> None:
-    """Twice a second: how late the loop woke us, and how deep each CPU queue is."""
+    """Twice a second: how late the loop woke us, how deep each CPU queue is, and the counts
+    kept since the last time."""
     loop = asyncio.get_running_loop()
     while True:
         started = loop.time()
         await asyncio.sleep(interval)
         services.metrics.loop_lag.observe(max(0.0, loop.time() - started - interval))
         services.metrics.sample(services.pools)
+        services.metrics.flush()
 
 
 async def _watch_backends(backends: EmbeddedBackends) -> None:

@@ -36,11 +36,11 @@ class AccountHandler(BaseHandler):
         request cannot borrow a victim's cookie, and a bad token gets 401."""
         if self.origin_is_listed(origin):
             return True
-        bearer = self.request.headers.get("Authorization", "").lower().startswith("bearer ")
+        bearer = (self.header("Authorization") or "").lower().startswith("bearer ")
         return bearer and "Cookie" not in self.request.headers
 
     def session_token(self) -> str | None:
-        authorization = self.request.headers.get("Authorization")
+        authorization = self.header("Authorization")
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
             return token.strip() if scheme.lower() == "bearer" else None

@@ -88,8 +88,14 @@ class BaseHandler(RequestHandler):
     @property
     def request_id(self) -> str:
         if self._request_id is None:
-            self._request_id = request_id_for(self.request.headers.get("X-Request-ID"))
+            self._request_id = request_id_for(self.header("X-Request-ID"))
         return self._request_id
+
+    def header(self, name: str) -> str | None:
+        """A request header, or None. `headers.get()` raises and catches a KeyError for every
+        absent header, which made up a measurable share of answering a cached /fact."""
+        headers = self.request.headers
+        return headers[name] if name in headers else None  # noqa: SIM401 - see above
 
     def prepare(self) -> None:
         current_request_id.set(self.request_id)
@@ -98,7 +104,7 @@ class BaseHandler(RequestHandler):
             in_flight.started()
             self._counted = True
         self._body = bytearray()
-        declared = self.request.headers.get("Content-Length", "")
+        declared = self.header("Content-Length") or ""
         if declared.isdigit() and int(declared) > self.application.settings["max_request_body"]:
             raise HTTPError(413)
 
@@ -124,7 +130,7 @@ class BaseHandler(RequestHandler):
         # CORS: an exact allow-list; the answer depends on Origin, so caches must key on it,
         # and on Accept-Encoding, since bodies may be compressed.
         self.set_header("Vary", "Origin, Accept-Encoding")
-        origin = self.request.headers.get("Origin")
+        origin = self.header("Origin")
         if origin is not None and self.origin_is_listed(origin):
             self.set_header("Access-Control-Allow-Origin", origin)
             self.set_header("Access-Control-Allow-Credentials", "true")
@@ -171,14 +177,14 @@ class BaseHandler(RequestHandler):
 
     def json_body(self) -> dict[str, object]:
         """The request body as a JSON object; 415 for another media type, 400 for bad JSON."""
-        media_type, _, parameters = self.request.headers.get("Content-Type", "").partition(";")
+        media_type, _, parameters = (self.header("Content-Type") or "").partition(";")
         charset = parameters.strip().lower().removeprefix("charset=").strip('"')
         if media_type.strip().lower() != "application/json" or charset not in {"", "utf-8"}:
             raise HTTPError(415)
         return parse_json_object(bytes(self._body or b""))
 
     def _accepts_gzip(self) -> bool:
-        return "gzip" in self.request.headers.get("Accept-Encoding", "")
+        return "gzip" in (self.header("Accept-Encoding") or "")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info: ExcInfo | None = kwargs.get("exc_info")
