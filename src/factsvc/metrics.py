@@ -4,6 +4,7 @@ when PROMETHEUS_MULTIPROC_DIR is set, as `factsvc serve` does)."""
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -69,24 +70,24 @@ class Metrics:
         )
         self._pending_answered: dict[tuple[str, str, int], int] = {}
         self._pending_lookups: dict[str, int] = {}
-        self._timers: dict[str, Histogram] = {}
+        self._pending_latencies: dict[str, PendingObservations] = {}
 
     def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Called for every answered request. Counts are kept in the process and added to the
-        shared counters by `flush()`: one increment of a multiprocess counter costs more than
-        the rest of this method, and answering a cached /fact costs only about fifty of them."""
+        shared metrics by `flush()`: one increment of a multiprocess metric costs more than the
+        rest of this method, and answering a cached /fact costs only about fifty of them."""
         key = (route, method, status)
         self._pending_answered[key] = self._pending_answered.get(key, 0) + 1
-        timer = self._timers.get(route)
-        if timer is None:
-            timer = self._timers[route] = self.request_seconds.labels(route)
-        timer.observe(seconds)
+        latencies = self._pending_latencies.get(route)
+        if latencies is None:
+            latencies = self._pending_latencies[route] = PendingObservations()
+        latencies.observe(seconds)
 
     def count_lookup(self, source: str) -> None:
         self._pending_lookups[source] = self._pending_lookups.get(source, 0) + 1
 
     def flush(self) -> None:
-        """Add the counts kept since the last flush to the shared counters; called twice a
+        """Add what was counted since the last flush to the shared metrics; called twice a
         second, before each scrape and at stop."""
         answered, self._pending_answered = self._pending_answered, {}
         for (route, method, status), count in answered.items():
@@ -94,6 +95,9 @@ class Metrics:
         lookups, self._pending_lookups = self._pending_lookups, {}
         for source, count in lookups.items():
             self.fact_lookups.labels(source).inc(count)
+        latencies, self._pending_latencies = self._pending_latencies, {}
+        for route, pending in latencies.items():
+            pending.add_to(self.request_seconds.labels(route))
 
     def sample(self, pools: Mapping[str, BoundedExecutor]) -> None:
         """Record how deep each CPU queue is now; called periodically, not per job, since
@@ -108,6 +112,31 @@ class Metrics:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class PendingObservations:
+    """Observations for one histogram, counted per bucket until they are added to it at once.
+
+    prometheus_client offers no public way to add many observations in one call, so `add_to`
+    increments the histogram's own bucket and sum values; tests/unit/test_metrics.py checks
+    that the result is exactly what observing each value would give."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(LATENCY_BUCKETS) + 1)  # the last is +Inf
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        # Prometheus buckets are "less than or equal": bisect_left finds the first bound >= value.
+        self.counts[bisect_left(LATENCY_BUCKETS, value)] += 1
+        self.total += value
+
+    def add_to(self, histogram: Histogram) -> None:
+        for bucket, count in zip(histogram._buckets, self.counts, strict=True):
+            if count:
+                bucket.inc(count)
+        histogram._sum.inc(self.total)
 
 
 def forget_process(pid: int) -> None:

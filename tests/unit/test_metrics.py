@@ -42,3 +42,44 @@ async def test_queue_depth_is_sampled_and_refusals_counted() -> None:
         await asyncio.gather(*held)
     metrics.sample({"bcrypt": runner})
     assert sample_value(metrics, "factsvc_cpu_queue_depth", "bcrypt") == 0
+
+
+def exposed(metrics: Metrics, prefix: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for sample in family.samples
+        if sample.name.startswith(prefix)
+    }
+
+
+async def test_counts_kept_in_the_process_expose_exactly_what_direct_observation_would() -> None:
+    # Bounds themselves, values between and beyond them, zero: each must land in its bucket.
+    durations = [0.0, 0.001, 0.0011, 0.004, 0.025, 0.3, 2.5, 7.0, 0.001, 5.0]
+    kept, direct = Metrics(), Metrics()
+    for seconds in durations:
+        kept.count_request("FactorialHandler", "GET", 200, seconds)
+        direct.requests.labels("FactorialHandler", "GET", "200").inc()
+        direct.request_seconds.labels("FactorialHandler").observe(seconds)
+    kept.count_request("LoginHandler", "POST", 401, 0.2)
+    direct.requests.labels("LoginHandler", "POST", "401").inc()
+    direct.request_seconds.labels("LoginHandler").observe(0.2)
+    kept.count_lookup("memory")
+    kept.count_lookup("memory")
+    direct.fact_lookups.labels("memory").inc(2)
+
+    prefix = "factsvc_"
+    expected = {
+        key: value
+        for key, value in exposed(direct, prefix).items()
+        if not key[0].endswith("_created")
+    }
+    assert (
+        expected[("factsvc_http_request_duration_seconds_count", (("route", "FactorialHandler"),))]
+        == 10
+    )
+    first = {k: v for k, v in exposed(kept, prefix).items() if not k[0].endswith("_created")}
+    assert first == pytest.approx(expected)
+    # A second scrape adds nothing that was already added.
+    second = {k: v for k, v in exposed(kept, prefix).items() if not k[0].endswith("_created")}
+    assert second == pytest.approx(expected)
