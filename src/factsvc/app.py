@@ -140,7 +140,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         bcrypt_threads = make_thread_pool(settings.bcrypt_threads or os.cpu_count() or 1, "bcrypt")
         stack.callback(bcrypt_threads.shutdown, wait=True, cancel_futures=True)
 
-        factorial_runner = bounded(process_pool, "factorial", settings.fact_max_pending, metrics)
+        factorial_runner = bounded(
+            process_pool,
+            "factorial",
+            settings.fact_max_pending,
+            settings.fact_max_wait_seconds,
+            metrics,
+        )
         factorials = FactorialService(
             cache=RedisFactorialCache(redis, ttl_seconds=settings.fact_cache_ttl),
             computer=PooledFactorialComputer(factorial_runner),
@@ -156,7 +162,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await account_store.ensure_indexes()
         except DependencyUnavailable:
             log.warning("MongoDB unavailable at start; indexes are created before the first insert")
-        bcrypt_runner = bounded(bcrypt_threads, "bcrypt", settings.bcrypt_max_pending, metrics)
+        bcrypt_runner = bounded(
+            bcrypt_threads,
+            "bcrypt",
+            settings.bcrypt_max_pending,
+            settings.bcrypt_max_wait_seconds,
+            metrics,
+        )
         hasher = PasswordHasher(
             bcrypt_runner,
             rounds=settings.bcrypt_rounds,
@@ -191,10 +203,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
 
 
-def bounded(executor: Executor, pool: str, max_pending: int, metrics: Metrics) -> BoundedExecutor:
+def bounded(
+    executor: Executor, pool: str, max_pending: int, max_wait_seconds: float, metrics: Metrics
+) -> BoundedExecutor:
     return BoundedExecutor(
         executor,
         max_pending=max_pending,
+        max_wait_seconds=max_wait_seconds,
         what=pool,
         on_reject=metrics.rejections.labels(pool).inc,
     )

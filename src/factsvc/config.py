@@ -56,6 +56,7 @@ class Settings:
     fact_local_cache_bytes: int = 64 * 1024 * 1024
     fact_workers: int = 1
     fact_max_pending: int = 32
+    fact_max_wait_seconds: float = 5.0
     shutdown_grace_seconds: float = 10.0
     session_cookie_name: str = "SID"
     session_cookie_secrets_previous: tuple[str, ...] = field(default=(), repr=False)
@@ -63,6 +64,7 @@ class Settings:
     bcrypt_rounds: int = 12
     bcrypt_threads: int = 0
     bcrypt_max_pending: int = 16
+    bcrypt_max_wait_seconds: float = 5.0
     password_pepper: str = field(default="", repr=False)
     login_account_max_failures: int = 100
     login_account_window_seconds: int = 3600
@@ -140,6 +142,9 @@ class Settings:
             fact_max_pending=reader.get(
                 "FACT_MAX_PENDING", _int_parser(1, 10_000), cls.fact_max_pending
             ),
+            fact_max_wait_seconds=reader.get(
+                "FACT_MAX_WAIT_SECONDS", _float_parser(0.0, 60.0), cls.fact_max_wait_seconds
+            ),
             shutdown_grace_seconds=reader.get(
                 "SHUTDOWN_GRACE_SECONDS", _float_parser(0.0, 600.0), cls.shutdown_grace_seconds
             ),
@@ -154,6 +159,9 @@ class Settings:
             bcrypt_threads=reader.get("BCRYPT_THREADS", _int_parser(0, 256), cls.bcrypt_threads),
             bcrypt_max_pending=reader.get(
                 "BCRYPT_MAX_PENDING", _int_parser(1, 10_000), cls.bcrypt_max_pending
+            ),
+            bcrypt_max_wait_seconds=reader.get(
+                "BCRYPT_MAX_WAIT_SECONDS", _float_parser(0.0, 60.0), cls.bcrypt_max_wait_seconds
             ),
             password_pepper=reader.get("PASSWORD_PEPPER", str, ""),
             login_account_max_failures=reader.get(

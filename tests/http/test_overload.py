@@ -1,4 +1,4 @@
-"""A full bcrypt queue answers 503 code 10 with Retry-After at once, over HTTP."""
+"""A full bcrypt queue: logins wait for a place, then get 503 code 10 with Retry-After."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ pytestmark = pytest.mark.gen_test(timeout=60)
 
 @pytest.fixture
 def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
-    return app_factory(with_settings(settings, bcrypt_rounds=12, bcrypt_max_pending=1))
+    return app_factory(
+        with_settings(settings, bcrypt_rounds=12, bcrypt_max_pending=1, bcrypt_max_wait_seconds=0)
+    )
 
 
-async def test_logins_beyond_the_queue_get_503_with_retry_after(
+async def test_without_a_wait_logins_beyond_the_queue_get_503_with_retry_after_at_once(
     http_client: AsyncHTTPClient, base_url: str
 ) -> None:
     api = Api(http_client, base_url)

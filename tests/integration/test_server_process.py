@@ -141,6 +141,18 @@ def test_embedded_debug_service_serves_and_stops_cleanly_on_sigterm(start_servic
     assert (service.data / "embedded" / "mongo").is_dir()
 
 
+def answered_fact_requests(metrics_url: str) -> float:
+    with urllib.request.urlopen(metrics_url, timeout=5) as response:  # noqa: S310
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "factsvc_http_requests_total"
+        and sample.labels == {"route": "FactorialHandler", "method": "GET", "status": "200"}
+    )
+
+
 def test_production_mode_runs_several_workers_and_stops_on_sigint(start_service: Any) -> None:
     service = start_service(
         "--embedded",
@@ -156,16 +168,12 @@ def test_production_mode_runs_several_workers_and_stops_on_sigint(start_service:
     for _ in range(10):
         status, body = get_json(service.url("/fact?n=20"))
         assert (status, body["fact"]) == (200, "2432902008176640000")
-    # Each scrape reaches one worker, which reports the requests both workers answered.
-    with urllib.request.urlopen(service.url("/metrics"), timeout=5) as response:  # noqa: S310
-        text = response.read().decode()
-    counted = sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "factsvc_http_requests_total"
-        and sample.labels == {"route": "FactorialHandler", "method": "GET", "status": "200"}
-    )
+    # Each scrape reaches one worker, which reports the requests both workers answered; each
+    # worker adds its counts to the shared files twice a second.
+    deadline = time.monotonic() + 5
+    while (counted := answered_fact_requests(service.url("/metrics"))) < 10:
+        assert time.monotonic() < deadline, f"{counted} of 10 requests counted"
+        time.sleep(0.1)
     assert counted == 10
     assert service.stop(signal.SIGINT) == 0
     assert not (service.data / "metrics").exists() or not any((service.data / "metrics").iterdir())
