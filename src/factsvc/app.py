@@ -7,7 +7,7 @@ import functools
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -56,6 +56,7 @@ class Services:
     accounts: AccountService
     metrics: Metrics
     pools: Mapping[str, BoundedExecutor] = field(default_factory=dict)
+    local_cache_bytes: Callable[[], int] = lambda: 0
 
 
 def make_app(
@@ -147,10 +148,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.fact_max_wait_seconds,
             metrics,
         )
+        # Sized by characters: a value's decimal digits, which is about its size in memory.
+        local_cache: LRUCache[int, str] = LRUCache(
+            maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len
+        )
         factorials = FactorialService(
             cache=RedisFactorialCache(redis, ttl_seconds=settings.fact_cache_ttl),
             computer=PooledFactorialComputer(factorial_runner),
-            local_cache=LRUCache(maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len),
+            local_cache=local_cache,
             max_n=settings.fact_max_n,
             on_lookup=metrics.count_lookup,
         )
@@ -200,6 +205,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             accounts=accounts,
             metrics=metrics,
             pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner},
+            local_cache_bytes=lambda: int(local_cache.currsize),
         )
 
 

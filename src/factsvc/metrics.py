@@ -51,7 +51,7 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "factsvc_cpu_queue_depth",
-            "Jobs queued or running in a CPU pool (bcrypt, factorial).",
+            "Jobs queued, running or waiting for a place in a CPU pool (bcrypt, factorial).",
             ["pool"],
             multiprocess_mode="livesum",
             registry=owner,
@@ -60,6 +60,12 @@ class Metrics:
             "factsvc_cpu_rejections",
             "Jobs refused because a CPU pool's queue was full.",
             ["pool"],
+            registry=owner,
+        )
+        self.local_cache_bytes = Gauge(
+            "factsvc_fact_local_cache_bytes",
+            "Size of the in-process factorial cache (the largest over live workers).",
+            multiprocess_mode="livemax",
             registry=owner,
         )
         self.loop_lag = Histogram(
@@ -99,11 +105,13 @@ class Metrics:
         for route, pending in latencies.items():
             pending.add_to(self.request_seconds.labels(route))
 
-    def sample(self, pools: Mapping[str, BoundedExecutor]) -> None:
-        """Record how deep each CPU queue is now; called periodically, not per job, since
-        updating a gauge on every job measurably delayed the loop under a burst of logins."""
+    def sample(self, pools: Mapping[str, BoundedExecutor], local_cache_bytes: int = 0) -> None:
+        """Record how deep each CPU queue is now and how full the local cache is; called
+        periodically, not per job, since updating a gauge on every job measurably delayed the
+        loop under a burst of logins."""
         for name, pool in pools.items():
-            self.queue_depth.labels(name).set(pool.pending)
+            self.queue_depth.labels(name).set(pool.pending + pool.waiting)
+        self.local_cache_bytes.set(local_cache_bytes)
 
     def exposition(self) -> bytes:
         self.flush()

@@ -125,7 +125,7 @@ async def _sample_metrics(services: Services, interval: float = 0.5) -> None:
         started = loop.time()
         await asyncio.sleep(interval)
         services.metrics.loop_lag.observe(max(0.0, loop.time() - started - interval))
-        services.metrics.sample(services.pools)
+        services.metrics.sample(services.pools, services.local_cache_bytes())
         services.metrics.flush()
 
 

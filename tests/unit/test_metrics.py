@@ -83,3 +83,10 @@ async def test_counts_kept_in_the_process_expose_exactly_what_direct_observation
     # A second scrape adds nothing that was already added.
     second = {k: v for k, v in exposed(kept, prefix).items() if not k[0].endswith("_created")}
     assert second == pytest.approx(expected)
+
+
+async def test_the_local_cache_size_is_sampled() -> None:
+    metrics = Metrics()
+    metrics.sample({}, local_cache_bytes=123_456)
+    values = exposed(metrics, "factsvc_fact_local_cache_bytes")
+    assert values == {("factsvc_fact_local_cache_bytes", ()): 123_456}
