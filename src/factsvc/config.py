@@ -49,7 +49,8 @@ class Settings:
     mongodb_timeout_ms: int = 1500
     redis_url: str = "redis://localhost:6379/0"
     redis_timeout_seconds: float = 0.5
-    redis_max_connections: int = 64
+    redis_max_connections: int = 256
+    redis_pool_timeout_seconds: float = 5.0
     readiness_timeout_seconds: float = 0.5
     fact_max_n: int = 100_000
     fact_cache_ttl: int = 7 * 86400
@@ -130,6 +131,11 @@ class Settings:
             ),
             redis_max_connections=reader.get(
                 "REDIS_MAX_CONNECTIONS", _int_parser(1, 10_000), cls.redis_max_connections
+            ),
+            redis_pool_timeout_seconds=reader.get(
+                "REDIS_POOL_TIMEOUT_SECONDS",
+                _float_parser(0.05, 60.0),
+                cls.redis_pool_timeout_seconds,
             ),
             fact_max_n=reader.get("FACT_MAX_N", _int_parser(0, 1_000_000), cls.fact_max_n),
             fact_cache_ttl=reader.get(

@@ -14,8 +14,10 @@ def make_redis(settings: Settings) -> Redis:
     pool = BlockingConnectionPool.from_url(
         settings.redis_url,
         max_connections=settings.redis_max_connections,
-        # How long a command waits for a free connection before failing.
-        timeout=timeout,
+        # How long a command waits for a free connection. Waiting is local queueing, not a
+        # sign of a Redis failure: at 512 connections the 0.5 s command timeout, used here as
+        # well, turned a busy pool into 503s while Redis itself answered in microseconds.
+        timeout=settings.redis_pool_timeout_seconds,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         # One retry reconnects a connection that a Redis restart left stale.
