@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from factsvc.errors import Overloaded
 from factsvc.services.factorial_math import factorial_decimal
@@ -79,19 +80,37 @@ class BoundedExecutor:
     def waiting(self) -> int:
         return sum(1 for waiter in self._waiters if not waiter.done())
 
-    def ensure_capacity(self) -> None:
-        """Overloaded now, before a caller spends I/O on a job that would be refused at once
-        (only when jobs are not allowed to wait for a place)."""
-        if self._max_wait_seconds <= 0 and self.pending >= self._max_pending:
-            self._reject()
+    @contextlib.asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """Hold one place for a whole use case (a login: rate limits, a lookup, then a hash),
+        so that it waits or is refused before it spends any I/O, and the jobs it runs inside
+        take no second place. Refusals then cost the backends nothing: logins refused after
+        their lookups kept MongoDB busy and cut successful logins at 512 connections."""
+        if self._held_here():
+            yield
+            return
+        await self._take_place()
+        token = _holding.set((self, asyncio.current_task()))
+        try:
+            yield
+        finally:
+            _holding.reset(token)
+            self._free_place()
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
+        loop = asyncio.get_running_loop()
+        if self._held_here():
+            return await loop.run_in_executor(self._executor, function, *args)
         await self._take_place()
         try:
-            loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, function, *args)
         finally:
             self._free_place()
+
+    def _held_here(self) -> bool:
+        # The task too, not only the context: a task started inside `admitted()` inherits its
+        # context, but not its place.
+        return _holding.get() == (self, asyncio.current_task())
 
     async def _take_place(self) -> None:
         if self.pending < self._max_pending and not self.waiting:
@@ -126,6 +145,12 @@ class BoundedExecutor:
         self.rejected += 1
         self._on_reject()
         raise Overloaded(self._what)
+
+
+# The executor whose place the current task holds (see BoundedExecutor.admitted).
+_holding: contextvars.ContextVar[tuple[BoundedExecutor, asyncio.Task[Any] | None] | None] = (
+    contextvars.ContextVar("holding_place", default=None)
+)
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:

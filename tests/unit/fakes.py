@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -63,8 +64,9 @@ class InlineRunner:
     def __init__(self) -> None:
         self.calls = 0
 
-    def ensure_capacity(self) -> None:
-        pass
+    @contextlib.asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        yield
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
         self.calls += 1

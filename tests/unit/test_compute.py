@@ -23,7 +23,8 @@ async def test_a_full_executor_refuses_at_once_and_accepts_again_when_free() -> 
         with pytest.raises(Overloaded):
             await runner.run(sum, [1])
         with pytest.raises(Overloaded):
-            runner.ensure_capacity()
+            async with runner.admitted():
+                raise AssertionError("admitted to a full executor")
         assert runner.rejected == 2
         release.set()
         assert await asyncio.gather(*held) == [True, True]
@@ -37,7 +38,6 @@ async def test_jobs_beyond_the_limit_wait_in_turn_and_time_out() -> None:
         runner = BoundedExecutor(threads, max_pending=1, what="test", max_wait_seconds=0.3)
         held = asyncio.ensure_future(runner.run(release.wait, 5))
         await asyncio.sleep(0.01)
-        runner.ensure_capacity()  # jobs may wait: nothing is refused up front
         order: list[str] = []
 
         async def job(name: str) -> None:
@@ -80,3 +80,21 @@ async def test_a_cancelled_waiter_gives_up_its_turn() -> None:
         await held
         assert cancelled.cancelled()
         assert runner.pending == 0
+
+
+async def test_an_admitted_use_case_holds_one_place_for_all_its_jobs() -> None:
+    release = threading.Event()
+    with ThreadPoolExecutor(2) as threads:
+        runner = BoundedExecutor(threads, max_pending=1, what="test", max_wait_seconds=0.2)
+        async with runner.admitted():
+            assert runner.pending == 1
+            # Its jobs run in the place it holds: no second place, no wait, no refusal.
+            assert await runner.run(sum, [1, 2]) == 3
+            assert await runner.run(sum, [3]) == 3
+            assert runner.pending == 1
+            # Another task waits for the place, and is refused when none frees in time, even
+            # one started inside the block (it inherits the context, not the place).
+            with pytest.raises(Overloaded):
+                await asyncio.ensure_future(runner.run(release.wait, 5))
+        assert (runner.pending, runner.rejected) == (0, 1)
+        release.set()

@@ -34,7 +34,7 @@ async def test_queue_depth_is_sampled_and_refusals_counted() -> None:
         held = [asyncio.ensure_future(runner.run(release.wait, 5)) for _ in range(2)]
         await asyncio.sleep(0.01)
         with pytest.raises(Overloaded):
-            runner.ensure_capacity()
+            await runner.run(sum, [1])
         metrics.sample({"bcrypt": runner})
         assert sample_value(metrics, "factsvc_cpu_queue_depth", "bcrypt") == 2
         assert sample_value(metrics, "factsvc_cpu_rejections_total", "bcrypt") == 1

@@ -160,7 +160,11 @@ class BaseHandler(RequestHandler):
         if self._finished:
             return  # already answered: a chunked body outgrew the limit (413) mid-request
         self.set_status(status)
-        await self.send_body(orjson.dumps({"code": 0, "message": "", **payload}))
+        body = orjson.dumps({"code": 0, "message": "", **payload})
+        if len(body) < GZIP_MIN_BYTES:
+            self.finish(body)  # most answers: nothing to compress, no coroutine to await
+        else:
+            await self.send_body(body)
 
     async def send_body(self, body: bytes) -> None:
         """Finish with `body`, gzip-compressed when the client accepts it and it is worth it."""

@@ -148,10 +148,10 @@ class AccountService:
         assert password is not None
         assert nickname is not None
         assert gender is not None
-        self._hasher.ensure_capacity()
-        await self._limiter.attempt((self._limits.registrations_per_client, client))
-        # Hashed before the uniqueness check: a taken name costs as long as a free one.
-        password_hash = await self._hasher.hash(password)
+        async with self._hasher.admitted():
+            await self._limiter.attempt((self._limits.registrations_per_client, client))
+            # Hashed before the uniqueness check: a taken name costs as long as a free one.
+            password_hash = await self._hasher.hash(password)
         account = NewAccount(username, nickname, gender, password_hash, self._clock())
         user = await self._store.insert(account)
         security_event("registered", user=user.id, client=client)
@@ -171,12 +171,21 @@ class AccountService:
         errors.raise_if_any()
         assert isinstance(raw_username, str)
         assert isinstance(password, str)
-        self._hasher.ensure_capacity()
-        username = raw_username.lower()
+        async with self._hasher.admitted():
+            stored = await self._check_credentials(raw_username.lower(), password, client)
+        # Whatever session came with the login is ended: a fixed id never becomes logged in.
+        presented = await self._sessions.resolve(presented_token)
+        if presented is not None:
+            await self._sessions.destroy(presented)
+        session = await self._sessions.create(stored.user.id, stored.user.public())
+        security_event("login_succeeded", user=stored.user.id, client=client)
+        return LoginResult(stored.user, session.token)
+
+    async def _check_credentials(self, username: str, password: str, client: str) -> StoredAccount:
+        """The account whose password this is, after the rate limits; BadCredentials if none."""
         await self._limiter.attempt(
             (self._limits.per_account, username), (self._limits.per_client, client)
         )
-
         stored = await self._store.find_by_username(username)
         if stored is None:
             await self._hasher.spend_equal_time(password)
@@ -198,13 +207,7 @@ class AccountService:
                 self._clock(),
                 expected_hash=stored.password_hash,
             )
-        # Whatever session came with the login is ended: a fixed id never becomes logged in.
-        presented = await self._sessions.resolve(presented_token)
-        if presented is not None:
-            await self._sessions.destroy(presented)
-        session = await self._sessions.create(stored.user.id, stored.user.public())
-        security_event("login_succeeded", user=stored.user.id, client=client)
-        return LoginResult(stored.user, session.token)
+        return stored
 
     async def _require_session(self, token: str | None) -> Session:
         session = await self._sessions.resolve(token)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
 import bcrypt
@@ -16,8 +17,8 @@ T = TypeVar("T")
 class BlockingRunner(Protocol):
     """Runs a blocking function elsewhere; raises Overloaded when its queue is full."""
 
-    def ensure_capacity(self) -> None:
-        """Raise Overloaded when a job submitted now would be refused."""
+    def admitted(self) -> AbstractAsyncContextManager[None]:
+        """Hold a place for a whole use case; raises Overloaded when none can be had."""
         ...
 
     async def run(self, function: Callable[..., T], *args: object) -> T: ...
@@ -30,8 +31,8 @@ class PasswordHasher:
         self._pepper = pepper.encode("utf-8")
         self._dummy_hash: bytes | None = None
 
-    def ensure_capacity(self) -> None:
-        self._runner.ensure_capacity()
+    def admitted(self) -> AbstractAsyncContextManager[None]:
+        return self._runner.admitted()
 
     def _prehash(self, password: str) -> bytes:
         # bcrypt reads at most 72 bytes (and bcrypt 5 refuses more): HMAC-SHA256 first, so that
