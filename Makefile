@@ -1,12 +1,15 @@
 # make run: serve on TORNADO_SERVER_PORT (8888) with embedded Redis and MongoDB-compatible servers.
 # make test: lint, type-check and run the whole test suite.
+# make bench: load-test with wrk and rewrite BENCHMARKS.md (options: BENCH_ARGS="--help").
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
+BENCH_ARGS ?=
 export PATH_DATA ?= $(CURDIR)/data
 
-.PHONY: install run test lint typecheck pytest clean
+.PHONY: install run test lint typecheck pytest bench clean
 
 install: $(STAMP)
 
@@ -16,12 +19,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	touch $(STAMP)
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'
+	touch $(BENCH_STAMP)
+
 run: $(STAMP)
 	$(BIN)/factsvc serve --embedded
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -30,6 +37,9 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
