@@ -43,7 +43,7 @@ from scenarios import (
     PROBE_PAUSE_MS,
     SESSIONS,
     SPREAD,
-    ColdBlocks,
+    ColdSlices,
     Scenario,
 )
 from servers import Server, start_reference, start_service
@@ -76,7 +76,7 @@ class Bench:
         self.work_dir = work_dir
         self.users = Users.make(options.users)
         # One block of cold n per level, and one for the warm-up.
-        self.cold_blocks = ColdBlocks(*COLD_RANGE, runs=len(options.levels) + 1)
+        self.cold_slices = ColdSlices(*COLD_RANGE, runs=len(options.levels) + 1)
         self.records: list[dict[str, Any]] = []
         self.memory: dict[str, Any] = {}
         self.settings: dict[str, str] = {}
@@ -189,8 +189,7 @@ class Bench:
         if scenario is BIG:
             return (str(BIG_N),)
         if scenario is COLD:
-            start, stop = self.cold_blocks.take()
-            return (str(start), str(min(MAX_THREADS, connections)), str(stop))
+            return self.cold_slices.take(threads=min(MAX_THREADS, connections))
         if scenario is LOGIN:
             return (str(files / "usernames.txt"), password)
         if scenario is INFO_COOKIE:
@@ -289,8 +288,9 @@ class Bench:
         processes = self.options.processes
         duration = self.options.duration * 2
         probe = self._load(PROBE, service, PROBE_CONNECTIONS, duration_s=duration)
-        start, stop = ColdBlocks(*PROBE_COLD_RANGE, runs=1).take()
-        stride = min(MAX_THREADS, PROBE_COLD_CONNECTIONS)
+        cold_args = ColdSlices(*PROBE_COLD_RANGE, runs=1).take(
+            threads=min(MAX_THREADS, PROBE_COLD_CONNECTIONS)
+        )
         # The background load starts first and ends after the probe: it sees only loaded time.
         loaded = duration + 2 * PROBE_LEAD_SECONDS
         background = [
@@ -300,7 +300,7 @@ class Bench:
                 service,
                 PROBE_COLD_CONNECTIONS,
                 duration_s=loaded,
-                args=(str(start), str(stride), str(stop)),
+                args=cold_args,
             ),
         ]
         settled = self._settle()

@@ -66,8 +66,8 @@ BIG = Scenario(
 )
 COLD = Scenario(
     "cold",
-    f"GET /fact for n never requested before ({COLD_RANGE[0]}..{COLD_RANGE[1] - 1}, a block "
-    "of its own per level): computed in the process pool.",
+    f"GET /fact for n never requested before ({COLD_RANGE[0]}..{COLD_RANGE[1] - 1}, every "
+    "level a slice of its own across the whole range): computed in the process pool.",
     sheds=True,
 )
 LOGIN = Scenario(
@@ -107,14 +107,17 @@ ALL = (*PER_LEVEL, PROBE)
 BY_NAME = {scenario.name: scenario for scenario in ALL}
 
 
-class ColdBlocks:
-    """Hands out disjoint blocks of a range of n, one per run, so no run repeats another's n."""
+class ColdSlices:
+    """Hands each run its own slice of a range of n: run r of R takes every R-th n from
+    start + r, so no run repeats another's n and every run sees the same spread of sizes
+    (consecutive blocks gave the later, higher levels the bigger, dearer n)."""
 
     def __init__(self, start: int, stop: int, runs: int) -> None:
-        self._size = (stop - start) // runs
-        self._next = start
+        self._start, self._stop, self._runs = start, stop, runs
+        self._next = 0
 
-    def take(self) -> tuple[int, int]:
-        block = (self._next, self._next + self._size)
-        self._next += self._size
-        return block
+    def take(self, threads: int) -> tuple[str, ...]:
+        """cold.lua's arguments: thread t asks for first + (t - 1) * runs + k * runs * threads."""
+        first = self._start + self._next
+        self._next += 1
+        return (str(first), str(self._runs), str(self._runs * threads), str(self._stop))
