@@ -5,7 +5,3 @@ dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 function init(args)
   wrk.path = "/fact?n=" .. args[1]
 end
-
-function response(status, headers, body)
-  count_response(status, body)
-end

@@ -23,6 +23,24 @@ function count_response(status, body)
   end
 end
 
+-- Prepared requests sent in turn, each thread starting at its own place: a script builds them
+-- in init(), passes them to cycle_through() and answers request() with next_prepared().
+local prepared, position = {}, 0
+
+function cycle_through(requests)
+  prepared, position = requests, thread_id
+end
+
+function next_prepared()
+  position = position % #prepared + 1
+  return prepared[position]
+end
+
+-- Most scripts only count what comes back; the others define their own response().
+function response(status, headers, body)
+  count_response(status, body)
+end
+
 function read_lines(path)
   local lines = {}
   for line in io.lines(path) do

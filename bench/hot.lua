@@ -2,21 +2,14 @@
 -- wrk ... -s hot.lua URL -- 10,12,20
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
-local requests = {}
-local position = 0
-
 function init(args)
+  local requests = {}
   for n in args[1]:gmatch("%d+") do
     requests[#requests + 1] = wrk.format("GET", "/fact?n=" .. n)
   end
-  position = thread_id
+  cycle_through(requests)
 end
 
 function request()
-  position = position % #requests + 1
-  return requests[position]
-end
-
-function response(status, headers, body)
-  count_response(status, body)
+  return next_prepared()
 end

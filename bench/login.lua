@@ -2,21 +2,18 @@
 -- wrk ... -s login.lua URL -- <file of usernames> <password>
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
-local requests = {}
-local position = 0
-
 function init(args)
+  local requests = {}
   local headers = { ["Content-Type"] = "application/json" }
   for _, username in ipairs(read_lines(args[1])) do
     local body = string.format('{"username":"%s","password":"%s"}', username, args[2])
     requests[#requests + 1] = wrk.format("POST", "/login", headers, body)
   end
-  position = thread_id
+  cycle_through(requests)
 end
 
 function request()
-  position = position % #requests + 1
-  return requests[position]
+  return next_prepared()
 end
 
 function response(status, headers, body)

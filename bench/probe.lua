@@ -13,7 +13,3 @@ end
 function delay()
   return pause_ms
 end
-
-function response(status, headers, body)
-  count_response(status, body)
-end

@@ -13,7 +13,3 @@ end
 function request()
   return wrk.format("GET", "/fact?n=" .. math.random(0, max_n))
 end
-
-function response(status, headers, body)
-  count_response(status, body)
-end
