@@ -98,14 +98,9 @@ class BoundedExecutor:
             self._free_place()
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
-        loop = asyncio.get_running_loop()
-        if self._held_here():
+        async with self.admitted():
+            loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, function, *args)
-        await self._take_place()
-        try:
-            return await loop.run_in_executor(self._executor, function, *args)
-        finally:
-            self._free_place()
 
     def _held_here(self) -> bool:
         # The task too, not only the context: a task started inside `admitted()` inherits its
@@ -113,7 +108,8 @@ class BoundedExecutor:
         return _holding.get() == (self, asyncio.current_task())
 
     async def _take_place(self) -> None:
-        if self.pending < self._max_pending and not self.waiting:
+        # Below the limit nobody waits: a freed place goes to a waiter before `pending` drops.
+        if self.pending < self._max_pending:
             self.pending += 1
             return
         if self._max_wait_seconds <= 0:

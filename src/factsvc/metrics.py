@@ -80,8 +80,9 @@ class Metrics:
 
     def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Called for every answered request. Counts are kept in the process and added to the
-        shared metrics by `flush()`: one increment of a multiprocess metric costs more than the
-        rest of this method, and answering a cached /fact costs only about fifty of them."""
+        shared metrics by `flush()`: each increment of a multiprocess metric takes a lock, a
+        getpid() and an mmap write, and the histogram's observe alone measured 2 % of the
+        instructions of answering a cached /fact."""
         key = (route, method, status)
         self._pending_answered[key] = self._pending_answered.get(key, 0) + 1
         latencies = self._pending_latencies.get(route)

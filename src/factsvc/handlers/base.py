@@ -93,7 +93,7 @@ class BaseHandler(RequestHandler):
 
     def header(self, name: str) -> str | None:
         """A request header, or None. `headers.get()` raises and catches a KeyError for every
-        absent header, which made up a measurable share of answering a cached /fact."""
+        absent header, and a cached /fact looks up three that are usually absent."""
         headers = self.request.headers
         return headers[name] if name in headers else None  # noqa: SIM401 - see above
 
@@ -174,12 +174,12 @@ class BaseHandler(RequestHandler):
         if len(body) >= GZIP_MIN_BYTES:
             origins = self.settings["trusted_origins"]
             self.set_header("Vary", "Origin, Accept-Encoding" if origins else "Accept-Encoding")
-        if len(body) >= GZIP_MIN_BYTES and self._accepts_gzip():
-            if len(body) >= OFFLOOP_GZIP_MIN_BYTES:
-                body = await asyncio.get_running_loop().run_in_executor(None, _gzip, body)
-            else:
-                body = _gzip(body)
-            self.set_header("Content-Encoding", "gzip")
+            if self._accepts_gzip():
+                if len(body) >= OFFLOOP_GZIP_MIN_BYTES:
+                    body = await asyncio.get_running_loop().run_in_executor(None, _gzip, body)
+                else:
+                    body = _gzip(body)
+                self.set_header("Content-Encoding", "gzip")
         # Not awaited: waiting for the bytes to reach the socket would cost every request one
         # more turn of the event loop, and Tornado already treats a client that hung up before
         # its answer as no error.
