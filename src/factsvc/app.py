@@ -16,14 +16,10 @@ from typing import Any
 from cachetools import LRUCache
 from tornado.web import Application, RequestHandler
 
-from factsvc.compute import (
-    BoundedExecutor,
-    PooledFactorialComputer,
-    make_process_pool,
-    make_thread_pool,
-)
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
+from factsvc.executors import BoundedExecutor, make_process_pool, make_thread_pool
+from factsvc.factorial_computer import PooledFactorialComputer
 from factsvc.handlers import accounts as account_handlers
 from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.client_address import ClientAddressResolver
@@ -34,7 +30,7 @@ from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.inflight import InFlightRequests
 from factsvc.logs import request_logger
 from factsvc.metrics import Metrics
-from factsvc.services.accounts import AccountService, LoginLimits
+from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
 from factsvc.services.limits import Limit, RateLimiter
@@ -185,11 +181,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             hasher=hasher,
             sessions=SessionService(
                 RedisSessionStore(redis),
-                idle_seconds=settings.session_expires_seconds,
+                idle_seconds=settings.session_idle_seconds,
                 absolute_seconds=settings.session_absolute_seconds,
             ),
             limiter=RateLimiter(RedisCounterStore(redis)),
-            limits=login_limits(settings),
+            limits=attempt_limits(settings),
             common_passwords=common_passwords(),
         )
         readiness = ReadinessService(
@@ -221,8 +217,8 @@ def bounded(
     )
 
 
-def login_limits(settings: Settings) -> LoginLimits:
-    return LoginLimits(
+def attempt_limits(settings: Settings) -> AttemptLimits:
+    return AttemptLimits(
         per_account=Limit(
             "login-account",
             settings.login_account_max_failures,

@@ -43,7 +43,7 @@ class Settings:
     server_numprocs: int = 0
     event_loop: str = "uvloop"
     session_cookie_secret: str = field(default="", repr=False)
-    session_expires_seconds: int = 86400
+    session_idle_seconds: int = 86400
     mongodb_uri: str = "mongodb://localhost:27017/"
     mongodb_name: str = "factsvc"
     mongodb_timeout_ms: int = 1500
@@ -111,7 +111,7 @@ class Settings:
             server_numprocs=reader.get("TORNADO_SERVER_NUMPROCS", _int_parser(0, 256), 0),
             event_loop=reader.get("EVENT_LOOP", _parse_event_loop, cls.event_loop),
             session_cookie_secret=reader.get("SESSION_COOKIE_SECRET", str, ""),
-            session_expires_seconds=reader.get(
+            session_idle_seconds=reader.get(
                 "SESSION_EXPIRES_SECONDS", _int_parser(60, 365 * 86400), 86400
             ),
             mongodb_uri=reader.get(
@@ -201,10 +201,10 @@ class Settings:
                 "HTTP_BODY_TIMEOUT_SECONDS", _float_parser(1.0, 3600.0), 10.0
             ),
         )
-        if settings.session_absolute_seconds < settings.session_expires_seconds:
+        if settings.session_absolute_seconds < settings.session_idle_seconds:
             reader.problem(
                 "SESSION_ABSOLUTE_SECONDS: must be at least SESSION_EXPIRES_SECONDS "
-                f"({settings.session_expires_seconds})"
+                f"({settings.session_idle_seconds})"
             )
         reader.raise_if_invalid()
         return settings.with_checked_secret()

@@ -18,7 +18,7 @@ from prometheus_client import (
 )
 
 if TYPE_CHECKING:
-    from factsvc.compute import BoundedExecutor
+    from factsvc.executors import BoundedExecutor
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 

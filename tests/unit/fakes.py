@@ -13,7 +13,7 @@ from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
 from factsvc.services.accounts import (
     EDITABLE_FIELDS,
     AccountService,
-    LoginLimits,
+    AttemptLimits,
     NewAccount,
     StoredAccount,
     User,
@@ -201,6 +201,6 @@ def fake_account_service() -> AccountService:
         hasher=PasswordHasher(InlineRunner(), rounds=4, pepper=""),
         sessions=SessionService(FakeSessionStore(), idle_seconds=60, absolute_seconds=60),
         limiter=RateLimiter(FakeCounterStore()),
-        limits=LoginLimits(Limit("a", 5, 60), Limit("c", 5, 60), Limit("r", 5, 60)),
+        limits=AttemptLimits(Limit("a", 5, 60), Limit("c", 5, 60), Limit("r", 5, 60)),
         common_passwords=frozenset(),
     )

@@ -17,7 +17,7 @@ from factsvc.errors import (
     RateLimited,
     WrongOldPassword,
 )
-from factsvc.services.accounts import AccountService, LoginLimits
+from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
@@ -44,7 +44,7 @@ class World:
             hasher=PasswordHasher(self.runner, rounds=rounds, pepper="pepper"),
             sessions=self.sessions,
             limiter=RateLimiter(self.counters),
-            limits=LoginLimits(
+            limits=AttemptLimits(
                 per_account=Limit("a", account_limit, 3600),
                 per_client=Limit("c", client_limit, 900),
                 registrations_per_client=Limit("r", 50, 3600),
@@ -395,7 +395,9 @@ async def test_a_success_refunds_its_own_attempt_but_not_earlier_failures() -> N
 async def test_registrations_from_one_client_are_rate_limited() -> None:
     world = World()
     limits = world.accounts._limits  # the same limits, with a small registration allowance
-    world.accounts._limits = LoginLimits(limits.per_account, limits.per_client, Limit("r", 2, 3600))
+    world.accounts._limits = AttemptLimits(
+        limits.per_account, limits.per_client, Limit("r", 2, 3600)
+    )
     await world.register("first")
     await world.register("second")
     with pytest.raises(RateLimited):

@@ -20,7 +20,7 @@ def test_defaults_are_the_original_services() -> None:
     assert settings.server_port == 8888
     assert settings.server_numprocs == 0
     assert settings.event_loop == "uvloop"
-    assert settings.session_expires_seconds == 86400
+    assert settings.session_idle_seconds == 86400
     assert settings.mongodb_uri == "mongodb://localhost:27017/"
     assert settings.mongodb_name == "factsvc"
     assert settings.redis_url == "redis://localhost:6379/0"

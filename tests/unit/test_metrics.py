@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from factsvc.compute import BoundedExecutor
 from factsvc.errors import Overloaded
+from factsvc.executors import BoundedExecutor
 from factsvc.metrics import Metrics
 
 pytestmark = pytest.mark.gen_test

@@ -30,7 +30,7 @@ from factsvc.errors import (
 )
 from factsvc.inflight import InFlightRequests
 from factsvc.request_context import current_request_id, request_id_for
-from factsvc.services.events import security_event
+from factsvc.services.audit import security_event
 
 log = logging.getLogger(__name__)
 

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from importlib import resources
-from typing import Any
 
 from factsvc.handlers.base import BaseHandler
-
-
-@cache
-def openapi_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(_openapi_bytes())
-    return document
 
 
 @cache

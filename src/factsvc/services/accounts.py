@@ -14,7 +14,7 @@ from factsvc.errors import (
     WrongOldPassword,
 )
 from factsvc.services import validation
-from factsvc.services.events import security_event
+from factsvc.services.audit import security_event
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import Session, SessionService
@@ -93,7 +93,10 @@ class AccountStore(Protocol):
 
 
 @dataclass(frozen=True)
-class LoginLimits:
+class AttemptLimits:
+    """Fixed-window limits on attempts: failed logins per account and per client, and
+    registrations per client."""
+
     per_account: Limit
     per_client: Limit
     registrations_per_client: Limit
@@ -119,7 +122,7 @@ class AccountService:
         hasher: PasswordHasher,
         sessions: SessionService,
         limiter: RateLimiter,
-        limits: LoginLimits,
+        limits: AttemptLimits,
         common_passwords: Collection[str],
         clock: Callable[[], datetime] = now_utc,
     ) -> None:

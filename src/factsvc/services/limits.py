@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from factsvc.errors import RateLimited
-from factsvc.services.events import security_event
+from factsvc.services.audit import security_event
 
 
 class CounterStore(Protocol):

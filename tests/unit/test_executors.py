@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from factsvc.compute import BoundedExecutor
 from factsvc.errors import Overloaded
+from factsvc.executors import BoundedExecutor
 
 pytestmark = pytest.mark.gen_test
 

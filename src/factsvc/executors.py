@@ -1,4 +1,4 @@
-"""CPU-heavy work off the event loop: bounded executors, and the factorial computer on top."""
+"""CPU-heavy work off the event loop: thread and process pools behind a bounded queue."""
 
 from __future__ import annotations
 
@@ -14,14 +14,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, NoReturn, TypeVar
 
 from factsvc.errors import Overloaded
-from factsvc.services.factorial_math import factorial_decimal
 
 T = TypeVar("T")
-
-# gmpy2 computes and formats 5000! in about 0.3 ms: no dearer inline than the ~0.35 ms a
-# process-pool round trip costs. Bigger n hold the GIL long enough to stall other requests.
-INLINE_MAX_N = 5000
-
 
 # CPU-heavy workers run at a lower priority than the event loop: on a machine whose cores they
 # fill, the scheduler then runs the loop as soon as it has work instead of after a time slice.
@@ -152,13 +146,3 @@ _holding: contextvars.ContextVar[tuple[BoundedExecutor, asyncio.Task[Any] | None
 def _expire(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError())
-
-
-class PooledFactorialComputer:
-    def __init__(self, runner: BoundedExecutor) -> None:
-        self._runner = runner
-
-    async def compute(self, n: int) -> str:
-        if n <= INLINE_MAX_N:
-            return factorial_decimal(n)
-        return await self._runner.run(factorial_decimal, n)
