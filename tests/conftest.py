@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,7 @@ from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server, redis_server
 from factsvc.server import make_http_server
-
-STRONG_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+from tests.support.servers import STRONG_SECRET, AppFactory, ServicesFactory, redis_url
 
 
 def _started(server: ManagedServer) -> ManagedServer:
@@ -57,10 +55,6 @@ def own_redis(tmp_path: Path) -> Iterator[ManagedServer]:
     server.stop()
 
 
-def redis_url(server: ManagedServer) -> str:
-    return f"redis://127.0.0.1:{server.port}/0"
-
-
 @pytest.fixture
 def redis_direct(redis_backend: ManagedServer) -> Iterator[redis_sync.Redis]:
     """A plain client to inspect and prepare the shared test Redis; emptied for each test."""
@@ -92,10 +86,6 @@ def settings(
         bcrypt_rounds=4,
         bcrypt_max_pending=64,
     )
-
-
-AppFactory = Callable[[Settings], tornado.web.Application]
-ServicesFactory = Callable[[Settings], Services]
 
 
 @pytest.fixture
@@ -137,7 +127,3 @@ def http_server(
     yield server
     server.stop()
     io_loop.run_sync(server.close_all_connections)
-
-
-def with_settings(settings: Settings, **changes: object) -> Settings:
-    return replace(settings, **changes)  # type: ignore[arg-type]

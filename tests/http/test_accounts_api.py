@@ -19,9 +19,9 @@ from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.errors import BadCredentials, Overloaded
 from factsvc.services.passwords import PasswordHasher
-from tests.conftest import AppFactory, with_settings
-from tests.http.api import PASSWORD, Api
-from tests.unit.fakes import InlineRunner
+from tests.support.api import PASSWORD, Api
+from tests.support.fakes import InlineRunner
+from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 

@@ -8,8 +8,8 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.ioloop import IOLoop
 
 from factsvc.config import Settings
-from tests.conftest import AppFactory, with_settings
-from tests.http.api import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
+from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test
 

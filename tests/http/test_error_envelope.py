@@ -13,8 +13,8 @@ from factsvc.config import Settings
 from factsvc.metrics import Metrics
 from factsvc.services.factorial import Factorial, FactorialService
 from factsvc.services.health import ReadinessService
-from tests.conftest import with_settings
-from tests.unit.fakes import CountingComputer, FakeCache, fake_account_service
+from tests.support.fakes import CountingComputer, FakeCache, fake_account_service
+from tests.support.servers import with_settings
 
 pytestmark = pytest.mark.gen_test
 

@@ -10,7 +10,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 
 from factsvc.config import Settings
-from tests.http.api import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.gen_test(timeout=30)
 

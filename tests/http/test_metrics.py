@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tornado.httpclient import AsyncHTTPClient
 
-from tests.http.api import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.gen_test
 

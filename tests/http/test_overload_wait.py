@@ -10,8 +10,8 @@ import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
-from tests.conftest import AppFactory, with_settings
-from tests.http.api import Api
+from tests.support.api import Api
+from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 MAX_WAIT_SECONDS = 1.5

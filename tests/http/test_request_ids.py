@@ -8,7 +8,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.request_context import RequestIdFilter
-from tests.http.api import Api
+from tests.support.api import Api
 
 pytestmark = pytest.mark.gen_test
 

@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from factsvc.embedded import free_port
-from tests.conftest import STRONG_SECRET
+from tests.support.servers import STRONG_SECRET
 
 CHECKS = [
     not_a_server_error,

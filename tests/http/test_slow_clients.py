@@ -11,7 +11,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 
 from factsvc.config import Settings
-from tests.conftest import AppFactory, with_settings
+from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 

@@ -19,8 +19,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server
 from factsvc.storage.redis_cache import KEY_PREFIX
-from tests.conftest import AppFactory, redis_url, with_settings
-from tests.http.api import PASSWORD, Api
+from tests.support.api import PASSWORD, Api
+from tests.support.servers import AppFactory, redis_url, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 

@@ -23,9 +23,9 @@ from tornado.httpclient import AsyncHTTPClient
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.storage.redis_cache import KEY_PREFIX
-from tests.conftest import AppFactory, with_settings
-from tests.http.api import Api, Reply
-from tests.integration.faultproxy import FaultProxy, Mode
+from tests.support.api import Api, Reply
+from tests.support.faultproxy import FaultProxy, Mode
+from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=30)
 

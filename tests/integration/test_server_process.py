@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from factsvc.embedded import free_port
-from tests.conftest import STRONG_SECRET
+from tests.support.servers import STRONG_SECRET
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -10,7 +10,7 @@ from cachetools import LRUCache
 
 from factsvc.errors import InvalidInput
 from factsvc.services.factorial import FactorialService
-from tests.unit.fakes import CountingComputer, FakeCache
+from tests.support.fakes import CountingComputer, FakeCache
 
 pytestmark = pytest.mark.gen_test
 
