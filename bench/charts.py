@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scenarios import HOT, PER_LEVEL
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 LATENCY_PERCENTILES = ("p50", "p90", "p99")
 
@@ -60,12 +63,12 @@ def _positive(points: list[tuple[int, float | None]]) -> tuple[list[int], list[f
     return [x for x, _ in kept], [y for _, y in kept]
 
 
-def _line(axes: Any, rows: list[dict[str, Any]], key: str, label: str, style: str = "-") -> None:
+def _line(axes: Axes, rows: list[dict[str, Any]], key: str, label: str, style: str = "-") -> None:
     points = [(r["connections"], r[key]) for r in rows]
     axes.plot(*_positive(points), style, marker="o", label=label)
 
 
-def _finish(axes: Any, levels: list[int], ylabel: str, title: str) -> None:
+def _finish(axes: Axes, levels: list[int], ylabel: str, title: str) -> None:
     from matplotlib.ticker import LogFormatter
 
     axes.set_yscale("log")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scenarios import COLD_RANGE
 
@@ -37,8 +38,11 @@ SMOKE = DEFAULTS | {
 }
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
-    def parse(raw: str) -> int | float:
+Number = TypeVar("Number", int, float)
+
+
+def _positive(kind: type[Number]) -> Callable[[str], Number]:
+    def parse(raw: str) -> Number:
         value = kind(raw)
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be above 0, got {raw}")
@@ -59,7 +63,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
         + ", ".join(f"{k}={v}" for k, v in SMOKE.items() if DEFAULTS[k] != v),
     )
 
-    def add(flag: str, kind: Any, text: str, **extra: Any) -> None:
+    def add(flag: str, kind: Callable[[str], object], text: str, **extra: Any) -> None:
         default = DEFAULTS[flag.removeprefix("--").replace("-", "_")]
         parser.add_argument(flag, type=kind, help=f"{text} (default {default})", **extra)
 

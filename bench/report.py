@@ -10,6 +10,8 @@ from reference_server import BODY as REFERENCE_BODY
 from scenarios import PER_LEVEL, PROBE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from options import Outputs
 
 Row = dict[str, Any]
@@ -130,7 +132,7 @@ def _header(results: dict[str, Any], outputs: Outputs) -> list[str]:
     return lines
 
 
-def _relative(path: Any, outputs: Outputs) -> str:
+def _relative(path: Path, outputs: Outputs) -> str:
     return os.path.relpath(path, outputs.markdown.parent)
 
 
