@@ -28,8 +28,8 @@ from factsvc.handlers.health import HealthHandler, ReadinessHandler
 from factsvc.handlers.metrics import MetricsHandler
 from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.inflight import InFlightRequests
-from factsvc.logs import request_logger
 from factsvc.metrics import Metrics
+from factsvc.observe import count_and_log, route_names
 from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
@@ -94,7 +94,7 @@ def make_app(
         cross_origin_protection=True,
         trusted_origins=list(settings.cors_origins),
         key_version=key_version,
-        log_function=request_logger(services.metrics),
+        log_function=count_and_log(services.metrics, route_names(routes)),
         in_flight=in_flight,
         max_request_body=settings.http_max_body_bytes,
     )

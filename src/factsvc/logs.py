@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from tornado.web import RequestHandler
@@ -14,14 +13,13 @@ from tornado.web import RequestHandler
 from factsvc.config import Settings
 from factsvc.request_context import RequestIdFilter
 
-if TYPE_CHECKING:
-    # Only a type here: prometheus_client must not load before the metrics directory is set.
-    from factsvc.metrics import Metrics
-
 access_log = logging.getLogger("factsvc.access")
 
 
 def configure_logging(settings: Settings) -> None:
+    """Configure this process's logging: the console, and `factsvc.log` in the log directory
+    when logging to a file is on; lines "plain" or "json" (one object a line) at the
+    configured level, each with the request id."""
     formatter = settings.log_format
     handlers: dict[str, dict[str, Any]] = {
         "console": {
@@ -92,22 +90,6 @@ class JsonFormatter(logging.Formatter):
 def escape_for_log(text: str) -> str:
     """Make a client-supplied string safe to put on one log line."""
     return text.encode("unicode_escape").decode("ascii")
-
-
-def request_logger(metrics: Metrics) -> Callable[[RequestHandler], None]:
-    """Tornado's log_function: counts every answered request, then logs it."""
-
-    def log_and_count(handler: RequestHandler) -> None:
-        request = handler.request
-        metrics.count_request(
-            type(handler).__name__,
-            request.method or "",
-            handler.get_status(),
-            request.request_time(),
-        )
-        log_request(handler)
-
-    return log_and_count
 
 
 def log_request(handler: RequestHandler) -> None:

@@ -149,7 +149,7 @@ def answered_fact_requests(metrics_url: str) -> float:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name == "factsvc_http_requests_total"
-        and sample.labels == {"route": "FactorialHandler", "method": "GET", "status": "200"}
+        and sample.labels == {"route": "/fact", "method": "GET", "status": "200"}
     )
 
 

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from factsvc.errors import Overloaded
 from factsvc.executors import BoundedExecutor
-from factsvc.metrics import Metrics
+from factsvc.metrics import KEPT_LATENCIES_PER_ROUTE, Metrics
 
 pytestmark = pytest.mark.gen_test
 
@@ -58,12 +58,12 @@ async def test_counts_kept_in_the_process_expose_exactly_what_direct_observation
     durations = [0.0, 0.001, 0.0011, 0.004, 0.025, 0.3, 2.5, 7.0, 0.001, 5.0]
     kept, direct = Metrics(), Metrics()
     for seconds in durations:
-        kept.count_request("FactorialHandler", "GET", 200, seconds)
-        direct.requests.labels("FactorialHandler", "GET", "200").inc()
-        direct.request_seconds.labels("FactorialHandler").observe(seconds)
-    kept.count_request("LoginHandler", "POST", 401, 0.2)
-    direct.requests.labels("LoginHandler", "POST", "401").inc()
-    direct.request_seconds.labels("LoginHandler").observe(0.2)
+        kept.count_request("/fact", "GET", 200, seconds)
+        direct.requests.labels("/fact", "GET", "200").inc()
+        direct.request_seconds.labels("/fact").observe(seconds)
+    kept.count_request("/login", "POST", 401, 0.2)
+    direct.requests.labels("/login", "POST", "401").inc()
+    direct.request_seconds.labels("/login").observe(0.2)
     kept.count_lookup("memory")
     kept.count_lookup("memory")
     direct.fact_lookups.labels("memory").inc(2)
@@ -74,10 +74,7 @@ async def test_counts_kept_in_the_process_expose_exactly_what_direct_observation
         for key, value in exposed(direct, prefix).items()
         if not key[0].endswith("_created")
     }
-    assert (
-        expected[("factsvc_http_request_duration_seconds_count", (("route", "FactorialHandler"),))]
-        == 10
-    )
+    assert expected[("factsvc_http_request_duration_seconds_count", (("route", "/fact"),))] == 10
     first = {k: v for k, v in exposed(kept, prefix).items() if not k[0].endswith("_created")}
     assert first == pytest.approx(expected)
     # A second scrape adds nothing that was already added.
@@ -90,3 +87,20 @@ async def test_the_local_cache_size_is_sampled() -> None:
     metrics.sample({}, local_cache_bytes=123_456)
     values = exposed(metrics, "factsvc_fact_local_cache_bytes")
     assert values == {("factsvc_fact_local_cache_bytes", ()): 123_456}
+
+
+async def test_latencies_kept_up_to_the_limit_are_observed_before_any_flush() -> None:
+    metrics = Metrics()
+
+    def observed() -> float | None:
+        return metrics.registry.get_sample_value(
+            "factsvc_http_request_duration_seconds_count", {"route": "/fact"}
+        )
+
+    for _ in range(KEPT_LATENCIES_PER_ROUTE - 1):
+        metrics.count_request("/fact", "GET", 200, 0.002)
+    assert observed() is None
+    metrics.count_request("/fact", "GET", 200, 0.002)
+    assert observed() == KEPT_LATENCIES_PER_ROUTE
+    metrics.flush()
+    assert observed() == KEPT_LATENCIES_PER_ROUTE

@@ -9,6 +9,8 @@ from factsvc.metrics import Metrics
 
 
 class MetricsHandler(BaseHandler):
+    """Answers GET with every worker's metrics in Prometheus's text format, never cached."""
+
     def initialize(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
