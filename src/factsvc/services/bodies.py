@@ -1,0 +1,271 @@
+"""Request bodies of the account API: each field's rule, reason and schema, declared once."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypeVar, get_args
+
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+
+from factsvc.errors import InvalidInput
+
+# The error type of a failure whose message is already the reason a client is told.
+REASON = "factsvc_reason"
+CLEAN_TEXT = "must not contain control characters or surrounding spaces"
+UNICODE = "must be valid Unicode text"
+# Control, format, surrogate and line/paragraph separator characters (Unicode general categories).
+UNCLEAN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """What a client is told when a value breaks its field's rule: `otherwise`, unless pydantic's
+    error type (e.g. "string_type", "string_unicode") is named in `by_error`."""
+
+    otherwise: str
+    by_error: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """The validation context of bodies that set a password: the refused common passwords
+    (compared in lower case) and, when the body does not carry it, the account's username."""
+
+    common: Collection[str]
+    username: str | None = None
+
+
+def refusal(reason: str) -> PydanticCustomError:
+    """A validation failure whose message is `reason` as is (reasons hold no format braces)."""
+    return PydanticCustomError(REASON, reason)
+
+
+def _clean_text(value: str) -> str:
+    if value != value.strip() or any(
+        unicodedata.category(char) in UNCLEAN_CATEGORIES for char in value
+    ):
+        raise refusal(CLEAN_TEXT)
+    return value
+
+
+def _not_common(value: str, info: ValidationInfo) -> str:
+    policy = info.context
+    if not isinstance(policy, PasswordPolicy):
+        raise TypeError("a password is validated with a PasswordPolicy as context")
+    username = info.data.get("username", policy.username)
+    if value.lower() in policy.common or value.lower() == username:
+        raise refusal("is too common; choose another")
+    return value
+
+
+Username = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=20,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{2,19}$",
+        description="3-20 ASCII letters, digits and `_`, starting with a letter; "
+        "case-insensitive (stored in lower case).",
+    ),
+    Reasons("must be 3-20 ASCII letters, digits or '_', starting with a letter"),
+    AfterValidator(str.lower),
+]
+Password = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=128,
+        description="8-128 characters of any script, used exactly as sent. The most common "
+        "passwords and the username itself are refused (400).",
+    ),
+    Reasons(
+        "must be 8-128 characters", {"string_type": "must be a string", "string_unicode": UNICODE}
+    ),
+    AfterValidator(_not_common),
+]
+Nickname = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=20,
+        description="1-20 characters, no control or format characters, no surrounding spaces.",
+    ),
+    Reasons("must be a string of 1-20 characters", {"string_unicode": CLEAN_TEXT}),
+    AfterValidator(_clean_text),
+]
+Gender = Annotated[
+    Literal["m", "f", "i"],
+    Field(description="`m`, `f` or `i`."),
+    Reasons("must be 'm', 'f' or 'i'"),
+]
+LoginText = Annotated[
+    str,
+    Field(min_length=1, max_length=128),
+    Reasons("must be a string of 1-128 characters", {"string_unicode": UNICODE}),
+]
+
+
+class Body(BaseModel):
+    """Strict (no coercion: "1" is not 1), closed (extra fields refused), immutable."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class RegisterBody(Body):
+    """A new account. Registering does not log in."""
+
+    username: Username
+    password: Password
+    nickname: Nickname = Field(
+        default_factory=lambda data: data["username"], description="Default: the username."
+    )
+    gender: Gender = Field(default="i", description="Default: `i`.")
+
+
+class LoginBody(Body):
+    """Credentials for a new session."""
+
+    username: Annotated[
+        LoginText, AfterValidator(str.lower), Field(description="Matched case-insensitively.")
+    ]
+    password: LoginText
+
+
+class AccountEditBody(Body):
+    """At least one field. A new `password` needs the current `old_password`, and
+    `old_password` is only accepted with a new `password`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "minProperties": 1,
+            "dependentRequired": {"password": ["old_password"], "old_password": ["password"]},
+        }
+    )
+
+    nickname: Nickname | MISSING = MISSING
+    gender: Gender | MISSING = MISSING
+    password: Password | MISSING = MISSING
+    old_password: (
+        Annotated[
+            LoginText,
+            Reasons("is required to change the password", {"string_unicode": UNICODE}),
+            Field(description="The current password; required with, and only with, `password`."),
+        ]
+        | MISSING
+    ) = MISSING
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fields_that_go_together(cls, data: Any, handler: Any) -> Any:
+        """The rules over several fields, reported along with every single field's problem."""
+        problems: list[InitErrorDetails] = []
+        if isinstance(data, Mapping):
+            if not data:
+                problems.append(_problem("body", "must change at least one field"))
+            elif "old_password" in data and "password" not in data:
+                problems.append(_problem("old_password", "is only accepted with a new password"))
+            elif "password" in data and "old_password" not in data:
+                problems.append(_problem("old_password", "is required to change the password"))
+        try:
+            body = handler(data)
+        except ValidationError as error:
+            raise ValidationError.from_exception_data(
+                cls.__name__, [*problems, *map(_reraisable, error.errors())]
+            ) from None
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return body
+
+    def profile_changes(self) -> dict[str, str]:
+        """The nickname and gender this edit sets, by field name."""
+        changes = {"nickname": self.nickname, "gender": self.gender}
+        return {name: value for name, value in changes.items() if value is not MISSING}
+
+
+def _problem(name: str, reason: str) -> InitErrorDetails:
+    return {"type": refusal(reason), "loc": (name,), "input": None}
+
+
+def _reraisable(error: ErrorDetails) -> InitErrorDetails:
+    kind = error["type"]
+    details: InitErrorDetails = {
+        "type": refusal(error["msg"]) if kind == REASON else kind,
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error and kind != REASON:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+B = TypeVar("B", bound=Body)
+
+
+def parse(model: type[B], body: Mapping[str, object], policy: PasswordPolicy | None = None) -> B:
+    """The body as `model`, or InvalidInput with one reason per field (the first found)."""
+    try:
+        return model.model_validate(dict(body), context=policy)
+    except ValidationError as error:
+        raise invalid_input(model, error) from None
+
+
+# Field-independent reasons; a failure earlier in the body leaves no data for a default.
+GENERIC = {"missing": "is required", "extra_forbidden": "is not an accepted field"}
+BODY = Reasons("must be a JSON object", {"string_unicode": UNICODE})
+FIRST = {"extra_forbidden": 0, "missing": 1}
+
+
+def invalid_input(model: type[Body], error: ValidationError) -> InvalidInput:
+    """Pydantic's errors as our reasons: unknown fields first, then missing ones, then the rest
+    in field order; one reason per field."""
+    order = {name: index for index, name in enumerate(model.model_fields)}
+
+    def name_of(item: ErrorDetails) -> str:
+        return str(item["loc"][0]) if item["loc"] else "body"
+
+    def rank(item: ErrorDetails) -> tuple[int, int]:
+        return FIRST.get(item["type"], 2), order.get(name_of(item), len(order))
+
+    errors: dict[str, str] = {}
+    # Stable: a rule over several fields, listed first, wins over that field's own problem.
+    for item in sorted(error.errors(), key=rank):
+        kind, name = item["type"], name_of(item)
+        if kind == "default_factory_not_called":
+            continue
+        if kind == REASON:
+            reason = item["msg"]
+        elif kind in GENERIC:
+            reason = GENERIC[kind]
+        else:
+            reasons = _reasons(model.model_fields.get(name))
+            reason = reasons.by_error.get(kind, reasons.otherwise)
+        errors.setdefault(name, reason)
+    return InvalidInput(errors)
+
+
+def _reasons(info: FieldInfo | None) -> Reasons:
+    if info is None:
+        return BODY
+    found = [item for item in info.metadata if isinstance(item, Reasons)]
+    pending: list[Any] = [info.annotation]
+    while pending:
+        annotation = pending.pop()
+        found.extend(
+            item for item in getattr(annotation, "__metadata__", ()) if isinstance(item, Reasons)
+        )
+        pending.extend(get_args(annotation))
+    # Nested Annotated types flatten inner first: the last is the field's own refinement.
+    return found[-1] if found else BODY
