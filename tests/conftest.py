@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -109,7 +110,7 @@ def app_factory(services_factory: ServicesFactory) -> AppFactory:
 
 
 @pytest.fixture
-def app(app_factory: AppFactory, settings: Settings) -> object:
+def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
     return app_factory(settings)
 
 
@@ -117,13 +118,13 @@ def app(app_factory: AppFactory, settings: Settings) -> object:
 def http_server(
     request: pytest.FixtureRequest,
     io_loop: tornado.ioloop.IOLoop,
-    _unused_port: tuple[object, int],
+    _unused_port: tuple[socket.socket, int],
     settings: Settings,
 ) -> Iterator[tornado.httpserver.HTTPServer]:
     """pytest-tornado's server, with the production server's limits."""
     application = request.getfixturevalue("app")
     server = make_http_server(application, settings)
-    server.add_socket(_unused_port[0])  # type: ignore[arg-type]
+    server.add_socket(_unused_port[0])
     yield server
     server.stop()
     io_loop.run_sync(server.close_all_connections)
