@@ -11,8 +11,8 @@ import redis as redis_sync
 from redis.asyncio import Redis
 
 from factsvc.config import Settings
-from factsvc.services.accounts import NewAccount
 from factsvc.services.sessions import SessionService
+from factsvc.services.users import NewAccount
 from factsvc.storage import mongo
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_counters import PREFIX as COUNTER_PREFIX

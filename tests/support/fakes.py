@@ -10,18 +10,13 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
-from factsvc.services.accounts import (
-    EDITABLE_FIELDS,
-    AccountService,
-    AttemptLimits,
-    NewAccount,
-    StoredAccount,
-    User,
-)
+from factsvc.services.account_store import EDITABLE_FIELDS
+from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.factorial_math import factorial_decimal
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
+from factsvc.services.users import NewAccount, StoredAccount, User
 
 T = TypeVar("T")
 

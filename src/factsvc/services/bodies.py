@@ -189,6 +189,12 @@ class AccountEditBody(Body):
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return body
 
+    def password_change(self) -> tuple[str, str] | None:
+        """(old_password, password) when this edit changes the password, else None."""
+        if self.password is MISSING or self.old_password is MISSING:
+            return None
+        return self.old_password, self.password
+
     def profile_changes(self) -> dict[str, str]:
         """The nickname and gender this edit sets, by field name."""
         changes = {"nickname": self.nickname, "gender": self.gender}

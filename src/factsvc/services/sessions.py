@@ -20,7 +20,8 @@ class Session:
     token: str
     user_id: str
     created_at: float
-    # The user as of login or the last edit in this session, for when MongoDB cannot answer.
+    # The user as of login or the last edit in this session, for when MongoDB cannot answer:
+    # a record of services/user_snapshot.py, carried here as is ({} when there is none).
     user_snapshot: Mapping[str, Any]
 
     @property
@@ -97,9 +98,11 @@ class SessionService:
         try:
             user_id = str(record["user_id"])
             created_at = float(record["created_at"])
-            snapshot = dict(record["user"])
         except (KeyError, TypeError, ValueError):
             return None
+        # An unreadable copy of the user is no copy, never a reason to end the session.
+        snapshot = record.get("user")
+        snapshot = dict(snapshot) if isinstance(snapshot, Mapping) else {}
         remaining = self._remaining(created_at)
         if remaining <= 0:
             await self._store.delete(key, user_id)

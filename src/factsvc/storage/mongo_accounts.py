@@ -11,12 +11,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from factsvc.errors import DependencyUnavailable, Duplicate
-from factsvc.services.accounts import (
-    EDITABLE_FIELDS,
-    NewAccount,
-    StoredAccount,
-    User,
-)
+from factsvc.services.account_store import EDITABLE_FIELDS
+from factsvc.services.users import NewAccount, StoredAccount, User
 from factsvc.storage.mongo import MongoCollection
 
 USERNAME_INDEX = "username_unique"
