@@ -1,4 +1,4 @@
-"""Domain errors raised by services and storage; handlers/base.py maps them to HTTP."""
+"""Domain errors and what each tells a client; handlers/error_map.py gives their HTTP statuses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ from collections.abc import Mapping
 
 
 class FactsvcError(Exception):
-    """Base of every error the service layer means to report to a client."""
+    """Base of every error the service layer means to report to a client.
+
+    `retry_after_seconds`: when a retry may succeed (whole seconds), or None when retrying the
+    same request cannot help. `body_fields()`: details a client needs, beyond the error's kind.
+    """
+
+    retry_after_seconds: int | None = None
+
+    def body_fields(self) -> Mapping[str, object]:
+        """Fields to add to the answer's body, by name; none unless a subclass has some."""
+        return {}
 
 
 class InvalidInput(FactsvcError):
@@ -16,6 +26,10 @@ class InvalidInput(FactsvcError):
         super().__init__(", ".join(f"{field}: {reason}" for field, reason in errors.items()))
         self.errors = dict(errors)
 
+    def body_fields(self) -> Mapping[str, object]:
+        """`errors`: the reason for each refused field, by field name."""
+        return {"errors": self.errors}
+
 
 class NotFound(FactsvcError):
     """The requested resource or path does not exist."""
@@ -24,14 +38,22 @@ class NotFound(FactsvcError):
 class DependencyUnavailable(FactsvcError):
     """A backing service (Redis, MongoDB) did not answer in time."""
 
+    retry_after_seconds: int
+
     def __init__(self, states: Mapping[str, str], retry_after_seconds: int = 1) -> None:
         super().__init__(", ".join(f"{name}: {state}" for name, state in states.items()))
         self.states = dict(states)
         self.retry_after_seconds = retry_after_seconds
 
+    def body_fields(self) -> Mapping[str, object]:
+        """`dependencies`: each backing service's state, by name."""
+        return {"dependencies": self.states}
+
 
 class Overloaded(FactsvcError):
     """Too much CPU-heavy work is already queued; the client should retry later."""
+
+    retry_after_seconds: int
 
     def __init__(self, what: str, retry_after_seconds: int = 1) -> None:
         super().__init__(f"{what} queue is full")
@@ -61,9 +83,15 @@ class Duplicate(FactsvcError):
         super().__init__(f"{field} is taken")
         self.field = field
 
+    def body_fields(self) -> Mapping[str, object]:
+        """`errors`: the taken field, with the reason "is taken"."""
+        return {"errors": {self.field: "is taken"}}
+
 
 class RateLimited(FactsvcError):
     """Too many attempts from this client or at this account; retry after the window."""
+
+    retry_after_seconds: int
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"retry after {retry_after_seconds}s")

@@ -1,0 +1,129 @@
+"""The one table from errors to HTTP answers: status, envelope code, message, headers, fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from types import MappingProxyType
+from typing import NamedTuple
+
+from tornado.web import HTTPError
+
+from factsvc.errors import (
+    BadCredentials,
+    CrossOriginRefused,
+    DependencyUnavailable,
+    Duplicate,
+    FactsvcError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    Overloaded,
+    RateLimited,
+    WrongOldPassword,
+)
+
+
+class ErrorKind(NamedTuple):
+    """What a client is told of an error: HTTP status, envelope code and message."""
+
+    status: int
+    code: int
+    message: str
+
+
+CROSS_ORIGIN_REFUSAL = ErrorKind(403, 5, "cross-origin request refused")
+SYSTEM_ERROR = ErrorKind(500, 2, "system error")
+
+# Domain errors, each with its subclasses unless one of them has a row of its own.
+ERROR_TABLE: Mapping[type[FactsvcError], ErrorKind] = MappingProxyType(
+    {
+        InvalidInput: ErrorKind(400, 3, "bad parameter"),
+        NotAuthenticated: ErrorKind(401, 4, "not logged in"),
+        BadCredentials: ErrorKind(401, 1001, "wrong username or password"),
+        WrongOldPassword: ErrorKind(403, 1001, "wrong password"),
+        CrossOriginRefused: CROSS_ORIGIN_REFUSAL,
+        NotFound: ErrorKind(404, 7, "not found"),
+        Duplicate: ErrorKind(409, 8, "duplicate"),
+        RateLimited: ErrorKind(429, 9, "too many requests"),
+        DependencyUnavailable: ErrorKind(503, 10, "service unavailable"),
+        Overloaded: ErrorKind(503, 10, "server busy"),
+    }
+)
+# Envelope codes by HTTP status, kept from the original service so clients can switch on them:
+# for Tornado's own errors (HTTPError, or a bare status such as 405), which carry no domain error.
+CODE_BY_STATUS: Mapping[int, int] = MappingProxyType(
+    {400: 3, 401: 4, 403: 5, 404: 7, 405: 5, 409: 8, 413: 3, 415: 3, 429: 9, 500: 2, 503: 10}
+)
+
+
+class ErrorAnswer(NamedTuple):
+    """An error's answer: status, body (code, message and the error's own fields), headers.
+
+    `cross_origin_refusal` marks a refused cross-origin request, which is a security event.
+    """
+
+    status: int
+    body: dict[str, object]
+    headers: dict[str, str]
+    cross_origin_refusal: bool
+
+
+def kind_of(error: FactsvcError) -> ErrorKind:
+    """The row of the nearest class of `error` in ERROR_TABLE (along its MRO); else a 500."""
+    for cls in type(error).__mro__:
+        kind = ERROR_TABLE.get(cls)
+        if kind is not None:
+            return kind
+    return SYSTEM_ERROR
+
+
+def kind_of_status(status: int) -> ErrorKind:
+    """A bare HTTP status as an error kind: CODE_BY_STATUS (else 3 below 500, 2 from it), and
+    the status's reason phrase (RFC 9110 §15) in lower case. A 403 without a domain error
+    comes from Tornado's cross_origin_protection refusing a state change from a foreign origin.
+    """
+    if status == 403:
+        return CROSS_ORIGIN_REFUSAL
+    return ErrorKind(status, CODE_BY_STATUS.get(status, 3 if status < 500 else 2), _phrase(status))
+
+
+def error_answer(status: int, error: BaseException | None) -> ErrorAnswer:
+    """The answer for what Tornado hands write_error: the `status` it chose and the exception.
+
+    A domain error answers by its row, with its body fields and Retry-After (whole seconds);
+    Tornado's HTTPError by its own status; no exception by `status` below 500. Anything else,
+    or a domain error with no row, is a bare 500 that tells nothing of its cause.
+    """
+    if isinstance(error, FactsvcError):
+        kind = kind_of(error)
+        if kind is SYSTEM_ERROR:
+            return _bare(SYSTEM_ERROR)
+        retry_after = error.retry_after_seconds
+        return ErrorAnswer(
+            kind.status,
+            {"code": kind.code, "message": kind.message, **error.body_fields()},
+            {} if retry_after is None else {"Retry-After": str(retry_after)},
+            kind is CROSS_ORIGIN_REFUSAL,
+        )
+    if isinstance(error, HTTPError):
+        return _bare(kind_of_status(error.status_code))
+    if error is None and status < 500:
+        return _bare(kind_of_status(status))
+    return _bare(SYSTEM_ERROR)
+
+
+def _bare(kind: ErrorKind) -> ErrorAnswer:
+    return ErrorAnswer(
+        kind.status,
+        {"code": kind.code, "message": kind.message},
+        {},
+        kind is CROSS_ORIGIN_REFUSAL,
+    )
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower()
+    except ValueError:
+        return "error"

@@ -1,0 +1,82 @@
+"""Strict JSON request bodies: the media type accepted, and an object parsed without guesswork."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from factsvc.errors import InvalidInput
+
+# Account bodies are flat objects; deeper nesting only costs stack. A bound of our own also
+# keeps a body from reaching the interpreter's recursion limit, whose depth varies with the
+# caller's stack.
+MAX_NESTING = 32
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for `application/json` with no charset or UTF-8 (case and quotes aside).
+
+    JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), so any other charset is refused.
+    """
+    media_type, _, parameters = (content_type or "").partition(";")
+    charset = parameters.strip().lower().removeprefix("charset=").strip('"')
+    return media_type.strip().lower() == "application/json" and charset in {"", "utf-8"}
+
+
+def parse_json_object(body: bytes) -> dict[str, object]:
+    """`body` as a JSON object (RFC 8259), strictly.
+
+    UTF-8 only, an object at the top, no duplicate keys, no NaN or Infinity, no lone surrogates
+    in keys or strings, at most MAX_NESTING levels of objects and arrays.
+    Raises InvalidInput with a reason for the field `body`.
+    """
+    try:
+        value = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_refuse_constant,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise InvalidInput({"body": "must be a JSON object in UTF-8"}) from None
+    if not isinstance(value, dict):
+        raise InvalidInput({"body": "must be a JSON object"})
+    _check_nesting_and_text(value)
+    return value
+
+
+def _check_nesting_and_text(document: dict[str, Any]) -> None:
+    """Walks the document without recursion, so no depth can overflow the stack."""
+    pending: list[tuple[object, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if not _encodable(value):
+                raise InvalidInput({"body": "must not contain lone surrogates"})
+        elif isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                raise InvalidInput({"body": f"must not nest deeper than {MAX_NESTING} levels"})
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and not _encodable(key):
+                    raise InvalidInput({"body": "must not contain lone surrogates"})
+                pending.append((item, depth + 1))
+
+
+def _encodable(text: str) -> bool:
+    """False when `text` holds a lone surrogate: valid JSON, but not Unicode text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
