@@ -1,0 +1,65 @@
+"""The success envelope, and when and how bodies are gzip-compressed."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+
+import orjson
+import pytest
+
+from factsvc.handlers import envelope
+from factsvc.handlers.envelope import (
+    GZIP_MIN_BYTES,
+    OFFLOOP_GZIP_MIN_BYTES,
+    accepts_gzip,
+    envelope_bytes,
+    gzip_compressed,
+)
+
+
+def test_the_envelope_puts_code_and_message_first_then_the_payload() -> None:
+    body = envelope_bytes({"n": 5, "fact": "120"})
+    assert body == b'{"code":0,"message":"","n":5,"fact":"120"}'
+    assert orjson.loads(envelope_bytes({})) == {"code": 0, "message": ""}
+
+
+@pytest.mark.parametrize(
+    "accept_encoding",
+    ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "x-gzip", "gzip;q=0"],
+)
+def test_any_mention_of_gzip_accepts_it(accept_encoding: str) -> None:
+    assert accepts_gzip(accept_encoding)
+
+
+@pytest.mark.parametrize("accept_encoding", [None, "", "identity", "deflate, br", "GZIP", "*"])
+def test_without_gzip_spelled_in_lower_case_the_body_goes_as_is(
+    accept_encoding: str | None,
+) -> None:
+    assert not accepts_gzip(accept_encoding)
+
+
+def test_the_thresholds_are_a_kilobyte_and_32_kib() -> None:
+    assert GZIP_MIN_BYTES == 1024
+    assert OFFLOOP_GZIP_MIN_BYTES == 32 * 1024
+
+
+@pytest.mark.gen_test
+async def test_small_bodies_are_compressed_on_the_loop_large_ones_in_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads: list[int] = []
+    real_gzip = envelope._gzip
+
+    def recording_gzip(body: bytes) -> bytes:
+        threads.append(threading.get_ident())
+        return real_gzip(body)
+
+    monkeypatch.setattr(envelope, "_gzip", recording_gzip)
+    loop_thread = threading.get_ident()
+    small = b"1" * (OFFLOOP_GZIP_MIN_BYTES - 1)
+    large = b"2" * OFFLOOP_GZIP_MIN_BYTES
+    assert gzip.decompress(await gzip_compressed(small)) == small
+    assert gzip.decompress(await gzip_compressed(large)) == large
+    assert threads[0] == loop_thread
+    assert threads[1] != loop_thread
