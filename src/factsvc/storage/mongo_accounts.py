@@ -8,24 +8,21 @@ from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from factsvc.errors import DependencyUnavailable, Duplicate
 from factsvc.services.account_store import EDITABLE_FIELDS
 from factsvc.services.users import NewAccount, StoredAccount, User
 from factsvc.storage.mongo import MongoCollection
+from factsvc.storage.mongo_errors import MongoErrors, mongo_errors
 
 USERNAME_INDEX = "username_unique"
-
-
-def _unavailable(error: PyMongoError) -> DependencyUnavailable | None:
-    # Timeouts and lost connections are outages; anything else is a bug and stays a 500.
-    if isinstance(error, ConnectionFailure) or error.timeout:
-        return DependencyUnavailable({"mongodb": "unavailable"})
-    return None
+# A second insert of a username breaks USERNAME_INDEX: the client hears that the name is taken.
+_insert_errors = MongoErrors(unique_field="username")
 
 
 class MongoAccountStore:
+    """The AccountStore port (services/account_store.py) on a MongoDB collection; raises Duplicate
+    for a taken username and DependencyUnavailable for an outage (mongo_errors.py)."""
+
     def __init__(self, users: MongoCollection) -> None:
         self._users = users
         self._indexed = False
@@ -34,10 +31,8 @@ class MongoAccountStore:
         """Idempotent; done before the first insert so that uniqueness never depends on luck."""
         if self._indexed:
             return
-        try:
+        with mongo_errors:
             await self._users.create_index("username", unique=True, name=USERNAME_INDEX)
-        except PyMongoError as error:
-            raise (_unavailable(error) or error) from error
         self._indexed = True
 
     async def insert(self, account: NewAccount) -> User:
@@ -50,12 +45,8 @@ class MongoAccountStore:
             "create_time": account.created,
             "update_time": account.created,
         }
-        try:
+        with _insert_errors:
             result = await self._users.insert_one(document)
-        except DuplicateKeyError as error:
-            raise Duplicate("username") from error
-        except PyMongoError as error:
-            raise (_unavailable(error) or error) from error
         document["_id"] = result.inserted_id
         return _account(document).user
 
@@ -68,10 +59,8 @@ class MongoAccountStore:
         return await self._find_one({"_id": ObjectId(user_id)})
 
     async def _find_one(self, query: Mapping[str, Any]) -> StoredAccount | None:
-        try:
+        with mongo_errors:
             document = await self._users.find_one(query)
-        except PyMongoError as error:
-            raise (_unavailable(error) or error) from error
         return None if document is None else _account(document)
 
     async def update(
@@ -89,14 +78,12 @@ class MongoAccountStore:
         query: dict[str, Any] = {"_id": ObjectId(user_id)}
         if expected_hash is not None:
             query["password_hash"] = expected_hash
-        try:
+        with mongo_errors:
             document = await self._users.find_one_and_update(
                 query,
                 {"$set": {**changes, "update_time": now}},
                 return_document=ReturnDocument.AFTER,
             )
-        except PyMongoError as error:
-            raise (_unavailable(error) or error) from error
         return None if document is None else _account(document).user
 
 

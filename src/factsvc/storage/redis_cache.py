@@ -7,43 +7,43 @@ import hashlib
 import time
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from factsvc.errors import CacheUnavailable
+from factsvc.storage.redis_errors import RedisErrors
 
 KEY_PREFIX = "factsvc:fact:v1:"
 
 
 class RedisFactorialCache:
+    """The FactorialCache port (services/factorial.py) on Redis. Raises CacheUnavailable when
+    Redis fails, and then for `retry_after_failure` seconds without asking Redis at all."""
+
     def __init__(self, redis: Redis, *, ttl_seconds: int, retry_after_failure: float = 1.0) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._retry_after_failure = retry_after_failure
         self._skip_until = 0.0
+        self._errors = RedisErrors(self._failed)
 
     async def get(self, n: int) -> str | None:
         self._refuse_while_failing()
-        try:
+        with self._errors:
             value = await self._redis.get(KEY_PREFIX + str(n))
-        except (RedisError, OSError) as error:
-            raise self._failed(error) from error
         return (
             None if value is None else _unwrap(value.encode() if isinstance(value, str) else value)
         )
 
     async def set(self, n: int, decimal: str) -> None:
         self._refuse_while_failing()
-        try:
+        with self._errors:
             await self._redis.set(KEY_PREFIX + str(n), _wrap(decimal.encode("ascii")), ex=self._ttl)
-        except (RedisError, OSError) as error:
-            raise self._failed(error) from error
 
     def _refuse_while_failing(self) -> None:
         # After a failure, skip Redis briefly so that a dead cache costs no timeout per request.
         if time.monotonic() < self._skip_until:
             raise CacheUnavailable("skipped after a recent failure")
 
-    def _failed(self, error: Exception) -> CacheUnavailable:
+    def _failed(self, error: BaseException) -> CacheUnavailable:
         self._skip_until = time.monotonic() + self._retry_after_failure
         return CacheUnavailable(type(error).__name__)
 

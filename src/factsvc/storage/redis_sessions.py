@@ -7,19 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from factsvc.errors import DependencyUnavailable
+from factsvc.storage.redis_errors import redis_errors
 
 SESSION_PREFIX = "factsvc:session:v1:"
 USER_INDEX_PREFIX = "factsvc:user-sessions:v1:"
 
 
-def _unavailable() -> DependencyUnavailable:
-    return DependencyUnavailable({"redis": "unavailable"})
-
-
 class RedisSessionStore:
+    """The SessionStore port (services/sessions.py) on Redis; raises DependencyUnavailable
+    when Redis fails."""
+
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
@@ -27,20 +25,16 @@ class RedisSessionStore:
         self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
     ) -> None:
         index = USER_INDEX_PREFIX + user_id
-        try:
+        with redis_errors:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.set(SESSION_PREFIX + key, json.dumps(record), ex=max(ttl_seconds, 1))
                 pipe.sadd(index, key)
                 pipe.expire(index, index_ttl)
                 await pipe.execute()
-        except (RedisError, OSError) as error:
-            raise _unavailable() from error
 
     async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
-        try:
+        with redis_errors:
             raw = await self._redis.getex(SESSION_PREFIX + key, ex=idle_seconds)
-        except (RedisError, OSError) as error:
-            raise _unavailable() from error
         if raw is None:
             return None
         try:
@@ -50,29 +44,23 @@ class RedisSessionStore:
         return record if isinstance(record, dict) else None
 
     async def replace(self, key: str, record: Mapping[str, Any]) -> None:
-        try:
+        with redis_errors:
             await self._redis.set(SESSION_PREFIX + key, json.dumps(record), xx=True, keepttl=True)
-        except (RedisError, OSError) as error:
-            raise _unavailable() from error
 
     async def expire(self, key: str, ttl_seconds: int) -> None:
-        try:
+        with redis_errors:
             await self._redis.expire(SESSION_PREFIX + key, max(ttl_seconds, 1))
-        except (RedisError, OSError) as error:
-            raise _unavailable() from error
 
     async def delete(self, key: str, user_id: str) -> None:
-        try:
+        with redis_errors:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.delete(SESSION_PREFIX + key)
                 pipe.srem(USER_INDEX_PREFIX + user_id, key)
                 await pipe.execute()
-        except (RedisError, OSError) as error:
-            raise _unavailable() from error
 
     async def delete_all_for_user(self, user_id: str) -> None:
         index = USER_INDEX_PREFIX + user_id
-        try:
+        with redis_errors:
             doomed = [
                 m.decode() if isinstance(m, bytes) else str(m)
                 for m in await self._redis.smembers(index)
@@ -82,5 +70,3 @@ class RedisSessionStore:
                     pipe.delete(*(SESSION_PREFIX + m for m in doomed))
                     pipe.srem(index, *doomed)
                     await pipe.execute()
-        except (RedisError, OSError) as error:
-            raise _unavailable() from error

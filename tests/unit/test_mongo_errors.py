@@ -1,0 +1,55 @@
+"""Which PyMongo errors become which domain errors, with the driver's error kept as the cause."""
+
+from __future__ import annotations
+
+import pytest
+from pymongo.errors import (
+    AutoReconnect,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    NetworkTimeout,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+from factsvc.errors import DependencyUnavailable, Duplicate
+from factsvc.storage.mongo_errors import MongoErrors, mongo_errors
+
+DUPLICATE = DuplicateKeyError("E11000 duplicate key error", 11000)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ServerSelectionTimeoutError("no servers"),
+        AutoReconnect("connection closed"),
+        NetworkTimeout("timed out"),
+        ExecutionTimeout("operation exceeded time limit", 50),
+        WTimeoutError("waiting for replication timed out", 64),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_an_outage_becomes_dependency_unavailable_with_its_cause(error: PyMongoError) -> None:
+    with pytest.raises(DependencyUnavailable) as raised, mongo_errors:
+        raise error
+    assert raised.value.states == {"mongodb": "unavailable"}
+    assert raised.value.__cause__ is error
+
+
+def test_a_duplicate_key_names_the_unique_field_when_the_adapter_gives_one() -> None:
+    with pytest.raises(Duplicate) as raised, MongoErrors(unique_field="username"):
+        raise DUPLICATE
+    assert (raised.value.field, raised.value.__cause__) == ("username", DUPLICATE)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OperationFailure("unknown operator: $bogus", 2), DUPLICATE, KeyError("_id")],
+    ids=lambda error: type(error).__name__,
+)
+def test_any_other_error_passes_unchanged_to_become_a_500(error: Exception) -> None:
+    with pytest.raises(type(error)) as raised, mongo_errors:
+        raise error
+    assert raised.value is error
