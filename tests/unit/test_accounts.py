@@ -464,3 +464,57 @@ async def test_the_pepper_is_part_of_the_hash() -> None:
     hashed = await one.hash(PASSWORD)
     assert await one.verify(PASSWORD, hashed)
     assert not await two.verify(PASSWORD, hashed)
+
+
+async def test_refusals_give_one_reason_per_field() -> None:
+    world = World()
+    with pytest.raises(InvalidInput) as caught:
+        await world.accounts.register(
+            {"username": "9lives", "password": "iloveyou", "x": 1}, CLIENT
+        )
+    assert caught.value.errors == {
+        "x": "is not an accepted field",
+        "username": "must be 3-20 ASCII letters, digits or '_', starting with a letter",
+        "password": "is too common; choose another",
+    }
+    await world.register()
+    token = (await world.login()).token
+    with pytest.raises(InvalidInput) as caught:
+        await world.accounts.edit(token, {"old_password": PASSWORD, "nickname": " Al"})
+    assert caught.value.errors == {
+        "nickname": "must not contain control characters or surrounding spaces",
+        "old_password": "is only accepted with a new password",
+    }
+
+
+async def test_a_session_keeps_a_versioned_copy_of_the_user_not_the_api_shape() -> None:
+    world = World()
+    user = await world.register()
+    await world.login()
+    (record,) = world.session_store.records.values()
+    assert record["user"]["v"] == 1
+    assert record["user"] != user.public()
+
+
+@pytest.mark.parametrize("copy", [{"v": 99, "id": "x"}, "not a record", None, {}])
+async def test_an_unreadable_copy_of_the_user_neither_ends_the_session_nor_fails(
+    copy: object,
+) -> None:
+    world = World()
+    await world.register()
+    token = (await world.login()).token
+    (key,) = world.session_store.records
+    world.session_store.records[key] = {**world.session_store.records[key], "user": copy}
+    assert (await world.accounts.info(token)).username == "alice"
+    world.store.available = False
+    assert await world.accounts.current_user(token) is None
+
+
+async def test_a_session_saved_with_the_older_public_shape_still_answers_without_mongodb() -> None:
+    world = World()
+    user = await world.register()
+    token = (await world.login()).token
+    (key,) = world.session_store.records
+    world.session_store.records[key] = {**world.session_store.records[key], "user": user.public()}
+    world.store.available = False
+    assert await world.accounts.current_user(token) == user

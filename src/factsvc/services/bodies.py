@@ -141,7 +141,7 @@ class LoginBody(Body):
     username: Annotated[
         LoginText, AfterValidator(str.lower), Field(description="Matched case-insensitively.")
     ]
-    password: LoginText
+    password: Annotated[LoginText, Field(description="Used exactly as sent.")]
 
 
 class AccountEditBody(Body):

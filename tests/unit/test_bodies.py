@@ -1,0 +1,156 @@
+"""The request body models: one reason per field, strict types, closed bodies, honest schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+
+from factsvc.errors import InvalidInput
+from factsvc.services.bodies import (
+    AccountEditBody,
+    Body,
+    LoginBody,
+    PasswordPolicy,
+    RegisterBody,
+    parse,
+)
+
+POLICY = PasswordPolicy(frozenset({"password", "iloveyou"}), username="alice12345")
+USERNAME_RULE = "must be 3-20 ASCII letters, digits or '_', starting with a letter"
+
+
+def reasons(model: type[Body], body: Mapping[str, object]) -> dict[str, str]:
+    with pytest.raises(InvalidInput) as caught:
+        parse(model, body, POLICY)
+    return caught.value.errors
+
+
+def test_a_valid_registration_is_normalized_and_filled_with_defaults() -> None:
+    body = parse(RegisterBody, {"username": "Alice_9", "password": "long enough"}, POLICY)
+    assert (body.username, body.nickname, body.gender) == ("alice_9", "alice_9", "i")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"username": "al", "password": "long enough"}, {"username": USERNAME_RULE}),
+        ({"username": 1, "password": "long enough"}, {"username": USERNAME_RULE}),
+        ({"username": "alice", "password": "short"}, {"password": "must be 8-128 characters"}),
+        ({"username": "alice", "password": 12345678}, {"password": "must be a string"}),
+        (
+            {"username": "alice", "password": "\ud800" * 8},
+            {"password": "must be valid Unicode text"},
+        ),
+        (
+            {"username": "alice", "password": "PassWord"},
+            {"password": "is too common; choose another"},
+        ),
+        (
+            {"username": "Bob_the_b", "password": "BOB_THE_B"},
+            {"password": "is too common; choose another"},
+        ),
+        (
+            {"username": "alice", "password": "long enough", "nickname": ""},
+            {"nickname": "must be a string of 1-20 characters"},
+        ),
+        (
+            {"username": "alice", "password": "long enough", "nickname": " padded"},
+            {"nickname": "must not contain control characters or surrounding spaces"},
+        ),
+        (
+            {"username": "alice", "password": "long enough", "gender": "x"},
+            {"gender": "must be 'm', 'f' or 'i'"},
+        ),
+        (
+            {"password": 1, "_id": "x", "gender": None},
+            {
+                "_id": "is not an accepted field",
+                "username": "is required",
+                "password": "must be a string",
+                "gender": "must be 'm', 'f' or 'i'",
+            },
+        ),
+    ],
+)
+def test_registration_reasons_name_the_first_problem_of_every_field(
+    body: Mapping[str, object], expected: dict[str, str]
+) -> None:
+    errors = reasons(RegisterBody, body)
+    assert errors == expected
+    assert list(errors) == list(expected), "unknown fields, then missing ones, then field order"
+
+
+@pytest.mark.parametrize("value", [1, 1.0, True, None, ["m"], {"$ne": None}, b"m"])
+def test_nothing_is_coerced_to_text(value: object) -> None:
+    for name in ("username", "password", "nickname", "gender"):
+        body = {"username": "alice", "password": "long enough", name: value}
+        assert name in reasons(RegisterBody, body)
+
+
+def test_login_takes_any_text_and_matches_the_username_in_lower_case() -> None:
+    assert parse(LoginBody, {"username": "ALICE", "password": "x"}).username == "alice"
+    assert reasons(LoginBody, {"username": "", "password": "\udfff"}) == {
+        "username": "must be a string of 1-128 characters",
+        "password": "must be valid Unicode text",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, {"body": "must change at least one field"}),
+        ({"old_password": 5}, {"old_password": "is only accepted with a new password"}),
+        (
+            {"password": "short"},
+            {
+                "password": "must be 8-128 characters",
+                "old_password": "is required to change the password",
+            },
+        ),
+        (
+            {"password": "a new secret", "old_password": ""},
+            {"old_password": "is required to change the password"},
+        ),
+        (
+            {"password": "Alice12345", "old_password": "x"},
+            {"password": "is too common; choose another"},
+        ),
+        ({"nickname": None}, {"nickname": "must be a string of 1-20 characters"}),
+        ({"nickname": "ok", "username": "x"}, {"username": "is not an accepted field"}),
+    ],
+)
+def test_edit_reasons_include_the_rules_over_several_fields(
+    body: Mapping[str, object], expected: dict[str, str]
+) -> None:
+    assert reasons(AccountEditBody, body) == expected
+
+
+def test_an_edit_says_what_it_changes() -> None:
+    profile = parse(AccountEditBody, {"gender": "f"}, POLICY)
+    assert (profile.profile_changes(), profile.password_change()) == ({"gender": "f"}, None)
+    secret = parse(AccountEditBody, {"password": "a new secret", "old_password": "old"}, POLICY)
+    assert (secret.profile_changes(), secret.password_change()) == ({}, ("old", "a new secret"))
+
+
+def test_a_password_is_never_checked_without_the_policy() -> None:
+    with pytest.raises(TypeError):
+        parse(RegisterBody, {"username": "alice", "password": "long enough"})
+
+
+def test_the_schemas_state_the_same_rules() -> None:
+    register = RegisterBody.model_json_schema()
+    assert register["additionalProperties"] is False
+    assert register["required"] == ["username", "password"]
+    fields = register["properties"]
+    assert fields["username"]["pattern"] == "^[A-Za-z][A-Za-z0-9_]{2,19}$"
+    assert (fields["password"]["minLength"], fields["password"]["maxLength"]) == (8, 128)
+    assert fields["gender"]["enum"] == ["m", "f", "i"]
+    edit = AccountEditBody.model_json_schema()
+    assert "required" not in edit
+    assert edit["minProperties"] == 1
+    assert edit["dependentRequired"] == {"password": ["old_password"], "old_password": ["password"]}
+    assert all("null" not in str(field) for field in edit["properties"].values())
+    for model in (RegisterBody, LoginBody, AccountEditBody):
+        properties = model.model_json_schema()["properties"]
+        assert all(field.get("description") for field in properties.values()), model
