@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 import redis as redis_sync
+import tornado.web
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from factsvc.config import Settings
@@ -47,7 +48,7 @@ def outage_settings(
 
 
 @pytest.fixture
-def app(app_factory: AppFactory, outage_settings: Settings) -> object:
+def app(app_factory: AppFactory, outage_settings: Settings) -> tornado.web.Application:
     return app_factory(outage_settings)
 
 

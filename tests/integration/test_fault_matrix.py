@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 import redis as redis_sync
 import tornado.ioloop
+import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
@@ -130,7 +131,7 @@ def proxies(
 
 
 @pytest.fixture
-def app(app_factory: AppFactory, proxies: Proxies, settings: Settings) -> object:
+def app(app_factory: AppFactory, proxies: Proxies, settings: Settings) -> tornado.web.Application:
     # app_factory before proxies: the proxies close before the service's clients do. Closing
     # the MongoDB client is a blocking call on the loop (it ends the server sessions): through
     # a proxy served by that very loop it would wait ~10 s for its socket timeout; with the
@@ -175,7 +176,7 @@ class Client:
         if reply.status != 200:
             return False
         if endpoint == "fact":
-            return reply.body["fact"] == str(math.factorial(self.n))
+            return bool(reply.body["fact"] == str(math.factorial(self.n)))
         if endpoint == "isLogined":
             return reply.body["logined"] is True and reply.body["user"]["id"] == self.user_id
         return bool(reply.body["user"]["id"] == self.user_id)
