@@ -10,7 +10,6 @@ import pytest
 
 from factsvc.handlers import envelope
 from factsvc.handlers.envelope import (
-    GZIP_MIN_BYTES,
     OFFLOOP_GZIP_MIN_BYTES,
     accepts_gzip,
     envelope_bytes,
@@ -26,22 +25,17 @@ def test_the_envelope_puts_code_and_message_first_then_the_payload() -> None:
 
 @pytest.mark.parametrize(
     "accept_encoding",
-    ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "x-gzip", "gzip;q=0"],
+    ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8"],
 )
-def test_any_mention_of_gzip_accepts_it(accept_encoding: str) -> None:
+def test_a_client_listing_gzip_gets_it(accept_encoding: str) -> None:
     assert accepts_gzip(accept_encoding)
 
 
-@pytest.mark.parametrize("accept_encoding", [None, "", "identity", "deflate, br", "GZIP", "*"])
-def test_without_gzip_spelled_in_lower_case_the_body_goes_as_is(
+@pytest.mark.parametrize("accept_encoding", [None, "", "identity", "deflate, br"])
+def test_without_gzip_the_body_goes_as_is(
     accept_encoding: str | None,
 ) -> None:
     assert not accepts_gzip(accept_encoding)
-
-
-def test_the_thresholds_are_a_kilobyte_and_32_kib() -> None:
-    assert GZIP_MIN_BYTES == 1024
-    assert OFFLOOP_GZIP_MIN_BYTES == 32 * 1024
 
 
 @pytest.mark.gen_test
