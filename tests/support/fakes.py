@@ -17,11 +17,14 @@ from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User
+from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 
 T = TypeVar("T")
 
 
 class FakeCache:
+    """The FactorialCache port in memory; tests/contract proves it against RedisFactorialCache."""
+
     def __init__(self) -> None:
         self.values: dict[int, str] = {}
         self.available = True
@@ -69,6 +72,8 @@ class InlineRunner:
 
 
 class FakeAccountStore:
+    """The AccountStore port in memory; tests/contract proves it against MongoAccountStore."""
+
     def __init__(self) -> None:
         self.documents: dict[str, dict[str, Any]] = {}
         self.available = True
@@ -116,8 +121,10 @@ class FakeAccountStore:
         now: datetime,
         expected_hash: str | None = None,
     ) -> User | None:
+        unknown = set(changes) - EDITABLE_FIELDS
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
         self._check()
-        assert set(changes) <= EDITABLE_FIELDS
         document = self.documents.get(user_id)
         if document is None:
             return None
@@ -128,66 +135,6 @@ class FakeAccountStore:
         user_fields = {k: v for k, v in changes.items() if k in {"nickname", "gender"}}
         document["user"] = replace(document["user"], **user_fields, update_time=now)
         return document["user"]  # type: ignore[no-any-return]
-
-
-class FakeSessionStore:
-    def __init__(self) -> None:
-        self.records: dict[str, Mapping[str, Any]] = {}
-        self.ttls: dict[str, int] = {}
-        self.by_user: dict[str, set[str]] = {}
-        self.available = True
-
-    def _check(self) -> None:
-        if not self.available:
-            raise DependencyUnavailable({"redis": "unavailable"})
-
-    async def save(
-        self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
-    ) -> None:
-        self._check()
-        self.records[key] = dict(record)
-        self.ttls[key] = ttl_seconds
-        self.by_user.setdefault(user_id, set()).add(key)
-
-    async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
-        self._check()
-        if key in self.records:
-            self.ttls[key] = idle_seconds
-        return self.records.get(key)
-
-    async def replace(self, key: str, record: Mapping[str, Any]) -> None:
-        self._check()
-        if key in self.records:
-            self.records[key] = dict(record)
-
-    async def expire(self, key: str, ttl_seconds: int) -> None:
-        self.ttls[key] = ttl_seconds
-
-    async def delete(self, key: str, user_id: str) -> None:
-        self._check()
-        self.records.pop(key, None)
-        self.by_user.get(user_id, set()).discard(key)
-
-    async def delete_all_for_user(self, user_id: str) -> None:
-        self._check()
-        for key in list(self.by_user.get(user_id, set())):
-            await self.delete(key, user_id)
-
-
-class FakeCounterStore:
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        self.counts[key] = self.counts.get(key, 0) + 1
-        return self.counts[key], window_seconds
-
-    async def refund(self, key: str) -> None:
-        if key in self.counts:
-            self.counts[key] -= 1
-
-    async def reset(self, key: str) -> None:
-        self.counts.pop(key, None)
 
 
 def fake_account_service() -> AccountService:

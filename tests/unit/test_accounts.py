@@ -21,7 +21,8 @@ from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
-from tests.support.fakes import FakeAccountStore, FakeCounterStore, FakeSessionStore, InlineRunner
+from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
+from tests.support.fakes import FakeAccountStore, InlineRunner
 
 pytestmark = pytest.mark.gen_test
 

@@ -1,0 +1,64 @@
+"""Fixtures for the contract tests: real clients on the shared test servers, and clients aimed
+at a loopback port where nothing listens, each built as production builds them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import tornado.ioloop
+from redis.asyncio import Redis
+
+from factsvc.config import Settings
+from factsvc.embedded import free_port
+from factsvc.storage import mongo, redis_client
+from factsvc.storage.mongo import MongoClient
+from tests.contract.subjects import ManualClock
+from tests.support.servers import with_settings
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+def _redis(io_loop: tornado.ioloop.IOLoop, settings: Settings) -> Iterator[Redis]:
+    async def build() -> Redis:
+        return redis_client.make_redis(settings)
+
+    client = io_loop.run_sync(build)
+    yield client
+    io_loop.run_sync(lambda: client.aclose(close_connection_pool=True))
+
+
+def _mongo(io_loop: tornado.ioloop.IOLoop, settings: Settings) -> Iterator[MongoClient]:
+    async def build() -> MongoClient:
+        return mongo.make_mongo_client(settings)
+
+    client = io_loop.run_sync(build)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def live_redis(io_loop: tornado.ioloop.IOLoop, settings: Settings) -> Iterator[Redis]:
+    """A client on the shared test Redis, which the settings fixture empties for each test."""
+    yield from _redis(io_loop, settings)
+
+
+@pytest.fixture
+def dead_redis(io_loop: tornado.ioloop.IOLoop, settings: Settings) -> Iterator[Redis]:
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    yield from _redis(io_loop, with_settings(settings, redis_url=nowhere))
+
+
+@pytest.fixture
+def live_mongo(io_loop: tornado.ioloop.IOLoop, settings: Settings) -> Iterator[MongoClient]:
+    """A client on the shared test server; the settings fixture names a fresh database."""
+    yield from _mongo(io_loop, settings)
+
+
+@pytest.fixture
+def dead_mongo(io_loop: tornado.ioloop.IOLoop, settings: Settings) -> Iterator[MongoClient]:
+    nowhere = f"mongodb://127.0.0.1:{free_port()}/"
+    yield from _mongo(io_loop, with_settings(settings, mongodb_uri=nowhere, mongodb_timeout_ms=300))

@@ -1,0 +1,43 @@
+"""What a contract test runs against: one implementation of a port, a twin cut off from its
+backend, and a way to let time pass."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Port = TypeVar("Port")
+
+
+class ManualClock:
+    """A clock in seconds that moves only when a test advances it: fakes take it as `clock`."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class Subject(Generic[Port]):
+    """`store` works; `cut_off` is the same kind of store without its backend (a fake marked
+    unavailable, an adapter on a port where nothing listens); `wait(seconds)` lets that much
+    time pass for `store`: a manual clock for fakes, real sleep for adapters."""
+
+    store: Port
+    cut_off: Port
+    wait: Callable[[float], Awaitable[object]]
+
+
+def fake_subject(store: Port, cut_off: Port, clock: ManualClock) -> Subject[Port]:
+    return Subject(store, cut_off, clock.advance)
+
+
+def real_subject(store: Port, cut_off: Port) -> Subject[Port]:
+    return Subject(store, cut_off, asyncio.sleep)

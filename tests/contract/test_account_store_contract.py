@@ -1,0 +1,147 @@
+"""The AccountStore port: FakeAccountStore and MongoAccountStore pass the same checks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from factsvc.config import Settings
+from factsvc.errors import DependencyUnavailable, Duplicate
+from factsvc.services.account_store import AccountStore
+from factsvc.services.users import NewAccount
+from factsvc.storage import mongo
+from factsvc.storage.mongo import MongoClient
+from factsvc.storage.mongo_accounts import MongoAccountStore
+from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from tests.support.fakes import FakeAccountStore
+
+pytestmark = pytest.mark.gen_test(timeout=30)
+
+# Millisecond precision, as MongoDB keeps it.
+CREATED = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+LATER = datetime(2026, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+ALICE = NewAccount("alice", "Alice", "f", "$2b$04$alice", CREATED)
+ABSENT_ID = "0" * 24  # well formed, never given out
+
+
+@pytest.fixture(params=["fake", "mongodb"])
+def accounts(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[AccountStore]:
+    if request.param == "fake":
+        cut_off = FakeAccountStore()
+        cut_off.available = False
+        return fake_subject(FakeAccountStore(), cut_off, clock)
+    settings: Settings = request.getfixturevalue("settings")
+    live: MongoClient = request.getfixturevalue("live_mongo")
+    dead: MongoClient = request.getfixturevalue("dead_mongo")
+    name = settings.mongodb_name
+    return real_subject(
+        MongoAccountStore(mongo.collection(live, name, "users")),
+        MongoAccountStore(mongo.collection(dead, name, "users")),
+    )
+
+
+async def test_an_inserted_account_is_found_by_name_and_by_id(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    assert (user.username, user.nickname, user.gender) == ("alice", "Alice", "f")
+    assert (user.create_time, user.update_time) == (CREATED, CREATED)
+    by_name = await accounts.store.find_by_username("alice")
+    by_id = await accounts.store.find_by_id(user.id)
+    assert by_name is not None
+    assert (by_name.user, by_name.password_hash) == (user, "$2b$04$alice")
+    assert by_id == by_name
+
+
+async def test_what_was_never_inserted_is_not_found(accounts: Subject[AccountStore]) -> None:
+    await accounts.store.insert(ALICE)
+    assert await accounts.store.find_by_username("bob") is None
+    assert await accounts.store.find_by_username("Alice") is None, "names are compared exactly"
+    assert await accounts.store.find_by_id(ABSENT_ID) is None
+    assert await accounts.store.find_by_id("not-an-id") is None
+
+
+async def test_a_taken_username_is_a_duplicate_and_changes_nothing(
+    accounts: Subject[AccountStore],
+) -> None:
+    first = await accounts.store.insert(ALICE)
+    again = NewAccount("alice", "Other", "m", "$2b$04$other", LATER)
+    with pytest.raises(Duplicate) as raised:
+        await accounts.store.insert(again)
+    assert raised.value.field == "username"
+    stored = await accounts.store.find_by_username("alice")
+    assert stored is not None
+    assert (stored.user, stored.password_hash) == (first, "$2b$04$alice")
+
+
+async def test_an_update_sets_the_given_fields_and_the_update_time_only(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    updated = await accounts.store.update(user.id, {"nickname": "Al", "gender": "i"}, LATER)
+    assert updated is not None
+    assert (updated.id, updated.username, updated.nickname, updated.gender) == (
+        user.id,
+        "alice",
+        "Al",
+        "i",
+    )
+    assert (updated.create_time, updated.update_time) == (CREATED, LATER)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert (stored.user, stored.password_hash) == (updated, "$2b$04$alice")
+
+
+async def test_fields_outside_the_allow_list_are_refused_and_nothing_changes(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    with pytest.raises(ValueError, match="not editable"):
+        await accounts.store.update(user.id, {"nickname": "x", "username": "mallory"}, LATER)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.user == user
+
+
+async def test_a_conditional_update_applies_only_while_the_hash_is_the_expected_one(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    new_hash = {"password_hash": "$2b$04$new"}
+    assert await accounts.store.update(user.id, new_hash, LATER, "$2b$04$stale") is None
+    unchanged = await accounts.store.find_by_id(user.id)
+    assert unchanged is not None
+    assert (unchanged.user, unchanged.password_hash) == (user, "$2b$04$alice")
+
+    updated = await accounts.store.update(user.id, new_hash, LATER, "$2b$04$alice")
+    assert updated is not None
+    assert updated.update_time == LATER
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.password_hash == "$2b$04$new"
+
+
+async def test_an_update_of_a_missing_user_is_none(accounts: Subject[AccountStore]) -> None:
+    await accounts.store.insert(ALICE)
+    assert await accounts.store.update(ABSENT_ID, {"nickname": "x"}, LATER) is None
+    assert await accounts.store.update("not-an-id", {"nickname": "x"}, LATER) is None
+    assert await accounts.store.update(ABSENT_ID, {"nickname": "x"}, LATER, "$2b$04$alice") is None
+
+
+async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
+    accounts: Subject[AccountStore],
+) -> None:
+    store = accounts.cut_off
+    with pytest.raises(DependencyUnavailable) as raised:
+        await store.insert(ALICE)
+    assert raised.value.states == {"mongodb": "unavailable"}
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.find_by_username("alice"),
+        lambda: store.find_by_id(ABSENT_ID),
+        lambda: store.update(ABSENT_ID, {"nickname": "x"}, LATER),
+    ]
+    for call in calls:
+        with pytest.raises(DependencyUnavailable):
+            await call()

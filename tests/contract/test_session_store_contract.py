@@ -1,0 +1,136 @@
+"""The SessionStore port: FakeSessionStore and RedisSessionStore pass the same checks. Records
+here are any JSON object: what a session record holds is services/sessions.py's business."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from factsvc.errors import DependencyUnavailable
+from factsvc.services.sessions import SessionStore
+from factsvc.storage.redis_sessions import RedisSessionStore
+from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from tests.support.fake_redis_stores import FakeSessionStore
+
+pytestmark = pytest.mark.gen_test(timeout=30)
+
+RECORD = {"user_id": "u1", "created_at": 1767322800.5, "user": {"v": 1, "name": "Ünïcode"}}
+NEWER = {**RECORD, "user": {"v": 1, "name": "newer"}}
+DAY = 86_400
+
+
+@pytest.fixture(params=["fake", "redis"])
+def sessions(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[SessionStore]:
+    if request.param == "fake":
+        cut_off = FakeSessionStore(clock)
+        cut_off.available = False
+        return fake_subject(FakeSessionStore(clock), cut_off, clock)
+    live: Redis = request.getfixturevalue("live_redis")
+    dead: Redis = request.getfixturevalue("dead_redis")
+    return real_subject(RedisSessionStore(live), RedisSessionStore(dead))
+
+
+async def test_a_saved_record_loads_back_equal(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
+    assert await sessions.store.load("k1", 60) == RECORD
+    assert await sessions.store.load("unknown", 60) is None
+
+
+async def test_a_record_ends_when_its_ttl_runs_out(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 1, DAY)
+    await sessions.wait(1.1)
+    assert await sessions.store.load("k1", 60) is None
+
+
+async def test_a_ttl_under_one_second_still_saves_the_record(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 0, DAY)
+    assert await sessions.store.load("k1", 60) == RECORD
+
+
+async def test_each_load_restarts_the_idle_timer(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 1, DAY)
+    await sessions.wait(0.6)
+    assert await sessions.store.load("k1", 3) == RECORD
+    await sessions.wait(0.6)
+    assert await sessions.store.load("k1", 3) == RECORD, "alive past the first TTL"
+
+
+async def test_expire_shortens_the_life_of_a_record_and_creates_none(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
+    await sessions.store.expire("k1", 1)
+    await sessions.store.expire("unknown", 60)
+    await sessions.wait(1.1)
+    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.load("unknown", 60) is None
+
+
+async def test_replace_overwrites_a_live_record(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
+    await sessions.store.replace("k1", NEWER)
+    assert await sessions.store.load("k1", 60) == NEWER
+
+
+async def test_replace_keeps_the_records_ttl(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 1, DAY)
+    await sessions.store.replace("k1", NEWER)
+    await sessions.wait(1.1)
+    assert await sessions.store.load("k1", 60) is None
+
+
+async def test_replace_never_brings_back_an_ended_record(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
+    await sessions.store.delete("k1", "u1")
+    await sessions.store.replace("k1", NEWER)
+    await sessions.store.replace("never-saved", NEWER)
+    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.load("never-saved", 60) is None
+
+
+async def test_delete_ends_that_record_only(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
+    await sessions.store.save("k2", "u1", RECORD, 60, DAY)
+    await sessions.store.delete("k1", "u1")
+    await sessions.store.delete("unknown", "u1")
+    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.load("k2", 60) == RECORD
+
+
+async def test_deleting_all_of_a_users_records_leaves_other_users_alone(
+    sessions: Subject[SessionStore],
+) -> None:
+    for key in ("k1", "k2", "k3"):
+        await sessions.store.save(key, "u1", RECORD, 60, DAY)
+    await sessions.store.save("theirs", "u2", RECORD, 60, DAY)
+    await sessions.store.delete_all_for_user("u1")
+    await sessions.store.delete_all_for_user("nobody")
+    assert [await sessions.store.load(k, 60) for k in ("k1", "k2", "k3")] == [None] * 3
+    assert await sessions.store.load("theirs", 60) == RECORD
+    await sessions.store.save("k4", "u1", RECORD, 60, DAY)
+    assert await sessions.store.load("k4", 60) == RECORD, "a later session is not ended"
+
+
+async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
+    sessions: Subject[SessionStore],
+) -> None:
+    store = sessions.cut_off
+    with pytest.raises(DependencyUnavailable) as raised:
+        await store.save("k1", "u1", RECORD, 60, DAY)
+    assert raised.value.states == {"redis": "unavailable"}
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.load("k1", 60),
+        lambda: store.replace("k1", NEWER),
+        lambda: store.expire("k1", 60),
+        lambda: store.delete("k1", "u1"),
+        lambda: store.delete_all_for_user("u1"),
+    ]
+    for call in calls:
+        with pytest.raises(DependencyUnavailable):
+            await call()

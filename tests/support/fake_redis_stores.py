@@ -1,0 +1,131 @@
+"""In-memory stand-ins for the session and counter stores, whose keys expire on a clock as
+Redis's do."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from factsvc.errors import DependencyUnavailable
+
+
+class FakeSessionStore:
+    """The SessionStore port in memory, with Redis's expiry on `clock` (seconds);
+    tests/contract proves it against RedisSessionStore. `ttls` holds the TTL last given to
+    each record. The per-user index never expires here; in Redis it outlives the sessions it
+    lists, so no caller can tell."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+        self.ttls: dict[str, int] = {}
+        self.expires_at: dict[str, float] = {}
+        self.by_user: dict[str, set[str]] = {}
+        self.available = True
+        self._clock = clock
+
+    def _check(self) -> None:
+        if not self.available:
+            raise DependencyUnavailable({"redis": "unavailable"})
+
+    def _live(self, key: str) -> bool:
+        if key in self.records and self._clock() >= self.expires_at[key]:
+            self._forget(key)
+        return key in self.records
+
+    def _forget(self, key: str) -> None:
+        self.records.pop(key, None)
+        self.ttls.pop(key, None)
+        self.expires_at.pop(key, None)
+
+    def _set_ttl(self, key: str, ttl_seconds: int) -> None:
+        # Redis is given at least one second: a record is never saved already expired.
+        self.ttls[key] = max(ttl_seconds, 1)
+        self.expires_at[key] = self._clock() + self.ttls[key]
+
+    async def save(
+        self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
+    ) -> None:
+        self._check()
+        self.records[key] = _through_json(record)
+        self._set_ttl(key, ttl_seconds)
+        self.by_user.setdefault(user_id, set()).add(key)
+
+    async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
+        self._check()
+        if not self._live(key):
+            return None
+        self._set_ttl(key, idle_seconds)
+        return _through_json(self.records[key])
+
+    async def replace(self, key: str, record: Mapping[str, Any]) -> None:
+        self._check()
+        if self._live(key):
+            self.records[key] = _through_json(record)
+
+    async def expire(self, key: str, ttl_seconds: int) -> None:
+        self._check()
+        if self._live(key):
+            self._set_ttl(key, ttl_seconds)
+
+    async def delete(self, key: str, user_id: str) -> None:
+        self._check()
+        self._forget(key)
+        self.by_user.get(user_id, set()).discard(key)
+
+    async def delete_all_for_user(self, user_id: str) -> None:
+        self._check()
+        for key in list(self.by_user.get(user_id, set())):
+            await self.delete(key, user_id)
+
+
+def _through_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh copy shaped as Redis gives it back: tuples become lists, and what JSON cannot
+    hold fails here as it fails there."""
+    copy = json.loads(json.dumps(record))
+    assert isinstance(copy, dict)
+    return copy
+
+
+def _seconds_left(deadline: float, now: float) -> int:
+    # Redis's TTL: the time left rounded to the nearest second.
+    return int(deadline - now + 0.5)
+
+
+class FakeCounterStore:
+    """The CounterStore port in memory, with fixed windows on `clock` (seconds); tests/contract
+    proves it against RedisCounterStore."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.counts: dict[str, int] = {}
+        self.window_ends: dict[str, float] = {}
+        self.available = True
+        self._clock = clock
+
+    def _check(self) -> None:
+        if not self.available:
+            raise DependencyUnavailable({"redis": "unavailable"})
+
+    def _live(self, key: str) -> bool:
+        if key in self.counts and self._clock() >= self.window_ends[key]:
+            del self.counts[key], self.window_ends[key]
+        return key in self.counts
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
+        self._check()
+        if not self._live(key):
+            self.counts[key] = 0
+            self.window_ends[key] = self._clock() + window_seconds
+        self.counts[key] += 1
+        return self.counts[key], max(_seconds_left(self.window_ends[key], self._clock()), 0)
+
+    async def refund(self, key: str) -> None:
+        self._check()
+        if self._live(key):
+            self.counts[key] -= 1
+
+    async def reset(self, key: str) -> None:
+        self._check()
+        self.counts.pop(key, None)
+        self.window_ends.pop(key, None)
