@@ -21,7 +21,13 @@ from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server, redis_server
 from factsvc.server import make_http_server
-from tests.support.servers import STRONG_SECRET, AppFactory, ServicesFactory, redis_url
+from tests.support.servers import (
+    STRONG_SECRET,
+    AppFactory,
+    ServicesFactory,
+    SuiteSettings,
+    redis_url,
+)
 
 
 def _started(server: ManagedServer) -> ManagedServer:
@@ -72,8 +78,9 @@ def settings(
     tmp_path: Path,
     redis_direct: redis_sync.Redis,
 ) -> Settings:
-    """Production-like settings on the shared test servers; Redis is emptied for each test."""
-    return Settings(
+    """Production-like settings on the shared test servers, through the same validation as
+    production's (see SuiteSettings); Redis is emptied for each test."""
+    return SuiteSettings(
         debug=False,
         path_data=tmp_path,
         log_to_file=False,

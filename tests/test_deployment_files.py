@@ -15,11 +15,13 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from factsvc.config import Settings
+from factsvc.config.declaring import variables
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-CONFIG_SOURCE = ROOT / "src" / "factsvc" / "config.py"
 
 SERVICES = ("app", "mongo", "redis")
 BACKENDS = ("mongo", "redis")
@@ -27,8 +29,7 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|AUTH", re.IGNORECASE)
 # A whole value that is one compose interpolation: ${NAME}, ${NAME:?message}, ${NAME?message}.
 ONE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?:(?::?\?)[^}]*)?\}")
 ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
-READER_GET = re.compile(r"""reader\.get\(\s*["']([A-Z][A-Z0-9_]*)["']""")
-# Read by Settings.from_env only to build the default MONGODB_URI and REDIS_URL.
+# Declared settings that serve only to build the default MONGODB_URI and REDIS_URL.
 URL_PART_VARIABLES = {"MONGODB_HOST", "MONGODB_PORT", "REDIS_HOST", "REDIS_PORT", "REDIS_DB"}
 
 
@@ -91,7 +92,8 @@ def is_named_volume(source: str) -> bool:
 
 
 def variables_read_by_settings() -> set[str]:
-    return set(READER_GET.findall(CONFIG_SOURCE.read_text(encoding="utf-8")))
+    """The environment variables the Settings declarations name."""
+    return set(variables(Settings))
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -262,7 +264,7 @@ def test_the_service_keeps_its_data_in_a_named_volume(name: str, target: str) ->
 # The app's settings
 
 
-def test_the_variable_list_is_read_from_settings_from_env() -> None:
+def test_the_variable_list_is_read_from_the_settings_declarations() -> None:
     names = variables_read_by_settings()
     assert {"DEBUG", "PATH_DATA", "SESSION_COOKIE_SECRET", "MONGODB_URI", "REDIS_URL"} <= names
     assert names >= URL_PART_VARIABLES

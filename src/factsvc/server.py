@@ -11,7 +11,6 @@ import signal
 import socket
 import time
 from collections.abc import Coroutine, Sequence
-from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -77,7 +76,7 @@ def serve(settings: Settings, *, embedded: bool) -> int:
         port = probe[0].getsockname()[1]
         for sock in probe:
             sock.close()
-        settings = replace(settings, server_port=port)
+        settings = settings.replaced(server_port=port)
         log.info("listening on port %d with %d processes", port, processes)
         return _run_workers(processes, settings, backends)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from factsvc.config import ConfigError, Settings
 
@@ -127,3 +128,159 @@ def test_debug_runs_one_process_whatever_numprocs_says() -> None:
 @pytest.mark.parametrize("name", ["uvloop", "asyncio"])
 def test_either_event_loop_can_be_chosen(name: str) -> None:
     assert Settings.from_env({"EVENT_LOOP": name.upper()}).event_loop == name
+
+
+def test_a_setting_built_in_python_is_refused_out_of_bounds_naming_its_variable() -> None:
+    with pytest.raises(ConfigError, match=r"^TORNADO_SERVER_PORT: must be a whole number from 0"):
+        Settings(server_port=70000)
+    with pytest.raises(ConfigError, match="BCRYPT_ROUNDS"):
+        Settings(bcrypt_rounds=4)
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        Settings(redis_url="localhost:6379")
+
+
+def test_a_copy_with_changes_is_validated_again() -> None:
+    settings = Settings.from_env({"DEBUG": "false", "SESSION_COOKIE_SECRET": STRONG})
+    assert settings.replaced(fact_max_n=5).fact_max_n == 5
+    with pytest.raises(ConfigError, match="FACT_MAX_N"):
+        settings.replaced(fact_max_n=-1)
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECRET: too few distinct"):
+        settings.replaced(session_cookie_secret="ab" * 20)
+
+
+def test_the_suite_settings_keep_every_bound_but_bcrypts_floor() -> None:
+    from tests.support.servers import STRONG_SECRET, SuiteSettings, with_settings
+
+    suite = SuiteSettings(debug=False, session_cookie_secret=STRONG_SECRET, bcrypt_rounds=4)
+    assert with_settings(suite, bcrypt_rounds=5).bcrypt_rounds == 5
+    for bad in ({"bcrypt_rounds": 3}, {"http_idle_timeout_seconds": 0.5}, {"redis_db": 16}):
+        with pytest.raises(ConfigError):
+            with_settings(suite, **bad)
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECRET: missing"):
+        SuiteSettings(debug=False)
+
+
+def test_settings_built_in_python_ignore_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEBUG", "false")
+    monkeypatch.setenv("TORNADO_SERVER_PORT", "1234")
+    monkeypatch.setenv("debug", "false")
+    settings = Settings()
+    assert settings.debug is True
+    assert settings.server_port == 8888
+    assert Settings.from_env({}).server_port == 8888
+
+
+def test_an_unknown_setting_is_refused() -> None:
+    with pytest.raises(ConfigError, match="server_prot: not a setting"):
+        Settings(server_prot=1)  # type: ignore[call-arg]
+
+
+def test_whole_numbers_take_ascii_digits_only() -> None:
+    assert Settings.from_env({"FACT_MAX_N": " 42 "}).fact_max_n == 42
+    for raw in ("4.0", "+4", "1e3", "4_000", "٤"):
+        with pytest.raises(ConfigError, match="FACT_MAX_N"):
+            Settings.from_env({"FACT_MAX_N": raw})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("TRUE", True), ("1", True), ("Yes", True), ("on", True), ("off", False), ("NO", False)],
+)
+def test_booleans_take_the_usual_words_in_any_case(raw: str, expected: bool) -> None:
+    assert Settings.from_env({"LOG_TO_FILE": raw}).log_to_file is expected
+
+
+def test_an_empty_variable_means_the_default() -> None:
+    settings = Settings.from_env({"TORNADO_SERVER_PORT": "", "LOG_FORMAT": "", "REDIS_URL": ""})
+    assert (settings.server_port, settings.log_format) == (8888, "plain")
+    assert settings.redis_url == "redis://localhost:6379/0"
+
+
+def test_levels_and_names_are_normalised() -> None:
+    settings = Settings.from_env({"LOGGING_LOGGER_LEVEL": "info", "LOG_FORMAT": "JSON"})
+    assert (settings.log_level, settings.log_format) == ("INFO", "json")
+
+
+def test_ipv6_hosts_are_bracketed_in_the_built_urls() -> None:
+    settings = Settings.from_env({"MONGODB_HOST": "fd00::1", "REDIS_HOST": "::1"})
+    assert settings.mongodb_uri == "mongodb://[fd00::1]:27017/"
+    assert settings.redis_url == "redis://[::1]:6379/0"
+
+
+def test_a_new_host_rebuilds_a_url_that_was_never_given() -> None:
+    settings = Settings.from_env({"REDIS_HOST": "a"}).replaced(redis_host="b")
+    assert settings.redis_url == "redis://b:6379/0"
+    given = Settings.from_env({"REDIS_URL": "redis://given:1/0"}).replaced(redis_host="b")
+    assert given.redis_url == "redis://given:1/0"
+
+
+def test_lists_are_comma_separated_and_each_item_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "CORS_ORIGINS": "https://a.example, http://b.example:8080",
+            "TRUSTED_PROXIES": "10.0.0.0/8,::1",
+        }
+    )
+    assert settings.cors_origins == ("https://a.example", "http://b.example:8080")
+    assert [str(network) for network in settings.trusted_proxies] == ["10.0.0.0/8", "::1/128"]
+    for name, value in [
+        ("CORS_ORIGINS", "https://a.example/path"),
+        ("CORS_ORIGINS", "null"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8,not-an-address"),
+        ("SESSION_COOKIE_SECRETS_PREVIOUS", f"{STRONG},short"),
+        ("SESSION_COOKIE_NAME", "bad name"),
+    ]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value})
+
+
+def test_the_absolute_lifetime_must_cover_the_idle_timeout() -> None:
+    with pytest.raises(
+        ConfigError, match=r"SESSION_ABSOLUTE_SECONDS: must be at least SESSION_EXPIRES_SECONDS"
+    ):
+        Settings.from_env({"SESSION_EXPIRES_SECONDS": "7200", "SESSION_ABSOLUTE_SECONDS": "3600"})
+
+
+def test_the_message_names_every_bad_variable_in_the_documented_form() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"TORNADO_SERVER_PORT": "http", "REDIS_DB": "99", "DEBUG": "false"})
+    message = str(caught.value)
+    assert "TORNADO_SERVER_PORT: must be a whole number from 0 to 65535 (got 'http')" in message
+    assert "REDIS_DB: must be a whole number from 0 to 15 (got '99')" in message
+    assert "SESSION_COOKIE_SECRET: missing (required when DEBUG is false)" in message
+    assert "REDIS_URL" not in message
+
+
+def test_refusals_never_quote_a_secret() -> None:
+    weak = "weak-previous-secret"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"SESSION_COOKIE_SECRETS_PREVIOUS": weak, "PASSWORD_PEPPER": ""})
+    assert "SESSION_COOKIE_SECRETS_PREVIOUS" in str(caught.value)
+    assert weak not in str(caught.value)
+    assert weak not in str(caught.value.__cause__)
+
+
+def test_repr_shows_no_secret() -> None:
+    settings = Settings(
+        session_cookie_secret=STRONG,
+        session_cookie_secrets_previous=(STRONG,),
+        password_pepper="pepper-value",
+    )
+    assert STRONG not in repr(settings)
+    assert "pepper-value" not in repr(settings)
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(ValidationError):
+        settings.server_port = 1
+
+
+def test_debug_without_a_secret_warns_that_sessions_end_at_restart(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING"):
+        Settings.from_env({})
+    assert "SESSION_COOKIE_SECRET is not set" in caplog.text

@@ -1,0 +1,256 @@
+"""Settings: each setting declared once (variable, type, bounds, default, description)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, field_validator
+
+from factsvc.config.addresses import NETWORKS, ORIGINS, Host, Network, Url, url_or_built
+from factsvc.config.declaring import Area, setting
+from factsvc.config.loading import DeclaredSettings
+from factsvc.config.rules import (
+    SECRETS,
+    AbsolutePath,
+    Choice,
+    CookieName,
+    DatabaseName,
+    Flag,
+    Number,
+    Secret,
+    Text,
+    WholeNumber,
+    refused_by_relation,
+)
+from factsvc.config.secret_policy import secret_problem
+
+A = Area
+DAY = 86400
+Bool = Annotated[bool, Flag()]
+AnyText = Annotated[str, Text()]
+Port = Annotated[int, WholeNumber(1, 65535)]
+Workers = Annotated[int, WholeNumber(0, 256)]
+Timeout = Annotated[float, Number(0.05, 30.0)]
+Count = Annotated[int, WholeNumber(1, 10_000)]
+Attempts = Annotated[int, WholeNumber(1, 100_000)]
+Window = Annotated[int, WholeNumber(1, DAY)]
+Lifetime = Annotated[int, WholeNumber(60, 365 * DAY)]
+Wait = Annotated[float, Number(0.0, 60.0)]
+HttpTimeout = Annotated[float, Number(1.0, 3600.0)]
+LogLevel = Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))]
+MongoUri = Annotated[str, Url(("mongodb://", "mongodb+srv://"))]
+RedisUrl = Annotated[str, Url(("redis://", "rediss://", "unix://"))]
+
+
+class Settings(DeclaredSettings):
+    """The service's configuration, built once and passed down (see DeclaredSettings).
+
+    The string under each field is its description. A validator sees only the fields declared
+    before its own in `info.data`, so those that others depend on come first.
+    """
+
+    debug: Bool = setting("DEBUG", True, A.SERVICE)
+    """false in production: secure cookies, no error detail, N processes"""
+    path_data: Annotated[Path, AbsolutePath()] = setting("PATH_DATA", Path("/tmp"), A.SERVICE)  # noqa: S108
+    """logs in log/, uploads in upload/, embedded data in embedded/; `make run` uses ./data"""
+    log_level: LogLevel = setting("LOGGING_LOGGER_LEVEL", "DEBUG", A.SERVICE)
+    """root log level"""
+    log_to_file: Bool = setting("LOG_TO_FILE", True, A.SERVICE)
+    """also write PATH_DATA/log/factsvc.log"""
+    log_format: Annotated[str, Choice(("plain", "json"))] = setting(
+        "LOG_FORMAT", "plain", A.SERVICE
+    )
+    """log lines as text, or json: one object a line"""
+    server_port: Annotated[int, WholeNumber(0, 65535)] = setting(
+        "TORNADO_SERVER_PORT", 8888, A.SERVICE
+    )
+    """listening port; 0: any free port"""
+    server_address: AnyText = setting("TORNADO_SERVER_ADDRESS", "", A.SERVICE)
+    """listening address; empty: every interface"""
+    server_numprocs: Workers = setting("TORNADO_SERVER_NUMPROCS", 0, A.SERVICE)
+    """worker processes; 0: one per CPU; DEBUG always runs one"""
+    event_loop: Annotated[str, Choice(("uvloop", "asyncio"))] = setting(
+        "EVENT_LOOP", "uvloop", A.SERVICE
+    )
+    """the event loop every process runs; asyncio: the standard library's"""
+    shutdown_grace_seconds: Annotated[float, Number(0.0, 600.0)] = setting(
+        "SHUTDOWN_GRACE_SECONDS", 10.0, A.SERVICE
+    )
+    """how long SIGTERM waits for requests in flight"""
+    readiness_timeout_seconds: Timeout = setting("READINESS_TIMEOUT_SECONDS", 0.5, A.SERVICE)
+    """how long /readyz waits for each backend"""
+
+    session_cookie_secret: Annotated[str, Secret()] = setting(
+        "SESSION_COOKIE_SECRET", "", A.SESSIONS, secret=True
+    )
+    """signs session cookies; required outside DEBUG; empty in DEBUG: random at each start"""
+    session_cookie_secrets_previous: Annotated[tuple[str, ...], SECRETS] = setting(
+        "SESSION_COOKIE_SECRETS_PREVIOUS", (), A.SESSIONS, secret=True
+    )
+    """earlier secrets, still accepted while rotating"""
+    session_cookie_name: Annotated[str, CookieName()] = setting(
+        "SESSION_COOKIE_NAME", "SID", A.SESSIONS
+    )
+    """the session cookie's name"""
+    session_idle_seconds: Lifetime = setting("SESSION_EXPIRES_SECONDS", DAY, A.SESSIONS)
+    """idle timeout, renewed by each use"""
+    session_absolute_seconds: Lifetime = setting("SESSION_ABSOLUTE_SECONDS", 7 * DAY, A.SESSIONS)
+    """lifetime of a session however much it is used; at least SESSION_EXPIRES_SECONDS"""
+
+    bcrypt_rounds: Annotated[int, WholeNumber(10, 16)] = setting("BCRYPT_ROUNDS", 12, A.PASSWORDS)
+    """bcrypt cost; older hashes are upgraded at the next login"""
+    bcrypt_threads: Workers = setting("BCRYPT_THREADS", 0, A.PASSWORDS)
+    """hashing threads per process; 0: one per CPU"""
+    bcrypt_max_pending: Count = setting("BCRYPT_MAX_PENDING", 16, A.PASSWORDS)
+    """hashes queued or running; more wait for a place"""
+    bcrypt_max_wait_seconds: Wait = setting("BCRYPT_MAX_WAIT_SECONDS", 5.0, A.PASSWORDS)
+    """how long a hash waits for a place before 503 + Retry-After; 0: refuse at once"""
+    password_pepper: AnyText = setting("PASSWORD_PEPPER", "", A.PASSWORDS, secret=True)
+    """HMAC key applied before bcrypt; changing it invalidates every password"""
+    login_account_max_failures: Attempts = setting("LOGIN_ACCOUNT_MAX_FAILURES", 100, A.PASSWORDS)
+    """failed logins per username per window"""
+    login_account_window_seconds: Window = setting(
+        "LOGIN_ACCOUNT_WINDOW_SECONDS", 3600, A.PASSWORDS
+    )
+    """the window of LOGIN_ACCOUNT_MAX_FAILURES, in seconds"""
+    login_client_max_failures: Attempts = setting("LOGIN_CLIENT_MAX_FAILURES", 20, A.PASSWORDS)
+    """failed logins per client address per window"""
+    login_client_window_seconds: Window = setting("LOGIN_CLIENT_WINDOW_SECONDS", 900, A.PASSWORDS)
+    """the window of LOGIN_CLIENT_MAX_FAILURES, in seconds"""
+    register_client_max: Attempts = setting("REGISTER_CLIENT_MAX", 20, A.PASSWORDS)
+    """registrations per client address per window"""
+    register_client_window_seconds: Window = setting(
+        "REGISTER_CLIENT_WINDOW_SECONDS", 3600, A.PASSWORDS
+    )
+    """the window of REGISTER_CLIENT_MAX, in seconds"""
+
+    cors_origins: Annotated[tuple[str, ...], ORIGINS] = setting("CORS_ORIGINS", (), A.CLIENTS)
+    """browser origins trusted for CORS and cross-origin POSTs"""
+    trusted_proxies: Annotated[tuple[Network, ...], NETWORKS] = setting(
+        "TRUSTED_PROXIES", (), A.CLIENTS
+    )
+    """proxies whose X-Forwarded-For is believed"""
+
+    mongodb_host: Annotated[str, Host()] = setting("MONGODB_HOST", "localhost", A.MONGODB)
+    """MongoDB host, when MONGODB_URI is empty"""
+    mongodb_port: Port = setting("MONGODB_PORT", 27017, A.MONGODB)
+    """MongoDB port, when MONGODB_URI is empty"""
+    mongodb_name: Annotated[str, DatabaseName()] = setting("MONGODB_NAME", "factsvc", A.MONGODB)
+    """database name"""
+    mongodb_uri: MongoUri = setting("MONGODB_URI", "", A.MONGODB)
+    """connection string; empty: mongodb://MONGODB_HOST:MONGODB_PORT/"""
+    mongodb_timeout_ms: Annotated[int, WholeNumber(100, 60_000)] = setting(
+        "MONGODB_TIMEOUT_MS", 1500, A.MONGODB
+    )
+    """server selection, connect and operation timeout"""
+
+    redis_host: Annotated[str, Host()] = setting("REDIS_HOST", "localhost", A.REDIS)
+    """Redis host, when REDIS_URL is empty"""
+    redis_port: Port = setting("REDIS_PORT", 6379, A.REDIS)
+    """Redis port, when REDIS_URL is empty"""
+    redis_db: Annotated[int, WholeNumber(0, 15)] = setting("REDIS_DB", 0, A.REDIS)
+    """Redis database number, when REDIS_URL is empty"""
+    redis_url: RedisUrl = setting("REDIS_URL", "", A.REDIS)
+    """connection URL; empty: redis://REDIS_HOST:REDIS_PORT/REDIS_DB"""
+    redis_timeout_seconds: Timeout = setting("REDIS_TIMEOUT_SECONDS", 0.5, A.REDIS)
+    """connect and command timeout"""
+    redis_max_connections: Count = setting("REDIS_MAX_CONNECTIONS", 256, A.REDIS)
+    """connections per process"""
+    redis_pool_timeout_seconds: Annotated[float, Number(0.05, 60.0)] = setting(
+        "REDIS_POOL_TIMEOUT_SECONDS", 5.0, A.REDIS
+    )
+    """how long a command waits for a free connection of the pool"""
+
+    fact_max_n: Annotated[int, WholeNumber(0, 1_000_000)] = setting(
+        "FACT_MAX_N", 100_000, A.FACTORIALS
+    )
+    """largest n accepted"""
+    fact_cache_ttl: Lifetime = setting("FACT_CACHE_TTL", 7 * DAY, A.FACTORIALS)
+    """seconds a value stays in Redis"""
+    fact_local_cache_bytes: Annotated[int, WholeNumber(0, 1 << 40)] = setting(
+        "FACT_LOCAL_CACHE_BYTES", 64 << 20, A.FACTORIALS
+    )
+    """size of the in-process cache tier, per process"""
+    fact_workers: Annotated[int, WholeNumber(1, 64)] = setting("FACT_WORKERS", 1, A.FACTORIALS)
+    """processes per worker computing big factorials"""
+    fact_max_pending: Count = setting("FACT_MAX_PENDING", 32, A.FACTORIALS)
+    """big computations queued or running; more wait for a place"""
+    fact_max_wait_seconds: Wait = setting("FACT_MAX_WAIT_SECONDS", 5.0, A.FACTORIALS)
+    """how long a computation waits for a place before 503 + Retry-After; 0: refuse at once"""
+
+    http_max_body_bytes: Annotated[int, WholeNumber(1024, 64 << 20)] = setting(
+        "HTTP_MAX_BODY_BYTES", 64 << 10, A.HTTP
+    )
+    """largest request body; larger ones get 413"""
+    http_max_header_bytes: Annotated[int, WholeNumber(1024, 1 << 20)] = setting(
+        "HTTP_MAX_HEADER_BYTES", 16 << 10, A.HTTP
+    )
+    """largest request line and headers"""
+    http_idle_timeout_seconds: HttpTimeout = setting("HTTP_IDLE_TIMEOUT_SECONDS", 60.0, A.HTTP)
+    """how long an idle keep-alive connection stays open"""
+    http_body_timeout_seconds: HttpTimeout = setting("HTTP_BODY_TIMEOUT_SECONDS", 10.0, A.HTTP)
+    """how long a request body may take to arrive"""
+
+    @field_validator("session_cookie_secret")
+    @classmethod
+    def _strong_outside_debug(cls, secret: str, info: ValidationInfo) -> str:
+        problem = secret_problem(secret)
+        if info.data.get("debug") is False and problem:
+            raise refused_by_relation(f"{problem} (required when DEBUG is false)")
+        return secret
+
+    @field_validator("session_absolute_seconds")
+    @classmethod
+    def _outlasts_idle(cls, seconds: int, info: ValidationInfo) -> int:
+        idle = info.data.get("session_idle_seconds")
+        if idle is not None and seconds < idle:
+            raise refused_by_relation(f"must be at least SESSION_EXPIRES_SECONDS ({idle})")
+        return seconds
+
+    @field_validator("mongodb_uri", mode="wrap")
+    @classmethod
+    def _mongodb_uri_from_parts(
+        cls, uri: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        return url_or_built(uri, check, info, "mongodb://{}:{}/", "mongodb_host", "mongodb_port")
+
+    @field_validator("redis_url", mode="wrap")
+    @classmethod
+    def _redis_url_from_parts(
+        cls, url: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        return url_or_built(
+            url, check, info, "redis://{}:{}/{}", "redis_host", "redis_port", "redis_db"
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        return self.path_data / "log"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.path_data / "upload"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """Settings from the declared variables of `env` alone, then `with_checked_secret()`;
+        ConfigError names every bad variable."""
+        return super().from_env(env).with_checked_secret()
+
+    def with_backends(self, *, redis_url: str, mongodb_uri: str) -> Self:
+        """A copy that uses these backends (e.g. the embedded servers)."""
+        return self.replaced(redis_url=redis_url, mongodb_uri=mongodb_uri)
+
+    def with_checked_secret(self) -> Self:
+        """In DEBUG with no secret, a copy with a random one (and a warning: sessions end at
+        restart). Outside DEBUG a weak secret never gets this far: validation refuses it."""
+        if not self.debug or self.session_cookie_secret:
+            return self
+        logging.getLogger(__name__).warning(
+            "SESSION_COOKIE_SECRET is not set: using a random one; sessions end at restart"
+        )
+        return self.replaced(session_cookie_secret=secrets.token_urlsafe(48))
