@@ -11,25 +11,21 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from cachetools import LRUCache
-from tornado.web import Application, RequestHandler
+from tornado.web import Application
 
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.executors import BoundedExecutor, make_process_pool, make_thread_pool
 from factsvc.factorial_computer import PooledFactorialComputer
-from factsvc.handlers import accounts as account_handlers
+from factsvc.handlers.accounts import CookiePolicy
 from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.client_address import ClientAddressResolver
-from factsvc.handlers.factorial import FactorialHandler
-from factsvc.handlers.health import HealthHandler, ReadinessHandler
-from factsvc.handlers.metrics import MetricsHandler
-from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.inflight import InFlightRequests
 from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
+from factsvc.routes import ROUTES
 from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
@@ -58,28 +54,20 @@ class Services:
 def make_app(
     settings: Settings, services: Services, in_flight: InFlightRequests | None = None
 ) -> Application:
-    account_options = {
+    # What the routes' handlers take in initialize(), by name; each route names its needs.
+    dependencies: dict[str, object] = {
+        "factorials": services.factorials,
+        "readiness": services.readiness,
+        "metrics": services.metrics,
         "accounts": services.accounts,
-        "cookies": account_handlers.CookiePolicy(
+        "cookies": CookiePolicy(
             name=settings.session_cookie_name,
             secure=not settings.debug,
             max_age_seconds=settings.session_absolute_seconds,
         ),
         "clients": ClientAddressResolver(settings.trusted_proxies),
     }
-    routes: list[tuple[str, type[RequestHandler], dict[str, Any]]] = [
-        (r"/fact", FactorialHandler, {"factorials": services.factorials}),
-        (r"/healthz", HealthHandler, {}),
-        (r"/readyz", ReadinessHandler, {"readiness": services.readiness}),
-        (r"/openapi.json", OpenApiHandler, {}),
-        (r"/metrics", MetricsHandler, {"metrics": services.metrics}),
-        (r"/register", account_handlers.RegisterHandler, account_options),
-        (r"/login", account_handlers.LoginHandler, account_options),
-        (r"/isLogined", account_handlers.IsLoginedHandler, account_options),
-        (r"/logout", account_handlers.LogoutHandler, account_options),
-        (r"/account/info", account_handlers.AccountInfoHandler, account_options),
-        (r"/account/edit", account_handlers.AccountEditHandler, account_options),
-    ]
+    routes = [route.rule(dependencies) for route in ROUTES]
     secrets, key_version = cookie_secrets(settings)
     return Application(
         routes,

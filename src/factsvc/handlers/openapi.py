@@ -1,4 +1,4 @@
-"""GET /openapi.json: the API's contract, as shipped in the package."""
+"""GET /openapi.json: the API's contract, as generated (make docs) and shipped in the package."""
 
 from __future__ import annotations
 

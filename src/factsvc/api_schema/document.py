@@ -1,0 +1,150 @@
+"""The OpenAPI 3.1 document, built from the route table and the models, and its stable text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from factsvc import __version__
+from factsvc.api_schema.defaults import SESSION_COOKIE
+from factsvc.api_schema.errors import ERROR_RESPONSES, SERVER_ERROR, ErrorResponse, RequestId
+from factsvc.api_schema.json_schema import SchemaRegistry
+from factsvc.api_schema.operation import SECURITY_SCHEMES, Operation, Route
+
+OPENAPI_VERSION = "3.1.0"
+INFO = {
+    "title": "factsvc",
+    "version": __version__,
+    "summary": "Exact factorials cached in Redis, and user accounts with sessions.",
+    "description": (
+        "Every response except `GET /openapi.json` is a JSON object "
+        '`{"code": <int>, "message": <str>, ...}` with `Content-Type: application/json; '
+        'charset=UTF-8`; `code` 0 means success, with `message` "". Errors: 400 code 3 (with '
+        "`errors`), 401 code 4 (not logged in) or 1001 (wrong username or password), 403 code 5 "
+        "(illegal request) or 1001 (wrong old password), 404 code 7 (any method on an unknown "
+        "path: see `components.responses.NotFound`), 405 code 5 (a known path with a method it "
+        "does not serve, with `Allow`: see `components.responses.MethodNotAllowed`), 409 code "
+        "8, 413 and 415 code 3, 429 code 9 and 503 code 10 (both with `Retry-After`), 500 code "
+        "2. Every error body also carries `request_id`, the same id as the `X-Request-ID` "
+        "response header; a client may send its own `X-Request-ID` (8-64 of `A-Za-z0-9._:-`, "
+        "anything else is replaced)."
+    ),
+    "license": {"name": "MIT", "identifier": "MIT"},
+}
+REQUEST_ID = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
+SET_COOKIE = {
+    "Set-Cookie": {
+        "description": f"The signed session cookie (`{SESSION_COOKIE}`, HttpOnly, SameSite=Lax, "
+        "Path=/, Secure outside DEBUG).",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def build_document(routes: Iterable[Route]) -> dict[str, Any]:
+    """The whole document as JSON-ready values: paths from `routes`, schemas from the models
+    they name. Raises ValueError when two different schemas claim one component name."""
+    registry = SchemaRegistry()
+    paths = {
+        route.path: {op.method: _operation(op, registry) for op in route.operations}
+        for route in routes
+    }
+    tags = dict.fromkeys(
+        tag for item in paths.values() for op in item.values() for tag in op["tags"]
+    )
+    responses = {response.name: _error_response(response, registry) for response in ERROR_RESPONSES}
+    headers = {
+        "RetryAfter": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+        "RequestId": {
+            "description": "The request's id: the client's X-Request-ID when it has the shape "
+            "`[A-Za-z0-9._:-]{8,64}`, else a new one. Error bodies repeat it as `request_id`.",
+            "required": True,
+            "schema": registry.type_schema(RequestId),
+        },
+    }
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": INFO,
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "tags": [{"name": tag} for tag in tags],
+        "paths": paths,
+        "components": {
+            "schemas": registry.definitions,
+            "responses": responses,
+            "headers": headers,
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    """The document's committed text: two-space indents, UTF-8 as is, a final newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
+    result: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
+    if op.description is not None:
+        result["description"] = op.description
+    result["tags"] = [op.tag]
+    result["security"] = op.security.requirements()
+    if op.query is not None:
+        result["parameters"] = _query_parameters(registry.inline(op.query, "validation"))
+    if op.body is not None:
+        schema = registry.reference(op.body.name, op.body.model, "validation")
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    success: dict[str, Any] = {
+        "description": op.answer_description,
+        "content": {op.media_type: {"schema": _answer_schema(op, registry)}},
+        "headers": {**(SET_COOKIE if op.sets_cookie else {}), **REQUEST_ID},
+    }
+    if op.links:
+        success["links"] = dict(op.links)
+    errors = sorted([*op.errors, SERVER_ERROR], key=lambda response: response.status)
+    result["responses"] = {
+        str(op.status): success,
+        **{str(e.status): {"$ref": f"#/components/responses/{e.name}"} for e in errors},
+    }
+    if len(result["responses"]) != len(errors) + 1:
+        raise ValueError(f"{op.operation_id}: two responses for one status")
+    return result
+
+
+def _answer_schema(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
+    if op.answer is None:
+        return {"type": "string"}
+    return registry.inline(op.answer, "serialization")
+
+
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """OpenAPI Parameter Objects from a query model's schema: one per field, its description
+    on the parameter rather than in the schema."""
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        field_schema = dict(field_schema)
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
+        if "description" in field_schema:
+            parameter["description"] = field_schema.pop("description")
+        parameter["schema"] = field_schema
+        parameters.append(parameter)
+    return parameters
+
+
+def _error_response(response: ErrorResponse, registry: SchemaRegistry) -> dict[str, Any]:
+    schema = registry.inline(response.body, "serialization")
+    codes = response.codes
+    schema["properties"]["code"] = {"const": codes[0]} if len(codes) == 1 else {"enum": list(codes)}
+    return {
+        "description": response.description,
+        "content": {"application/json": {"schema": schema}},
+        "headers": {**response.headers, **REQUEST_ID},
+    }

@@ -1,0 +1,174 @@
+"""The error answers: their bodies, and each named response the operations refer to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
+
+from factsvc.api_schema.defaults import MAX_BODY_BYTES
+from factsvc.api_schema.responses import Closed
+from factsvc.request_context import ACCEPTED_REQUEST_ID
+
+RequestId = Annotated[
+    str,
+    Field(
+        pattern=f"^{ACCEPTED_REQUEST_ID.pattern}$",
+        description="This request's id, as in the X-Request-ID response header.",
+    ),
+]
+FieldReasons = Annotated[
+    dict[str, str],
+    Field(
+        min_length=1,
+        description="One reason per refused field (`n`, `body`, or a body field name).",
+    ),
+]
+Detail = Annotated[
+    str | SkipJsonSchema[None],
+    Field(description="The exception's last line; only when the service runs in DEBUG."),
+]
+DependencyState = Literal["ok", "unavailable"]
+
+
+class ErrorBody(Closed):
+    """An error: its envelope code, what went wrong, and the request's id."""
+
+    code: int
+    message: str
+    request_id: RequestId
+
+
+class RefusedFields(ErrorBody):
+    errors: FieldReasons
+
+
+class ServerErrorBody(ErrorBody):
+    detail: Detail = None
+
+
+class DependencyStates(Closed):
+    redis: DependencyState | SkipJsonSchema[None] = None
+    mongodb: DependencyState | SkipJsonSchema[None] = None
+    process: Literal["stopping"] | SkipJsonSchema[None] = None
+
+
+class UnavailableBody(ServerErrorBody):
+    dependencies: Annotated[
+        DependencyStates | SkipJsonSchema[None],
+        Field(description="The state of each dependency that was checked."),
+    ] = None
+
+
+RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
+
+
+@dataclass(frozen=True)
+class ErrorResponse:
+    """A named response under components/responses: an HTTP status, the envelope codes it
+    carries (see handlers/base.py's table), and its body and headers."""
+
+    name: str
+    status: int
+    codes: tuple[int, ...]
+    description: str
+    body: type[ErrorBody] = ErrorBody
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+BAD_REQUEST = ErrorResponse(
+    "BadRequest",
+    400,
+    (3,),
+    "Bad parameter (code 3); `errors` names each refused field and why.",
+    RefusedFields,
+)
+NOT_LOGGED_IN = ErrorResponse("NotLoggedIn", 401, (4,), "Not logged in (code 4).")
+BAD_CREDENTIALS = ErrorResponse(
+    "BadCredentials", 401, (1001,), "Wrong username or password (code 1001)."
+)
+CROSS_ORIGIN_REFUSED = ErrorResponse(
+    "CrossOriginRefused",
+    403,
+    (5,),
+    "Illegal request (code 5): a state change from an untrusted origin.",
+)
+EDIT_FORBIDDEN = ErrorResponse(
+    "EditForbidden",
+    403,
+    (1001, 5),
+    "Wrong `old_password` (code 1001), or a state change from an untrusted origin (code 5).",
+)
+NOT_FOUND = ErrorResponse(
+    "NotFound", 404, (7,), "No such path (code 7); any method on an unknown path."
+)
+METHOD_NOT_ALLOWED = ErrorResponse(
+    "MethodNotAllowed",
+    405,
+    (5,),
+    "Method not allowed (code 5), on a known path with a method it does not serve.",
+    headers={
+        "Allow": {
+            "description": "The methods this path serves.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+)
+DUPLICATE = ErrorResponse(
+    "Duplicate",
+    409,
+    (8,),
+    'Duplicate (code 8): the username is taken; `errors` is `{"username": "is taken"}`.',
+    RefusedFields,
+)
+PAYLOAD_TOO_LARGE = ErrorResponse(
+    "PayloadTooLarge", 413, (3,), f"Body too large (code 3): {MAX_BODY_BYTES // 1024} KiB at most."
+)
+UNSUPPORTED_MEDIA_TYPE = ErrorResponse(
+    "UnsupportedMediaType",
+    415,
+    (3,),
+    "Body not JSON (code 3): the Content-Type must be `application/json` (charset UTF-8).",
+)
+TOO_MANY_REQUESTS = ErrorResponse(
+    "TooManyRequests",
+    429,
+    (9,),
+    "Too many requests (code 9): a login or registration limit was reached.",
+    headers=RETRY_AFTER,
+)
+SERVER_ERROR = ErrorResponse(
+    "ServerError",
+    500,
+    (2,),
+    "System error (code 2): no traceback, driver text, host or port outside DEBUG.",
+    ServerErrorBody,
+)
+UNAVAILABLE = ErrorResponse(
+    "Unavailable",
+    503,
+    (10,),
+    "A dependency is unavailable or the server is busy (code 10).",
+    UnavailableBody,
+    headers=RETRY_AFTER,
+)
+# In the order components/responses lists them.
+ERROR_RESPONSES = (
+    BAD_REQUEST,
+    NOT_LOGGED_IN,
+    BAD_CREDENTIALS,
+    CROSS_ORIGIN_REFUSED,
+    EDIT_FORBIDDEN,
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    DUPLICATE,
+    PAYLOAD_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    TOO_MANY_REQUESTS,
+    SERVER_ERROR,
+    UNAVAILABLE,
+)

@@ -1,0 +1,99 @@
+"""What a route declares about itself: its handler and needs, and each operation's contract."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+from tornado.web import RequestHandler
+
+from factsvc.api_schema.defaults import SESSION_COOKIE
+from factsvc.api_schema.errors import ErrorResponse
+
+
+class Security(Enum):
+    """Which credentials an operation takes: none, a session if there is one, or a session."""
+
+    NONE = "none"
+    OPTIONAL_SESSION = "optional session"
+    SESSION = "session"
+
+    def requirements(self) -> list[dict[str, list[str]]]:
+        """OpenAPI's Security Requirement Objects, any one of which suffices ({}: none at all)."""
+        session: list[dict[str, list[str]]] = [{"cookieAuth": []}, {"bearerAuth": []}]
+        if self is Security.SESSION:
+            return session
+        return [{}, *session] if self is Security.OPTIONAL_SESSION else []
+
+
+SECURITY_SCHEMES = {
+    "cookieAuth": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The signed session cookie set by /login, for browsers.",
+    },
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The `token` from /login, for mobile apps; it takes precedence over the "
+        "cookie. An Authorization header of another scheme counts as no session.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class RequestBody:
+    """A JSON request body: the model that validates it, and its name under components/schemas."""
+
+    name: str
+    model: type[BaseModel]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method of a route as the document describes it. `answer` is the success body's model
+    (None for a plain-text body); `errors` the error responses besides ServerError, which every
+    operation can give; `links` OpenAPI Link Objects by name, as written in the document."""
+
+    method: str
+    operation_id: str
+    summary: str
+    _: KW_ONLY
+    tag: str
+    answer: type[BaseModel] | None
+    answer_description: str
+    status: int = 200
+    description: str | None = None
+    security: Security = Security.NONE
+    errors: tuple[ErrorResponse, ...] = ()
+    body: RequestBody | None = None
+    query: type[BaseModel] | None = None
+    sets_cookie: bool = False
+    links: Mapping[str, Any] = field(default_factory=dict)
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """A path, the handler that serves it, the names of the dependencies its initialize() takes,
+    and what it does per method. Its name, in metrics and logs, is its path template."""
+
+    path: str
+    handler: type[RequestHandler]
+    needs: tuple[str, ...]
+    operations: tuple[Operation, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    def rule(
+        self, dependencies: Mapping[str, object]
+    ) -> tuple[str, type[RequestHandler], dict[str, Any]]:
+        """Tornado's (pattern, handler class, initialize() arguments); KeyError for a need
+        missing from `dependencies`."""
+        return self.path, self.handler, {need: dependencies[need] for need in self.needs}

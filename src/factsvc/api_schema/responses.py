@@ -1,0 +1,115 @@
+"""The success bodies the API writes: the envelope `{"code": 0, "message": ""}` and what each
+endpoint adds to it. They declare the document; handlers serialise without them (hot path)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeAliasType
+
+from factsvc.api_schema.defaults import MAX_N, SESSION_COOKIE
+from factsvc.services.bodies import Gender, Nickname
+
+Token = TypeAliasType(
+    "Token",
+    Annotated[
+        str,
+        Field(
+            pattern=r"^[A-Za-z0-9_-]{43}$",
+            description="The session token, for `Authorization: Bearer`; also set as the "
+            f"{SESSION_COOKIE} cookie.",
+        ),
+    ],
+)
+
+
+class Closed(BaseModel):
+    """A JSON object with exactly the declared fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class User(Closed):
+    """A user as clients see it: exactly these fields."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    username: str = Field(
+        min_length=3,
+        max_length=20,
+        pattern=r"^[a-z][a-z0-9_]{2,19}$",
+        description="Stored in lower case.",
+    )
+    nickname: Nickname
+    gender: Gender
+    create_time: datetime
+    update_time: datetime
+
+
+class Envelope(Closed):
+    """Every success: code 0 and an empty message, then the endpoint's own fields."""
+
+    code: Literal[0]
+    message: Literal[""]
+
+
+class FactAnswer(Envelope):
+    n: int = Field(ge=0, le=MAX_N)
+    fact: str = Field(
+        pattern=r"^[1-9][0-9]*$",
+        description="n! in decimal, as a string so that every digit is kept.",
+    )
+    digits: int = Field(ge=1)
+    cached: bool = Field(
+        description="false when computed for this request (or a concurrent one for the same n), "
+        "true when it came from a cache."
+    )
+
+
+class Alive(Envelope):
+    status: Literal["ok"]
+
+
+class ReadyDependencies(Closed):
+    redis: Literal["ok"]
+    mongodb: Literal["ok"]
+
+
+class Ready(Alive):
+    dependencies: ReadyDependencies
+
+
+class OpenApiDocument(BaseModel):
+    """This OpenAPI document itself, not an envelope."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str = Field(pattern=r"^3\.1\.[0-9]+$")
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+class UserAnswer(Envelope):
+    user: User
+
+
+class LoggedIn(Envelope):
+    user: User
+    token: Token
+
+
+class SessionState(Envelope):
+    logined: bool
+    user: User | None
+
+
+class LoggedOut(Envelope):
+    pass
+
+
+class Edited(Envelope):
+    user: User
+    # Present only after a password change.
+    token: Token | SkipJsonSchema[None] = None

@@ -1,0 +1,180 @@
+"""The routing table, declared once: each path, its handler, what it needs, and its contract."""
+
+from __future__ import annotations
+
+from factsvc.api_schema import errors as e
+from factsvc.api_schema import responses as r
+from factsvc.api_schema.defaults import READINESS_TIMEOUT_SECONDS
+from factsvc.api_schema.operation import Operation, RequestBody, Route, Security
+from factsvc.api_schema.parameters import FactQuery
+from factsvc.handlers import accounts
+from factsvc.handlers.factorial import FactorialHandler
+from factsvc.handlers.health import HealthHandler, ReadinessHandler
+from factsvc.handlers.metrics import MetricsHandler
+from factsvc.handlers.openapi import OpenApiHandler
+from factsvc.services.bodies import AccountEditBody, LoginBody, RegisterBody
+
+BODY_ERRORS = (e.BAD_REQUEST, e.PAYLOAD_TOO_LARGE, e.UNSUPPORTED_MEDIA_TYPE)
+BEARER_FROM_LOGIN = {"header.Authorization": "Bearer {$response.body#/token}"}
+
+GET_FACTORIAL = Operation(
+    "get",
+    "getFactorial",
+    "The exact factorial of n",
+    tag="factorial",
+    answer=r.FactAnswer,
+    answer_description="n! in decimal.",
+    query=FactQuery,
+    errors=(e.BAD_REQUEST, e.UNAVAILABLE),
+)
+GET_HEALTH = Operation(
+    "get",
+    "getHealth",
+    "Liveness: 200 while the process runs",
+    tag="health",
+    answer=r.Alive,
+    answer_description="The process runs.",
+)
+GET_READINESS = Operation(
+    "get",
+    "getReadiness",
+    f"Readiness: Redis and MongoDB both answer within {READINESS_TIMEOUT_SECONDS:g} s",
+    tag="health",
+    answer=r.Ready,
+    answer_description="Ready.",
+    errors=(e.UNAVAILABLE,),
+)
+GET_OPENAPI = Operation(
+    "get",
+    "getOpenApi",
+    "This document",
+    description="Served as OpenAPI tools expect it: the document itself, not an envelope.",
+    tag="meta",
+    answer=r.OpenApiDocument,
+    answer_description="The OpenAPI 3.1 document.",
+)
+GET_METRICS = Operation(
+    "get",
+    "getMetrics",
+    "Prometheus metrics",
+    description="Prometheus text exposition format, summed over every worker process: requests "
+    "by route and status with latency histograms, /fact lookups by source (memory, redis, "
+    "computed), CPU pool queue depth and rejections, event-loop lag. Not an envelope.",
+    tag="meta",
+    answer=None,
+    answer_description="The metrics.",
+    media_type="text/plain",
+)
+REGISTER = Operation(
+    "post",
+    "register",
+    "Create an account",
+    tag="accounts",
+    body=RequestBody("RegisterRequest", RegisterBody),
+    status=201,
+    answer=r.UserAnswer,
+    answer_description="The new user.",
+    errors=(*BODY_ERRORS, e.CROSS_ORIGIN_REFUSED, e.DUPLICATE, e.TOO_MANY_REQUESTS, e.UNAVAILABLE),
+    links={
+        "LoginAsRegistered": {
+            "operationId": "login",
+            "description": "Log in as the user just registered.",
+            "requestBody": {
+                "username": "$request.body#/username",
+                "password": "$request.body#/password",
+            },
+        }
+    },
+)
+LOGIN = Operation(
+    "post",
+    "login",
+    "Open a session",
+    description="Always issues a new token (and cookie), and ends the session the request came "
+    "with, if any.",
+    tag="accounts",
+    security=Security.OPTIONAL_SESSION,
+    body=RequestBody("LoginRequest", LoginBody),
+    answer=r.LoggedIn,
+    answer_description="Logged in.",
+    sets_cookie=True,
+    errors=(
+        *BODY_ERRORS,
+        e.BAD_CREDENTIALS,
+        e.CROSS_ORIGIN_REFUSED,
+        e.TOO_MANY_REQUESTS,
+        e.UNAVAILABLE,
+    ),
+    links={
+        "InfoWithToken": {"operationId": "accountInfo", "parameters": BEARER_FROM_LOGIN},
+        "EditWithToken": {"operationId": "accountEdit", "parameters": BEARER_FROM_LOGIN},
+        "LogoutWithToken": {"operationId": "logout", "parameters": BEARER_FROM_LOGIN},
+    },
+)
+IS_LOGINED = Operation(
+    "get",
+    "isLogined",
+    "Whether the request carries a live session; never 401",
+    tag="accounts",
+    security=Security.OPTIONAL_SESSION,
+    answer=r.SessionState,
+    answer_description="`user` is null when not logged in.",
+    errors=(e.UNAVAILABLE,),
+)
+LOGOUT = Operation(
+    "post",
+    "logout",
+    "End the session and expire the cookie",
+    tag="accounts",
+    security=Security.SESSION,
+    answer=r.LoggedOut,
+    answer_description="Logged out.",
+    sets_cookie=True,
+    errors=(e.NOT_LOGGED_IN, e.CROSS_ORIGIN_REFUSED, e.UNAVAILABLE),
+)
+ACCOUNT_INFO = Operation(
+    "get",
+    "accountInfo",
+    "The current user, read from MongoDB",
+    tag="accounts",
+    security=Security.SESSION,
+    answer=r.UserAnswer,
+    answer_description="The current user.",
+    errors=(e.NOT_LOGGED_IN, e.UNAVAILABLE),
+)
+ACCOUNT_EDIT = Operation(
+    "post",
+    "accountEdit",
+    "Change the nickname, gender or password",
+    description="A password change ends every session of the user and opens a new one for this "
+    "client: the response then carries `token` and a new cookie.",
+    tag="accounts",
+    security=Security.SESSION,
+    body=RequestBody("EditRequest", AccountEditBody),
+    answer=r.Edited,
+    answer_description="The updated user; `token` after a password change.",
+    sets_cookie=True,
+    errors=(
+        *BODY_ERRORS,
+        e.NOT_LOGGED_IN,
+        e.EDIT_FORBIDDEN,
+        e.TOO_MANY_REQUESTS,
+        e.UNAVAILABLE,
+    ),
+)
+
+ACCOUNT = ("accounts", "cookies", "clients")
+# Path (also the route's name), handler, the dependencies its initialize() takes, operations.
+ROUTES = (
+    Route("/fact", FactorialHandler, ("factorials",), (GET_FACTORIAL,)),
+    Route("/healthz", HealthHandler, (), (GET_HEALTH,)),
+    Route("/readyz", ReadinessHandler, ("readiness",), (GET_READINESS,)),
+    Route("/openapi.json", OpenApiHandler, (), (GET_OPENAPI,)),
+    Route("/metrics", MetricsHandler, ("metrics",), (GET_METRICS,)),
+    Route("/register", accounts.RegisterHandler, ACCOUNT, (REGISTER,)),
+    Route("/login", accounts.LoginHandler, ACCOUNT, (LOGIN,)),
+    Route("/isLogined", accounts.IsLoginedHandler, ACCOUNT, (IS_LOGINED,)),
+    Route("/logout", accounts.LogoutHandler, ACCOUNT, (LOGOUT,)),
+    Route("/account/info", accounts.AccountInfoHandler, ACCOUNT, (ACCOUNT_INFO,)),
+    Route("/account/edit", accounts.AccountEditHandler, ACCOUNT, (ACCOUNT_EDIT,)),
+)
