@@ -1,5 +1,7 @@
 # make run: serve on TORNADO_SERVER_PORT (8888) with embedded Redis and MongoDB-compatible servers.
 # make test: lint, type-check and run the whole test suite.
+# make docs: regenerate the files derived from declarations (the README's settings table,
+#   .env.example).
 # make bench: load-test with wrk and rewrite BENCHMARKS.md (options: BENCH_ARGS="--help").
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +11,7 @@ BENCH_STAMP := $(VENV)/.bench-installed-stamp
 BENCH_ARGS ?=
 export PATH_DATA ?= $(CURDIR)/data
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench docs clean
 
 install: $(STAMP)
 
@@ -40,6 +42,10 @@ test: lint typecheck pytest
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Files generated from declarations; tests fail while a committed one differs.
+docs: $(STAMP)
+	$(BIN)/python -m factsvc.config.docs
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
