@@ -13,8 +13,8 @@ from factsvc.services.bodies import (
     LoginBody,
     PasswordPolicy,
     RegisterBody,
-    parse,
 )
+from factsvc.services.body_reasons import parse
 
 POLICY = PasswordPolicy(frozenset({"password", "iloveyou"}), username="alice12345")
 USERNAME_RULE = "must be 3-20 ASCII letters, digits or '_', starting with a letter"

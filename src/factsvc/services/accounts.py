@@ -15,13 +15,8 @@ from factsvc.errors import (
 from factsvc.services import user_snapshot
 from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
-from factsvc.services.bodies import (
-    AccountEditBody,
-    LoginBody,
-    PasswordPolicy,
-    RegisterBody,
-    parse,
-)
+from factsvc.services.bodies import AccountEditBody, LoginBody, PasswordPolicy, RegisterBody
+from factsvc.services.body_reasons import parse
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import Session, SessionService

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     MISSING,
@@ -13,30 +13,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
-from factsvc.errors import InvalidInput
+from factsvc.services.body_reasons import UNICODE, Reasons, problem, refusal, with_problems
 
-# The error type of a failure whose message is already the reason a client is told.
-REASON = "factsvc_reason"
 CLEAN_TEXT = "must not contain control characters or surrounding spaces"
-UNICODE = "must be valid Unicode text"
 # Control, format, surrogate and line/paragraph separator characters (Unicode general categories).
 UNCLEAN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
-
-@dataclass(frozen=True)
-class Reasons:
-    """What a client is told when a value breaks its field's rule: `otherwise`, unless pydantic's
-    error type (e.g. "string_type", "string_unicode") is named in `by_error`."""
-
-    otherwise: str
-    by_error: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -46,11 +32,6 @@ class PasswordPolicy:
 
     common: Collection[str]
     username: str | None = None
-
-
-def refusal(reason: str) -> PydanticCustomError:
-    """A validation failure whose message is `reason` as is (reasons hold no format braces)."""
-    return PydanticCustomError(REASON, reason)
 
 
 def _clean_text(value: str) -> str:
@@ -174,20 +155,12 @@ class AccountEditBody(Body):
         problems: list[InitErrorDetails] = []
         if isinstance(data, Mapping):
             if not data:
-                problems.append(_problem("body", "must change at least one field"))
+                problems.append(problem("body", "must change at least one field"))
             elif "old_password" in data and "password" not in data:
-                problems.append(_problem("old_password", "is only accepted with a new password"))
+                problems.append(problem("old_password", "is only accepted with a new password"))
             elif "password" in data and "old_password" not in data:
-                problems.append(_problem("old_password", "is required to change the password"))
-        try:
-            body = handler(data)
-        except ValidationError as error:
-            raise ValidationError.from_exception_data(
-                cls.__name__, [*problems, *map(_reraisable, error.errors())]
-            ) from None
-        if problems:
-            raise ValidationError.from_exception_data(cls.__name__, problems)
-        return body
+                problems.append(problem("old_password", "is required to change the password"))
+        return with_problems(cls.__name__, problems, lambda: handler(data))
 
     def password_change(self) -> tuple[str, str] | None:
         """(old_password, password) when this edit changes the password, else None."""
@@ -199,79 +172,3 @@ class AccountEditBody(Body):
         """The nickname and gender this edit sets, by field name."""
         changes = {"nickname": self.nickname, "gender": self.gender}
         return {name: value for name, value in changes.items() if value is not MISSING}
-
-
-def _problem(name: str, reason: str) -> InitErrorDetails:
-    return {"type": refusal(reason), "loc": (name,), "input": None}
-
-
-def _reraisable(error: ErrorDetails) -> InitErrorDetails:
-    kind = error["type"]
-    details: InitErrorDetails = {
-        "type": refusal(error["msg"]) if kind == REASON else kind,
-        "loc": error["loc"],
-        "input": error["input"],
-    }
-    if "ctx" in error and kind != REASON:
-        details["ctx"] = error["ctx"]
-    return details
-
-
-B = TypeVar("B", bound=Body)
-
-
-def parse(model: type[B], body: Mapping[str, object], policy: PasswordPolicy | None = None) -> B:
-    """The body as `model`, or InvalidInput with one reason per field (the first found)."""
-    try:
-        return model.model_validate(dict(body), context=policy)
-    except ValidationError as error:
-        raise invalid_input(model, error) from None
-
-
-# Field-independent reasons; a failure earlier in the body leaves no data for a default.
-GENERIC = {"missing": "is required", "extra_forbidden": "is not an accepted field"}
-BODY = Reasons("must be a JSON object", {"string_unicode": UNICODE})
-FIRST = {"extra_forbidden": 0, "missing": 1}
-
-
-def invalid_input(model: type[Body], error: ValidationError) -> InvalidInput:
-    """Pydantic's errors as our reasons: unknown fields first, then missing ones, then the rest
-    in field order; one reason per field."""
-    order = {name: index for index, name in enumerate(model.model_fields)}
-
-    def name_of(item: ErrorDetails) -> str:
-        return str(item["loc"][0]) if item["loc"] else "body"
-
-    def rank(item: ErrorDetails) -> tuple[int, int]:
-        return FIRST.get(item["type"], 2), order.get(name_of(item), len(order))
-
-    errors: dict[str, str] = {}
-    # Stable: a rule over several fields, listed first, wins over that field's own problem.
-    for item in sorted(error.errors(), key=rank):
-        kind, name = item["type"], name_of(item)
-        if kind == "default_factory_not_called":
-            continue
-        if kind == REASON:
-            reason = item["msg"]
-        elif kind in GENERIC:
-            reason = GENERIC[kind]
-        else:
-            reasons = _reasons(model.model_fields.get(name))
-            reason = reasons.by_error.get(kind, reasons.otherwise)
-        errors.setdefault(name, reason)
-    return InvalidInput(errors)
-
-
-def _reasons(info: FieldInfo | None) -> Reasons:
-    if info is None:
-        return BODY
-    found = [item for item in info.metadata if isinstance(item, Reasons)]
-    pending: list[Any] = [info.annotation]
-    while pending:
-        annotation = pending.pop()
-        found.extend(
-            item for item in getattr(annotation, "__metadata__", ()) if isinstance(item, Reasons)
-        )
-        pending.extend(get_args(annotation))
-    # Nested Annotated types flatten inner first: the last is the field's own refinement.
-    return found[-1] if found else BODY
