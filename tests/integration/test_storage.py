@@ -8,16 +8,23 @@ from datetime import UTC, datetime
 
 import pytest
 import redis as redis_sync
+from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from factsvc.config import Settings
+from factsvc.embedded import ManagedServer, free_port
+from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount
 from factsvc.storage import mongo
 from factsvc.storage.mongo_accounts import MongoAccountStore
+from factsvc.storage.redis_cache import RedisFactorialCache
 from factsvc.storage.redis_counters import PREFIX as COUNTER_PREFIX
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_sessions import SESSION_PREFIX, USER_INDEX_PREFIX, RedisSessionStore
+from tests.support.faultproxy import FaultProxy, Mode
+from tests.support.servers import with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=30)
 
@@ -110,3 +117,64 @@ async def test_updates_touch_only_allowed_fields_and_respect_the_expected_hash(
         assert await store.find_by_id("not-an-object-id") is None
     finally:
         client.close()
+
+
+async def test_driver_errors_reach_the_services_as_domain_errors_with_their_cause(
+    settings: Settings,
+) -> None:
+    nowhere = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(DependencyUnavailable) as from_redis:
+            await RedisSessionStore(nowhere).load("k", 60)
+        assert isinstance(from_redis.value.__cause__, RedisConnectionError)
+        with pytest.raises(DependencyUnavailable) as from_counters:
+            await RedisCounterStore(nowhere).hit("k", 60)
+        assert isinstance(from_counters.value.__cause__, RedisConnectionError)
+    finally:
+        await nowhere.aclose()
+
+    client = mongo.make_mongo_client(settings)
+    unreachable = mongo.make_mongo_client(
+        with_settings(
+            settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/", mongodb_timeout_ms=300
+        )
+    )
+    try:
+        store = MongoAccountStore(mongo.collection(client, settings.mongodb_name, "users"))
+        await store.insert(NewAccount("alice", "Alice", "f", "$2b$04$old", NOW))
+        with pytest.raises(Duplicate) as duplicate:
+            await store.insert(NewAccount("alice", "Other", "m", "$2b$04$new", NOW))
+        assert isinstance(duplicate.value.__cause__, DuplicateKeyError)
+        cut_off = MongoAccountStore(mongo.collection(unreachable, settings.mongodb_name, "users"))
+        with pytest.raises(DependencyUnavailable) as from_mongo:
+            await cut_off.find_by_username("alice")
+        assert isinstance(from_mongo.value.__cause__, ServerSelectionTimeoutError)
+    finally:
+        client.close()
+        unreachable.close()
+
+
+async def test_the_cache_leaves_redis_alone_for_a_while_after_a_failure(
+    redis_backend: ManagedServer, redis_direct: redis_sync.Redis
+) -> None:
+    async with FaultProxy(redis_backend.port) as proxy:
+        redis = Redis.from_url(proxy.url("redis", "/0"), socket_timeout=0.5)
+        try:
+            cache = RedisFactorialCache(redis, ttl_seconds=60, retry_after_failure=0.5)
+            await proxy.set_mode(Mode.REFUSE)
+            with pytest.raises(CacheUnavailable) as failed:
+                await cache.get(5)
+            assert isinstance(failed.value.__cause__, RedisConnectionError)
+
+            await proxy.set_mode(Mode.PASS)
+            with pytest.raises(CacheUnavailable, match="skipped") as skipped:
+                await cache.get(5)
+            assert skipped.value.__cause__ is None, "Redis was not asked"
+            with pytest.raises(CacheUnavailable, match="skipped"):
+                await cache.set(5, "120")
+
+            await asyncio.sleep(0.6)
+            await cache.set(5, "120")
+            assert await cache.get(5) == "120"
+        finally:
+            await redis.aclose()
