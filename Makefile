@@ -1,7 +1,7 @@
 # make run: serve on TORNADO_SERVER_PORT (8888) with embedded Redis and MongoDB-compatible servers.
 # make test: lint, type-check and run the whole test suite.
-# make docs: regenerate the files derived from declarations (the README's settings table,
-#   .env.example).
+# make docs: regenerate the files derived from declarations (src/factsvc/openapi.json, the
+#   README's settings table, .env.example).
 # make bench: load-test with wrk and rewrite BENCHMARKS.md (options: BENCH_ARGS="--help").
 PYTHON ?= python3
 VENV ?= .venv
@@ -45,6 +45,7 @@ bench: $(BENCH_STAMP)
 
 # Files generated from declarations; tests fail while a committed one differs.
 docs: $(STAMP)
+	$(BIN)/python -m factsvc.api_schema
 	$(BIN)/python -m factsvc.config.docs
 
 clean:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factsvc.api_schema.defaults import MAX_N
+from factsvc.api_schema.defaults import MAX_N, MAX_N_VARIABLE
 
 
 def at_most(bound: int) -> str:
@@ -46,7 +46,7 @@ class FactQuery(BaseModel):
         pattern=at_most(MAX_N),
         examples=["20", "05", str(MAX_N)],
         description=(
-            "Given exactly once, in the ASCII digits 0-9 only, with 0 <= n <= FACT_MAX_N "
+            f"Given exactly once, in the ASCII digits 0-9 only, with 0 <= n <= {MAX_N_VARIABLE} "
             f"({MAX_N} by default). Leading zeros are allowed (`05` is 5). The pattern "
             "states the default bound: any number of leading zeros, then at most "
             f"{len(str(MAX_N))} significant digits no larger than {MAX_N}. "
