@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tornado.web import RequestHandler
 from factsvc.api_schema.__main__ import main as write_document
 from factsvc.api_schema.defaults import MAX_N
 from factsvc.api_schema.document import build_document, render
+from factsvc.api_schema.errors import ERROR_RESPONSES, ErrorResponse
 from factsvc.api_schema.operation import Route
 from factsvc.observe import route_names
 from factsvc.routes import ROUTES
@@ -92,3 +94,14 @@ def test_the_fact_bound_in_the_document_is_fact_max_n_default() -> None:
     assert str(MAX_N) in parameter["schema"]["examples"]
     answer = document["paths"]["/fact"]["get"]["responses"]["200"]["content"]["application/json"]
     assert answer["schema"]["properties"]["n"]["maximum"] == MAX_N
+
+
+@pytest.mark.parametrize("response", ERROR_RESPONSES, ids=lambda response: response.name)
+def test_each_error_response_says_the_codes_the_error_table_gives_its_causes(
+    response: ErrorResponse,
+) -> None:
+    stated = {int(code) for code in re.findall(r"\(code (\d+)\)", response.description)}
+    assert stated == set(response.codes)
+    schema = build_document(ROUTES)["components"]["responses"][response.name]
+    code = schema["content"]["application/json"]["schema"]["properties"]["code"]
+    assert code in ({"const": response.codes[0]}, {"enum": list(response.codes)})

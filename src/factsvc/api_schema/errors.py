@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
+from factsvc import errors as domain
 from factsvc.api_schema.defaults import MAX_BODY_BYTES
 from factsvc.api_schema.responses import Closed
+from factsvc.errors import FactsvcError
+from factsvc.handlers.error_map import ERROR_TABLE, ErrorKind, kind_of_status
 from factsvc.request_context import ACCEPTED_REQUEST_ID
 
 RequestId = Annotated[
@@ -68,47 +72,63 @@ RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
 
 @dataclass(frozen=True)
 class ErrorResponse:
-    """A named response under components/responses: an HTTP status, the envelope codes it
-    carries (see handlers/base.py's table), and its body and headers."""
+    """A named response under components/responses. `causes` are what it answers: domain
+    errors, or HTTP statuses Tornado itself answers with (405, 413, 415, 500); its status and
+    envelope codes are theirs in handlers/error_map.py's table, so the document cannot drift
+    from what the service writes."""
 
     name: str
-    status: int
-    codes: tuple[int, ...]
+    causes: tuple[type[FactsvcError] | int, ...]
     description: str
     body: type[ErrorBody] = ErrorBody
     headers: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def status(self) -> int:
+        """The one HTTP status of every cause; ValueError when they differ."""
+        statuses = {kind.status for kind in self._kinds()}
+        if len(statuses) != 1:
+            raise ValueError(f"{self.name}: its causes answer with statuses {statuses}")
+        return statuses.pop()
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """The envelope codes of its causes, each once, in the order of the causes."""
+        return tuple(dict.fromkeys(kind.code for kind in self._kinds()))
+
+    def _kinds(self) -> list[ErrorKind]:
+        return [
+            kind_of_status(cause) if isinstance(cause, int) else ERROR_TABLE[cause]
+            for cause in self.causes
+        ]
+
 
 BAD_REQUEST = ErrorResponse(
     "BadRequest",
-    400,
-    (3,),
+    (domain.InvalidInput,),
     "Bad parameter (code 3); `errors` names each refused field and why.",
     RefusedFields,
 )
-NOT_LOGGED_IN = ErrorResponse("NotLoggedIn", 401, (4,), "Not logged in (code 4).")
+NOT_LOGGED_IN = ErrorResponse("NotLoggedIn", (domain.NotAuthenticated,), "Not logged in (code 4).")
 BAD_CREDENTIALS = ErrorResponse(
-    "BadCredentials", 401, (1001,), "Wrong username or password (code 1001)."
+    "BadCredentials", (domain.BadCredentials,), "Wrong username or password (code 1001)."
 )
 CROSS_ORIGIN_REFUSED = ErrorResponse(
     "CrossOriginRefused",
-    403,
-    (5,),
+    (domain.CrossOriginRefused,),
     "Illegal request (code 5): a state change from an untrusted origin.",
 )
 EDIT_FORBIDDEN = ErrorResponse(
     "EditForbidden",
-    403,
-    (1001, 5),
+    (domain.WrongOldPassword, domain.CrossOriginRefused),
     "Wrong `old_password` (code 1001), or a state change from an untrusted origin (code 5).",
 )
 NOT_FOUND = ErrorResponse(
-    "NotFound", 404, (7,), "No such path (code 7); any method on an unknown path."
+    "NotFound", (domain.NotFound,), "No such path (code 7); any method on an unknown path."
 )
 METHOD_NOT_ALLOWED = ErrorResponse(
     "MethodNotAllowed",
-    405,
-    (5,),
+    (HTTPStatus.METHOD_NOT_ALLOWED,),
     "Method not allowed (code 5), on a known path with a method it does not serve.",
     headers={
         "Allow": {
@@ -120,38 +140,35 @@ METHOD_NOT_ALLOWED = ErrorResponse(
 )
 DUPLICATE = ErrorResponse(
     "Duplicate",
-    409,
-    (8,),
+    (domain.Duplicate,),
     'Duplicate (code 8): the username is taken; `errors` is `{"username": "is taken"}`.',
     RefusedFields,
 )
 PAYLOAD_TOO_LARGE = ErrorResponse(
-    "PayloadTooLarge", 413, (3,), f"Body too large (code 3): {MAX_BODY_BYTES // 1024} KiB at most."
+    "PayloadTooLarge",
+    (HTTPStatus.REQUEST_ENTITY_TOO_LARGE,),
+    f"Body too large (code 3): {MAX_BODY_BYTES // 1024} KiB at most.",
 )
 UNSUPPORTED_MEDIA_TYPE = ErrorResponse(
     "UnsupportedMediaType",
-    415,
-    (3,),
+    (HTTPStatus.UNSUPPORTED_MEDIA_TYPE,),
     "Body not JSON (code 3): the Content-Type must be `application/json` (charset UTF-8).",
 )
 TOO_MANY_REQUESTS = ErrorResponse(
     "TooManyRequests",
-    429,
-    (9,),
+    (domain.RateLimited,),
     "Too many requests (code 9): a login or registration limit was reached.",
     headers=RETRY_AFTER,
 )
 SERVER_ERROR = ErrorResponse(
     "ServerError",
-    500,
-    (2,),
+    (HTTPStatus.INTERNAL_SERVER_ERROR,),
     "System error (code 2): no traceback, driver text, host or port outside DEBUG.",
     ServerErrorBody,
 )
 UNAVAILABLE = ErrorResponse(
     "Unavailable",
-    503,
-    (10,),
+    (domain.DependencyUnavailable, domain.Overloaded),
     "A dependency is unavailable or the server is busy (code 10).",
     UnavailableBody,
     headers=RETRY_AFTER,
