@@ -40,11 +40,13 @@ def variable_of(field: FieldInfo) -> str:
 
 
 def description_of(field: FieldInfo) -> str:
+    """A field's one-line description (the string under it); every setting must have one."""
     assert field.description, f"{variable_of(field)} has no description"
     return field.description
 
 
 def area_of(field: FieldInfo) -> Area:
+    """The group a field is listed under in `.env.example`."""
     extra = field.json_schema_extra
     assert isinstance(extra, dict), field
     return Area[str(extra["area"])]
@@ -56,6 +58,7 @@ def rule_of(field: FieldInfo) -> Rule:
 
 
 def is_secret(field: FieldInfo) -> bool:
+    """Whether a field's value must stay out of repr and error messages."""
     return not field.repr
 
 

@@ -51,6 +51,7 @@ class Rule:
 
 
 def as_text(value: object) -> str:
+    """`value` if it is a str; TypeError otherwise (strict: no number becomes text)."""
     if not isinstance(value, str):
         raise TypeError(type(value).__name__)
     return value
@@ -213,6 +214,7 @@ class ListOf(Rule):
 
 
 def strong_secret(value: object) -> str:
+    """`value` if secret_policy finds it strong; ValueError (quoting nothing) otherwise."""
     text = as_text(value)
     if secret_problem(text):
         raise ValueError("weak secret")
