@@ -4,6 +4,7 @@ when PROMETHEUS_MULTIPROC_DIR is set, as `factsvc serve` does)."""
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # Latencies a route keeps before they are observed without waiting for `flush()`: bounds the
-# memory of a process that is never flushed (about 130 kB a route) far above what one flush
-# interval holds at a worker's rate.
+# memory of a process that is never flushed (32 kB a route), far above what a worker answers
+# in one half-second flush interval.
 KEPT_LATENCIES_PER_ROUTE = 4096
 
 
@@ -87,7 +88,7 @@ class Metrics:
         )
         self._kept_answered: dict[tuple[str, str, int], int] = {}
         self._kept_lookups: dict[str, int] = {}
-        self._kept_seconds: dict[str, list[float]] = {}
+        self._kept_seconds: dict[str, array[float]] = {}
 
     def count_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request: `route` is the matched route's name, `status` the HTTP
@@ -95,13 +96,14 @@ class Metrics:
 
         The count and the latency are kept in the process and added to the shared metrics by
         `flush()`: each update of a multiprocess metric takes a lock, a getpid() and an mmap
-        write, and observing the latency here measured about 2 % of the instructions of
-        answering a cached /fact."""
+        write, and observing the latency here added 3 % to the instructions of answering a
+        cached /fact. Latencies are kept as raw doubles: keeping each one's float object
+        alive until the flush measured 0.3 % more."""
         key = (route, method, status)
         self._kept_answered[key] = self._kept_answered.get(key, 0) + 1
         kept = self._kept_seconds.get(route)
         if kept is None:
-            kept = self._kept_seconds[route] = []
+            kept = self._kept_seconds[route] = array("d")
         kept.append(seconds)
         if len(kept) >= KEPT_LATENCIES_PER_ROUTE:
             self._observe(route, self._kept_seconds.pop(route))
@@ -126,7 +128,7 @@ class Metrics:
         for route, seconds in latencies.items():
             self._observe(route, seconds)
 
-    def _observe(self, route: str, seconds: list[float]) -> None:
+    def _observe(self, route: str, seconds: array[float]) -> None:
         observe = self.request_seconds.labels(route).observe
         for value in seconds:
             observe(value)
