@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypedDict, TypeVar
 
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
 from factsvc.services.account_store import EDITABLE_FIELDS
@@ -71,11 +71,19 @@ class InlineRunner:
         return function(*args)
 
 
+class AccountDocument(TypedDict):
+    """One account as FakeAccountStore keeps it."""
+
+    user: User
+    username: str
+    password_hash: str
+
+
 class FakeAccountStore:
     """The AccountStore port in memory; tests/contract proves it against MongoAccountStore."""
 
     def __init__(self) -> None:
-        self.documents: dict[str, dict[str, Any]] = {}
+        self.documents: dict[str, AccountDocument] = {}
         self.available = True
 
     def _check(self) -> None:
@@ -99,7 +107,7 @@ class FakeAccountStore:
             "username": account.username,
             "password_hash": account.password_hash,
         }
-        return self.documents[user_id]["user"]  # type: ignore[no-any-return]
+        return self.documents[user_id]["user"]
 
     async def find_by_username(self, username: str) -> StoredAccount | None:
         self._check()
@@ -132,9 +140,14 @@ class FakeAccountStore:
             return None
         if "password_hash" in changes:
             document["password_hash"] = changes["password_hash"]
-        user_fields = {k: v for k, v in changes.items() if k in {"nickname", "gender"}}
-        document["user"] = replace(document["user"], **user_fields, update_time=now)
-        return document["user"]  # type: ignore[no-any-return]
+        user = document["user"]
+        document["user"] = replace(
+            user,
+            nickname=changes.get("nickname", user.nickname),
+            gender=changes.get("gender", user.gender),
+            update_time=now,
+        )
+        return document["user"]
 
 
 def fake_account_service() -> AccountService:

@@ -68,10 +68,9 @@ class World:
         )
 
     def stored_hash(self, username: str = "alice") -> str:
-        stored: str = next(
+        return next(
             d["password_hash"] for d in self.store.documents.values() if d["username"] == username
         )
-        return stored
 
 
 async def test_register_normalizes_the_username_and_fills_defaults() -> None:
