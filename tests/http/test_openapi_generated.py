@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import tornado.web
+from tornado.routing import PathMatches
 from tornado.web import RequestHandler
 
 from factsvc.api_schema.__main__ import main as write_document
@@ -63,7 +64,10 @@ def test_each_route_needs_exactly_what_its_handler_takes(route: Route) -> None:
 def test_the_application_serves_the_table_and_names_its_routes_by_path(
     app: tornado.web.Application,
 ) -> None:
-    rules = [(rule.matcher.regex.pattern, rule.target) for rule in app.wildcard_router.rules]  # type: ignore[attr-defined]
+    rules = []
+    for rule in app.wildcard_router.rules:
+        assert isinstance(rule.matcher, PathMatches)
+        rules.append((rule.matcher.regex.pattern, rule.target))
     assert rules == [(f"{route.path}$", route.handler) for route in ROUTES]
     names = route_names((route.path, route.handler, {}) for route in ROUTES)
     assert names == {route.handler: route.name for route in ROUTES}
