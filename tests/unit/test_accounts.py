@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
 
 import pytest
 
@@ -17,10 +16,11 @@ from factsvc.errors import (
     RateLimited,
     WrongOldPassword,
 )
-from factsvc.services.accounts import AccountService, AttemptLimits
+from factsvc.services.accounts import AccountService, AttemptLimits, LoginResult
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
+from factsvc.services.users import User
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
 
@@ -54,15 +54,15 @@ class World:
         )
 
     async def register(
-        self, username: str = "alice", password: str = PASSWORD, **extra: Any
-    ) -> Any:
+        self, username: str = "alice", password: str = PASSWORD, **extra: object
+    ) -> User:
         return await self.accounts.register(
             {"username": username, "password": password, **extra}, CLIENT
         )
 
     async def login(
         self, username: str = "alice", password: str = PASSWORD, token: str | None = None
-    ) -> Any:
+    ) -> LoginResult:
         return await self.accounts.login(
             {"username": username, "password": password}, CLIENT, token
         )
