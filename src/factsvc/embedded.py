@@ -147,7 +147,9 @@ def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> Mana
         "--bind", LOOPBACK,
         "--port", str(port),
         "--dir", str(data_dir),
-        "--save", "60 1",
+        # Separate words: redis-server 6.2 silently drops a one-word "60 1" and so would never
+        # save, while 7.0 accepts either form.
+        "--save", "60", "1",
         "--appendonly", "no",
         "--protected-mode", "yes",
     ]  # fmt: skip
