@@ -37,20 +37,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from factsvc.logs import configure_logging
 
     configure_logging(settings)
-    with multiprocess_metrics_dir(settings.path_data):
+    with multiprocess_metrics_dir(settings.metrics_dir):
         from factsvc.server import serve
 
         return serve(settings, embedded=args.embedded)
 
 
 @contextlib.contextmanager
-def multiprocess_metrics_dir(path_data: Path) -> Iterator[None]:
+def multiprocess_metrics_dir(metrics_dir: Path) -> Iterator[None]:
     """Workers share metric files in a directory of this run's own, set before
     prometheus_client is imported (it reads the variable once) and removed at exit."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         yield
         return
-    directory = path_data / "metrics" / str(os.getpid())
+    directory = metrics_dir / str(os.getpid())
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)

@@ -183,11 +183,12 @@ class EmbeddedBackends:
     mongo: ManagedServer
 
     @classmethod
-    def start(cls, path_data: Path) -> EmbeddedBackends:
-        log_dir = path_data / "log"
+    def start(cls, data_dir: Path, log_dir: Path) -> EmbeddedBackends:
+        """Start both servers with their data under `data_dir` and logs in `log_dir`, and wait
+        until they listen; stops whichever started if the other fails."""
         backends = cls(
-            redis=redis_server(path_data / "embedded" / "redis", log_dir),
-            mongo=mongo_server(path_data / "embedded" / "mongo", log_dir),
+            redis=redis_server(data_dir / "redis", log_dir),
+            mongo=mongo_server(data_dir / "mongo", log_dir),
         )
         try:
             for server in backends.servers:

@@ -55,7 +55,7 @@ def process_count(settings: Settings) -> int:
 
 def serve(settings: Settings, *, embedded: bool) -> int:
     """Run the service until SIGTERM or SIGINT; the exit status for the process."""
-    backends = EmbeddedBackends.start(settings.path_data) if embedded else None
+    backends = EmbeddedBackends.start(settings.embedded_dir, settings.log_dir) if embedded else None
     if backends is not None:
         settings = settings.with_backends(
             redis_url=backends.redis_url, mongodb_uri=backends.mongodb_uri

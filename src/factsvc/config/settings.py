@@ -56,7 +56,7 @@ class Settings(DeclaredSettings):
     debug: Bool = setting("DEBUG", True, A.SERVICE)
     """false in production: secure cookies, no error detail, N processes"""
     path_data: Annotated[Path, AbsolutePath()] = setting("PATH_DATA", Path("/tmp"), A.SERVICE)  # noqa: S108
-    """logs in log/, uploads in upload/, embedded data in embedded/; `make run` uses ./data"""
+    """logs in log/, embedded data in embedded/, metric files in metrics/; `make run` uses ./data"""
     log_level: LogLevel = setting("LOGGING_LOGGER_LEVEL", "DEBUG", A.SERVICE)
     """root log level"""
     log_to_file: Bool = setting("LOG_TO_FILE", True, A.SERVICE)
@@ -229,11 +229,18 @@ class Settings(DeclaredSettings):
 
     @property
     def log_dir(self) -> Path:
+        """PATH_DATA/log: the service's log file and the embedded servers' logs."""
         return self.path_data / "log"
 
     @property
-    def upload_dir(self) -> Path:
-        return self.path_data / "upload"
+    def embedded_dir(self) -> Path:
+        """PATH_DATA/embedded: the embedded servers' data (`serve --embedded`)."""
+        return self.path_data / "embedded"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """PATH_DATA/metrics: the worker processes' shared metric files, a folder a run."""
+        return self.path_data / "metrics"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
