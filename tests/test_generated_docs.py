@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from factsvc.config import Settings
-from factsvc.config.declaring import variables
+from factsvc.config.declaring import Area, description_of, variables
 from factsvc.config.docs import env_example, readme_table, with_table
 
 ROOT = Path(__file__).resolve().parents[1]
+VARIABLE_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 STALE = "differs from the Settings declarations: run `make docs` and commit the result"
 
 
@@ -45,3 +47,16 @@ def test_env_example_gives_every_setting_its_default_under_its_description() -> 
 def test_a_readme_without_the_markers_is_refused() -> None:
     with pytest.raises(ValueError, match="markers"):
         with_table("# README\n", readme_table())
+
+
+def test_every_variable_a_description_names_is_declared() -> None:
+    """Descriptions and group headings name other settings by their variables: a renamed
+    variable must not leave a description pointing at a name that no longer exists."""
+    declared = set(variables(Settings))
+    texts = [description_of(field) for field in Settings.model_fields.values()]
+    texts += [area.value for area in Area]
+    named = {
+        word for text in texts for word in re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", text)
+    }
+    assert named, "the descriptions name no variable at all: the pattern is wrong"
+    assert named <= declared, f"named but not declared: {sorted(named - declared)}"

@@ -284,3 +284,28 @@ def test_debug_without_a_secret_warns_that_sessions_end_at_restart(
     with caplog.at_level("WARNING"):
         Settings.from_env({})
     assert "SESSION_COOKIE_SECRET is not set" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "bad_url"),
+    [
+        ("MONGODB_URI", "mongo://root:hunter2-password@mongo:27017/"),
+        ("REDIS_URL", "http://:hunter2-password@redis:6379/0"),
+    ],
+)
+def test_a_refused_backend_url_is_never_quoted_since_it_may_carry_a_password(
+    name: str, bad_url: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({name: bad_url})
+    assert name in str(caught.value)
+    assert "hunter2-password" not in str(caught.value)
+    assert "hunter2-password" not in str(caught.value.__cause__)
+
+
+def test_repr_shows_no_backend_credentials() -> None:
+    settings = Settings(
+        mongodb_uri="mongodb://root:hunter2-password@mongo:27017/",
+        redis_url="redis://:hunter2-password@redis:6379/0",
+    )
+    assert "hunter2-password" not in repr(settings)

@@ -11,7 +11,7 @@ from typing import Annotated, Self
 from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, field_validator
 
 from factsvc.config.addresses import NETWORKS, ORIGINS, Host, Network, Url, url_or_built
-from factsvc.config.declaring import Area, setting
+from factsvc.config.declaring import Area, setting, variable_of
 from factsvc.config.loading import DeclaredSettings
 from factsvc.config.rules import (
     SECRETS,
@@ -141,8 +141,8 @@ class Settings(DeclaredSettings):
     """MongoDB port, when MONGODB_URI is empty"""
     mongodb_name: Annotated[str, DatabaseName()] = setting("MONGODB_NAME", "factsvc", A.MONGODB)
     """database name"""
-    mongodb_uri: MongoUri = setting("MONGODB_URI", "", A.MONGODB)
-    """connection string; empty: mongodb://MONGODB_HOST:MONGODB_PORT/"""
+    mongodb_uri: MongoUri = setting("MONGODB_URI", "", A.MONGODB, secret=True)
+    """connection string (it may carry credentials); empty: mongodb://MONGODB_HOST:MONGODB_PORT/"""
     mongodb_timeout_ms: Annotated[int, WholeNumber(100, 60_000)] = setting(
         "MONGODB_TIMEOUT_MS", 1500, A.MONGODB
     )
@@ -154,8 +154,8 @@ class Settings(DeclaredSettings):
     """Redis port, when REDIS_URL is empty"""
     redis_db: Annotated[int, WholeNumber(0, 15)] = setting("REDIS_DB", 0, A.REDIS)
     """Redis database number, when REDIS_URL is empty"""
-    redis_url: RedisUrl = setting("REDIS_URL", "", A.REDIS)
-    """connection URL; empty: redis://REDIS_HOST:REDIS_PORT/REDIS_DB"""
+    redis_url: RedisUrl = setting("REDIS_URL", "", A.REDIS, secret=True)
+    """connection URL (it may carry credentials); empty: redis://REDIS_HOST:REDIS_PORT/REDIS_DB"""
     redis_timeout_seconds: Timeout = setting("REDIS_TIMEOUT_SECONDS", 0.5, A.REDIS)
     """connect and command timeout"""
     redis_max_connections: Count = setting("REDIS_MAX_CONNECTIONS", 256, A.REDIS)
@@ -208,7 +208,8 @@ class Settings(DeclaredSettings):
     def _outlasts_idle(cls, seconds: int, info: ValidationInfo) -> int:
         idle = info.data.get("session_idle_seconds")
         if idle is not None and seconds < idle:
-            raise refused_by_relation(f"must be at least SESSION_EXPIRES_SECONDS ({idle})")
+            idle_variable = variable_of(cls.model_fields["session_idle_seconds"])
+            raise refused_by_relation(f"must be at least {idle_variable} ({idle})")
         return seconds
 
     @field_validator("mongodb_uri", mode="wrap")
