@@ -11,8 +11,18 @@ from factsvc.api_schema.defaults import SESSION_COOKIE
 from factsvc.api_schema.errors import ERROR_RESPONSES, SERVER_ERROR, ErrorResponse, RequestId
 from factsvc.api_schema.json_schema import SchemaRegistry
 from factsvc.api_schema.operation import SECURITY_SCHEMES, Operation, Route
+from factsvc.request_context import ACCEPTED_REQUEST_ID
 
 OPENAPI_VERSION = "3.1.0"
+
+
+def _error_summary() -> str:
+    return ", ".join(
+        f"{response.status} code {' or '.join(map(str, response.codes))} ({response.name})"
+        for response in sorted(ERROR_RESPONSES, key=lambda response: response.status)
+    )
+
+
 INFO = {
     "title": "factsvc",
     "version": __version__,
@@ -20,15 +30,10 @@ INFO = {
     "description": (
         "Every response except `GET /openapi.json` is a JSON object "
         '`{"code": <int>, "message": <str>, ...}` with `Content-Type: application/json; '
-        'charset=UTF-8`; `code` 0 means success, with `message` "". Errors: 400 code 3 (with '
-        "`errors`), 401 code 4 (not logged in) or 1001 (wrong username or password), 403 code 5 "
-        "(illegal request) or 1001 (wrong old password), 404 code 7 (any method on an unknown "
-        "path: see `components.responses.NotFound`), 405 code 5 (a known path with a method it "
-        "does not serve, with `Allow`: see `components.responses.MethodNotAllowed`), 409 code "
-        "8, 413 and 415 code 3, 429 code 9 and 503 code 10 (both with `Retry-After`), 500 code "
-        "2. Every error body also carries `request_id`, the same id as the `X-Request-ID` "
-        "response header; a client may send its own `X-Request-ID` (8-64 of `A-Za-z0-9._:-`, "
-        "anything else is replaced)."
+        'charset=UTF-8`; `code` 0 means success, with `message` "". Errors, each described '
+        f"under `components.responses`: {_error_summary()}. Every error body also carries "
+        "`request_id`, the same id as the `X-Request-ID` response header; a client may send "
+        f"its own `X-Request-ID` (`{ACCEPTED_REQUEST_ID.pattern}`, anything else is replaced)."
     ),
     "license": {"name": "MIT", "identifier": "MIT"},
 }
@@ -62,7 +67,8 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
         },
         "RequestId": {
             "description": "The request's id: the client's X-Request-ID when it has the shape "
-            "`[A-Za-z0-9._:-]{8,64}`, else a new one. Error bodies repeat it as `request_id`.",
+            f"`{ACCEPTED_REQUEST_ID.pattern}`, else a new one. Error bodies repeat it as "
+            "`request_id`.",
             "required": True,
             "schema": registry.type_schema(RequestId),
         },

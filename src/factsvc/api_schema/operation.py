@@ -87,10 +87,6 @@ class Route:
     needs: tuple[str, ...]
     operations: tuple[Operation, ...]
 
-    @property
-    def name(self) -> str:
-        return self.path
-
     def rule(
         self, dependencies: Mapping[str, object]
     ) -> tuple[str, type[RequestHandler], dict[str, Any]]:

@@ -32,28 +32,36 @@ class ErrorKind(NamedTuple):
     message: str
 
 
-CROSS_ORIGIN_REFUSAL = ErrorKind(403, 5, "cross-origin request refused")
-SYSTEM_ERROR = ErrorKind(500, 2, "system error")
+# Envelope codes by HTTP status, kept from the original service so clients can switch on them;
+# Tornado's own errors (HTTPError, or a bare status such as 405) carry no domain error.
+CODE_BY_STATUS: Mapping[int, int] = MappingProxyType(
+    {400: 3, 401: 4, 403: 5, 404: 7, 405: 5, 409: 8, 413: 3, 415: 3, 429: 9, 500: 2, 503: 10}
+)
+# The original service's code for a wrong password, whichever status carries it.
+WRONG_PASSWORD_CODE = 1001
+
+
+def _kind(status: int, message: str, code: int | None = None) -> ErrorKind:
+    return ErrorKind(status, CODE_BY_STATUS[status] if code is None else code, message)
+
+
+CROSS_ORIGIN_REFUSAL = _kind(403, "cross-origin request refused")
+SYSTEM_ERROR = _kind(500, "system error")
 
 # Domain errors, each with its subclasses unless one of them has a row of its own.
 ERROR_TABLE: Mapping[type[FactsvcError], ErrorKind] = MappingProxyType(
     {
-        InvalidInput: ErrorKind(400, 3, "bad parameter"),
-        NotAuthenticated: ErrorKind(401, 4, "not logged in"),
-        BadCredentials: ErrorKind(401, 1001, "wrong username or password"),
-        WrongOldPassword: ErrorKind(403, 1001, "wrong password"),
+        InvalidInput: _kind(400, "bad parameter"),
+        NotAuthenticated: _kind(401, "not logged in"),
+        BadCredentials: _kind(401, "wrong username or password", WRONG_PASSWORD_CODE),
+        WrongOldPassword: _kind(403, "wrong password", WRONG_PASSWORD_CODE),
         CrossOriginRefused: CROSS_ORIGIN_REFUSAL,
-        NotFound: ErrorKind(404, 7, "not found"),
-        Duplicate: ErrorKind(409, 8, "duplicate"),
-        RateLimited: ErrorKind(429, 9, "too many requests"),
-        DependencyUnavailable: ErrorKind(503, 10, "service unavailable"),
-        Overloaded: ErrorKind(503, 10, "server busy"),
+        NotFound: _kind(404, "not found"),
+        Duplicate: _kind(409, "duplicate"),
+        RateLimited: _kind(429, "too many requests"),
+        DependencyUnavailable: _kind(503, "service unavailable"),
+        Overloaded: _kind(503, "server busy"),
     }
-)
-# Envelope codes by HTTP status, kept from the original service so clients can switch on them:
-# for Tornado's own errors (HTTPError, or a bare status such as 405), which carry no domain error.
-CODE_BY_STATUS: Mapping[int, int] = MappingProxyType(
-    {400: 3, 401: 4, 403: 5, 404: 7, 405: 5, 409: 8, 413: 3, 415: 3, 429: 9, 500: 2, 503: 10}
 )
 
 
