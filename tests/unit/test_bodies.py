@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from factsvc.errors import InvalidInput
 from factsvc.services.bodies import (
+    USERNAME_MAX,
+    USERNAME_MIN,
     AccountEditBody,
     Body,
     LoginBody,
     PasswordPolicy,
     RegisterBody,
+    StoredUsername,
+    Username,
 )
 from factsvc.services.body_reasons import parse
 
@@ -154,3 +161,17 @@ def test_the_schemas_state_the_same_rules() -> None:
     for model in (RegisterBody, LoginBody, AccountEditBody):
         properties = model.model_json_schema()["properties"]
         assert all(field.get("description") for field in properties.values()), model
+
+
+@pytest.mark.parametrize(("username", "stored"), [(Username, False), (StoredUsername, True)])
+def test_a_username_pattern_and_its_lengths_admit_the_same_names(
+    username: Any, stored: bool
+) -> None:
+    schema = TypeAdapter(username).json_schema()
+    assert (schema["minLength"], schema["maxLength"]) == (USERNAME_MIN, USERNAME_MAX)
+    pattern = re.compile(schema["pattern"])
+    for length in range(1, USERNAME_MAX + 3):
+        admitted = USERNAME_MIN <= length <= USERNAME_MAX
+        assert bool(pattern.fullmatch("a" + "_" * (length - 1))) is admitted, length
+    assert bool(pattern.fullmatch("Alice")) is not stored, "stored names are in lower case"
+    assert not pattern.fullmatch("9lives")

@@ -11,14 +11,15 @@ from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
 from factsvc.api_schema.defaults import MAX_N, SESSION_COOKIE
-from factsvc.services.bodies import Gender, Nickname
+from factsvc.services.bodies import Gender, Nickname, StoredUsername
+from factsvc.services.sessions import TOKEN_PATTERN
 
 Token = TypeAliasType(
     "Token",
     Annotated[
         str,
         Field(
-            pattern=r"^[A-Za-z0-9_-]{43}$",
+            pattern=f"^{TOKEN_PATTERN}$",
             description="The session token, for `Authorization: Bearer`; also set as the "
             f"{SESSION_COOKIE} cookie.",
         ),
@@ -36,12 +37,7 @@ class User(Closed):
     """A user as clients see it: exactly these fields."""
 
     id: str = Field(pattern=r"^[0-9a-f]{24}$")
-    username: str = Field(
-        min_length=3,
-        max_length=20,
-        pattern=r"^[a-z][a-z0-9_]{2,19}$",
-        description="Stored in lower case.",
-    )
+    username: StoredUsername
     nickname: Nickname
     gender: Gender
     create_time: datetime

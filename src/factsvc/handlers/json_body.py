@@ -11,6 +11,7 @@ from factsvc.errors import InvalidInput
 # keeps a body from reaching the interpreter's recursion limit, whose depth varies with the
 # caller's stack.
 MAX_NESTING = 32
+LONE_SURROGATES = "must not contain lone surrogates"
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -51,14 +52,14 @@ def _check_nesting_and_text(document: dict[str, Any]) -> None:
         value, depth = pending.pop()
         if isinstance(value, str):
             if not _encodable(value):
-                raise InvalidInput({"body": "must not contain lone surrogates"})
+                raise InvalidInput({"body": LONE_SURROGATES})
         elif isinstance(value, dict | list):
             if depth > MAX_NESTING:
                 raise InvalidInput({"body": f"must not nest deeper than {MAX_NESTING} levels"})
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if isinstance(key, str) and not _encodable(key):
-                    raise InvalidInput({"body": "must not contain lone surrogates"})
+                    raise InvalidInput({"body": LONE_SURROGATES})
                 pending.append((item, depth + 1))
 
 

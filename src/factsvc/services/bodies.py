@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     MISSING,
@@ -20,7 +20,16 @@ from pydantic_core import InitErrorDetails
 
 from factsvc.services.body_reasons import UNICODE, Reasons, problem, refusal, with_problems
 
+# Lengths in code points, both ends included.
+USERNAME_MIN, USERNAME_MAX = 3, 20
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+NICKNAME_MIN, NICKNAME_MAX = 1, 20
+LOGIN_TEXT_MIN, LOGIN_TEXT_MAX = 1, 128
+GenderCode = Literal["m", "f", "i"]
+GENDERS: tuple[str, ...] = get_args(GenderCode)
+
 CLEAN_TEXT = "must not contain control characters or surrounding spaces"
+REQUIRED_FOR_CHANGE = "is required to change the password"
 # Control, format, surrogate and line/paragraph separator characters (Unicode general categories).
 UNCLEAN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
@@ -32,6 +41,18 @@ class PasswordPolicy:
 
     common: Collection[str]
     username: str | None = None
+
+
+def _username_pattern(letters: str) -> str:
+    """The username rule as a regular expression over `letters` (a character-class range such
+    as "A-Za-z"): a letter, then letters, digits or `_`, USERNAME_MIN-USERNAME_MAX in all."""
+    return rf"^[{letters}][{letters}0-9_]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$"
+
+
+def _one_of(values: Sequence[str], *, quote: str) -> str:
+    """The values in `quote`s, as a list in words: "'a', 'b' or 'c'" for quote "'"."""
+    quoted = [f"{quote}{value}{quote}" for value in values]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
 
 
 def _clean_text(value: str) -> str:
@@ -55,47 +76,68 @@ def _not_common(value: str, info: ValidationInfo) -> str:
 Username = Annotated[
     str,
     Field(
-        min_length=3,
-        max_length=20,
-        pattern=r"^[A-Za-z][A-Za-z0-9_]{2,19}$",
-        description="3-20 ASCII letters, digits and `_`, starting with a letter; "
-        "case-insensitive (stored in lower case).",
+        min_length=USERNAME_MIN,
+        max_length=USERNAME_MAX,
+        pattern=_username_pattern("A-Za-z"),
+        description=f"{USERNAME_MIN}-{USERNAME_MAX} ASCII letters, digits and `_`, starting "
+        "with a letter; case-insensitive (stored in lower case).",
     ),
-    Reasons("must be 3-20 ASCII letters, digits or '_', starting with a letter"),
+    Reasons(
+        f"must be {USERNAME_MIN}-{USERNAME_MAX} ASCII letters, digits or '_', "
+        "starting with a letter"
+    ),
     AfterValidator(str.lower),
+]
+# The username as stored and shown: the same rule, in lower case.
+StoredUsername = Annotated[
+    str,
+    Field(
+        min_length=USERNAME_MIN,
+        max_length=USERNAME_MAX,
+        pattern=_username_pattern("a-z"),
+        description="Stored in lower case.",
+    ),
 ]
 Password = Annotated[
     str,
     Field(
-        min_length=8,
-        max_length=128,
-        description="8-128 characters of any script, used exactly as sent. The most common "
-        "passwords and the username itself are refused (400).",
+        min_length=PASSWORD_MIN,
+        max_length=PASSWORD_MAX,
+        description=f"{PASSWORD_MIN}-{PASSWORD_MAX} characters of any script, used exactly as "
+        "sent. The most common passwords and the username itself are refused (400).",
     ),
     Reasons(
-        "must be 8-128 characters", {"string_type": "must be a string", "string_unicode": UNICODE}
+        f"must be {PASSWORD_MIN}-{PASSWORD_MAX} characters",
+        {"string_type": "must be a string", "string_unicode": UNICODE},
     ),
     AfterValidator(_not_common),
 ]
 Nickname = Annotated[
     str,
     Field(
-        min_length=1,
-        max_length=20,
-        description="1-20 characters, no control or format characters, no surrounding spaces.",
+        min_length=NICKNAME_MIN,
+        max_length=NICKNAME_MAX,
+        description=f"{NICKNAME_MIN}-{NICKNAME_MAX} characters, no control or format "
+        "characters, no surrounding spaces.",
     ),
-    Reasons("must be a string of 1-20 characters", {"string_unicode": CLEAN_TEXT}),
+    Reasons(
+        f"must be a string of {NICKNAME_MIN}-{NICKNAME_MAX} characters",
+        {"string_unicode": CLEAN_TEXT},
+    ),
     AfterValidator(_clean_text),
 ]
 Gender = Annotated[
-    Literal["m", "f", "i"],
-    Field(description="`m`, `f` or `i`."),
-    Reasons("must be 'm', 'f' or 'i'"),
+    GenderCode,
+    Field(description=_one_of(GENDERS, quote="`") + "."),
+    Reasons("must be " + _one_of(GENDERS, quote="'")),
 ]
 LoginText = Annotated[
     str,
-    Field(min_length=1, max_length=128),
-    Reasons("must be a string of 1-128 characters", {"string_unicode": UNICODE}),
+    Field(min_length=LOGIN_TEXT_MIN, max_length=LOGIN_TEXT_MAX),
+    Reasons(
+        f"must be a string of {LOGIN_TEXT_MIN}-{LOGIN_TEXT_MAX} characters",
+        {"string_unicode": UNICODE},
+    ),
 ]
 
 
@@ -142,7 +184,7 @@ class AccountEditBody(Body):
     old_password: (
         Annotated[
             LoginText,
-            Reasons("is required to change the password", {"string_unicode": UNICODE}),
+            Reasons(REQUIRED_FOR_CHANGE, {"string_unicode": UNICODE}),
             Field(description="The current password; required with, and only with, `password`."),
         ]
         | MISSING
@@ -159,7 +201,7 @@ class AccountEditBody(Body):
             elif "old_password" in data and "password" not in data:
                 problems.append(problem("old_password", "is only accepted with a new password"))
             elif "password" in data and "old_password" not in data:
-                problems.append(problem("old_password", "is required to change the password"))
+                problems.append(problem("old_password", REQUIRED_FOR_CHANGE))
         return with_problems(cls.__name__, problems, lambda: handler(data))
 
     def password_change(self) -> tuple[str, str] | None:

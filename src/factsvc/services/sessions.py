@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import time
@@ -10,9 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# secrets.token_urlsafe(32): 256 random bits in 43 URL-safe characters.
 TOKEN_BYTES = 32
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+# secrets.token_urlsafe writes unpadded base64url (RFC 4648 §5): 4 characters per 3 bytes,
+# rounded up.
+TOKEN_LENGTH = math.ceil(TOKEN_BYTES * 4 / 3)
+TOKEN_PATTERN = f"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}"
+TOKEN_SHAPE = re.compile(TOKEN_PATTERN)
 
 
 @dataclass(frozen=True)
