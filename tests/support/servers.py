@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Annotated
 
 import tornado.web
+from pydantic.fields import FieldInfo
 
 from factsvc.app import Services
 from factsvc.config import Settings
-from factsvc.config.declaring import Area, setting
+from factsvc.config.declaring import area_of, rule_of, setting, variable_of
 from factsvc.config.rules import WholeNumber
 from factsvc.embedded import ManagedServer
 
@@ -24,12 +25,26 @@ def redis_url(server: ManagedServer) -> str:
     return f"redis://127.0.0.1:{server.port}/0"
 
 
+def rule_maximum(field: FieldInfo) -> int:
+    """The upper bound of a whole-number setting's rule."""
+    rule = rule_of(field)
+    assert isinstance(rule, WholeNumber), rule
+    return rule.maximum
+
+
+# bcrypt's own lowest cost: too cheap for production, quick for a test suite.
+BCRYPT_MIN_ROUNDS = 4
+_ROUNDS = Settings.model_fields["bcrypt_rounds"]
+
+
 class SuiteSettings(Settings):
     """Settings for the test suite: every rule of production but one, bcrypt's cost, which may
-    go down to 4 (bcrypt's own floor) so that the suite hashes quickly."""
+    go down to BCRYPT_MIN_ROUNDS so that the suite hashes quickly."""
 
-    bcrypt_rounds: Annotated[int, WholeNumber(4, 16)] = setting("BCRYPT_ROUNDS", 12, Area.PASSWORDS)
-    """bcrypt cost; 4 to 9 only in tests"""
+    bcrypt_rounds: Annotated[int, WholeNumber(BCRYPT_MIN_ROUNDS, rule_maximum(_ROUNDS))] = setting(
+        variable_of(_ROUNDS), _ROUNDS.default, area_of(_ROUNDS)
+    )
+    """bcrypt cost; below production's floor only in tests"""
 
 
 def with_settings(settings: Settings, **changes: object) -> Settings:
