@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import ValidationError
-from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from factsvc.config.declaring import is_secret, variable_of
@@ -19,25 +18,11 @@ class ConfigError(ValueError):
     e.g. "TORNADO_SERVER_PORT: must be a whole number from 0 to 65535 (got 'http')"."""
 
 
-class EnvMappingSource(PydanticBaseSettingsSource):
-    """A pydantic-settings source over one given mapping (not `os.environ`): each declared
-    variable's raw string, keyed by its variable name; an empty value counts as unset."""
-
-    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
-        super().__init__(settings_cls)
-        self._env = env
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        variable = variable_of(field)
-        return self._env.get(variable) or None, variable, False
-
-    def __call__(self) -> dict[str, Any]:
-        found = {}
-        for name, field in self.settings_cls.model_fields.items():
-            value, variable, _ = self.get_field_value(field, name)
-            if value is not None:
-                found[variable] = value
-        return found
+def declared_values(settings_cls: type[BaseSettings], env: Mapping[str, str]) -> dict[str, str]:
+    """Each declared variable's raw string in `env` (not `os.environ`), keyed by its variable
+    name; an empty value counts as unset."""
+    fields = settings_cls.model_fields.values()
+    return {variable_of(f): env[variable_of(f)] for f in fields if env.get(variable_of(f))}
 
 
 def config_error(settings_cls: type[BaseSettings], error: ValidationError) -> ConfigError:
@@ -102,7 +87,7 @@ class DeclaredSettings(BaseSettings):
     def from_env(cls, env: Mapping[str, str]) -> Self:
         """Settings from the declared variables of `env` alone; an empty one means its
         default. ConfigError names every bad variable."""
-        return cls(**EnvMappingSource(cls, env)())
+        return cls(**declared_values(cls, env))
 
     def replaced(self, **changes: Any) -> Self:
         """A copy with `changes` (by field name), validated again as a whole (ConfigError).
