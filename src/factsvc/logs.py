@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 import os
@@ -11,6 +12,7 @@ import orjson
 from tornado.web import RequestHandler
 
 from factsvc.config import Settings
+from factsvc.log_escaping import escape_for_log
 from factsvc.request_context import RequestIdFilter
 
 access_log = logging.getLogger("factsvc.access")
@@ -19,7 +21,9 @@ access_log = logging.getLogger("factsvc.access")
 def configure_logging(settings: Settings) -> None:
     """Configure this process's logging: the console, and `factsvc.log` in the log directory
     when logging to a file is on; lines "plain" or "json" (one object a line) at the
-    configured level, each with the request id."""
+    configured level, each with the request id. Every handler's formatter escapes the whole
+    line it writes (escape_for_log), whichever logger the record came from: client text in a
+    message, an argument, an `extra` field or a traceback can never start a line of its own."""
     formatter = settings.log_format
     handlers: dict[str, dict[str, Any]] = {
         "console": {
@@ -45,7 +49,8 @@ def configure_logging(settings: Settings) -> None:
             "disable_existing_loggers": False,
             "formatters": {
                 "plain": {
-                    "format": (
+                    "()": PlainFormatter,
+                    "fmt": (
                         "%(asctime)s %(levelname)s [%(process)d] %(request_id)s "
                         "%(name)s: %(message)s"
                     ),
@@ -66,8 +71,18 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger(__name__).debug("logging configured in process %d", os.getpid())
 
 
+class PlainFormatter(logging.Formatter):
+    """logging's own format, then escaped whole: one record is one line, its traceback too
+    (with `\\n` between its lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape_for_log(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: the standard fields, the request id and any `extra` fields."""
+    """One JSON object a line: the standard fields, the request id and any `extra` fields.
+    JSON's encoding escapes C0 controls; escape_for_log then escapes what it leaves raw (DEL,
+    C1 controls such as NEL, U+2028, U+2029, format characters) with JSON's own escapes."""
 
     STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -84,16 +99,19 @@ class JsonFormatter(logging.Formatter):
         )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
-
-
-def escape_for_log(text: str) -> str:
-    """Make a client-supplied string safe to put on one log line."""
-    return text.encode("unicode_escape").decode("ascii")
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        try:
+            line = orjson.dumps(entry, default=str).decode()
+        except orjson.JSONEncodeError:
+            # orjson refuses lone surrogates; the standard encoder keeps them for the escaping.
+            line = json.dumps(entry, default=str, ensure_ascii=False)
+        return escape_for_log(line)
 
 
 def log_request(handler: RequestHandler) -> None:
-    """Method, path, status and time only: never bodies, query strings, cookies or headers."""
+    """Method, path, status and time only: never bodies, query strings, cookies or headers.
+    The method and path are the client's text: the formatters escape them with the line."""
     status = handler.get_status()
     level = logging.INFO if status < 500 else logging.ERROR
     if not access_log.isEnabledFor(level):
@@ -103,7 +121,7 @@ def log_request(handler: RequestHandler) -> None:
         level,
         "%s %s %d %.1fms %s",
         request.method,
-        escape_for_log(request.path),
+        request.path,
         status,
         1000.0 * request.request_time(),
         request.remote_ip,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from factsvc.log_escaping import escape_for_log
+
 security_log = logging.getLogger("factsvc.security")
 
 
 def security_event(event: str, **fields: str) -> None:
-    """Log `event` with its fields both as record attributes (for JSON logs) and in the text.
-    Values are escaped, so a client-chosen string can never start a new log line."""
-    text = " ".join(f"{name}={_escape(value)}" for name, value in fields.items())
+    """Log `event` with its fields both as record attributes (for JSON logs) and in the text
+    as `name=value` pairs. Values are escaped (escape_for_log, spaces included) in the text,
+    so that a client-chosen value can neither start a new log line nor pass for another
+    field, whichever handler writes the record; the attributes keep the exact values."""
+    text = " ".join(
+        f"{name}={escape_for_log(value, spaces=True)}" for name, value in fields.items()
+    )
     security_log.info("%s %s", event, text, extra={"event": event, **fields})
-
-
-def _escape(value: str) -> str:
-    return value.encode("unicode_escape").decode("ascii").replace(" ", "\\x20")
