@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import traceback
+from asyncio import Future
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 import orjson
+from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from factsvc.errors import DependencyUnavailable, FactsvcError, NotFound
@@ -79,6 +81,21 @@ class BaseHandler(RequestHandler):
         self._body.extend(chunk)
 
     def on_finish(self) -> None:
+        self._count_finished()
+
+    def on_connection_close(self) -> None:
+        """The client went away. Before its body arrived whole, Tornado will neither run the
+        method nor call on_finish (tornadoweb/tornado#2711), and leaves `_execute` waiting for
+        the body for good: end that wait (Tornado returns quietly on StreamClosedError), drop
+        the partial body and count the request finished. A request whose method runs is
+        counted when it finishes, so that a stop still lets its work complete."""
+        body_arrived: Future[None] | None = getattr(self.request, "_body_future", None)
+        if body_arrived is not None and not body_arrived.done():
+            self._body = None
+            body_arrived.set_exception(StreamClosedError())
+            self._count_finished()
+
+    def _count_finished(self) -> None:
         if self._counted:
             self._counted = False
             self.application.settings["in_flight"].finished()
