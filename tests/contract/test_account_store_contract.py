@@ -145,3 +145,119 @@ async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
     for call in calls:
         with pytest.raises(DependencyUnavailable):
             await call()
+
+
+async def test_a_new_account_is_at_credential_version_zero(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    for stored in (
+        await accounts.store.find_by_username("alice"),
+        await accounts.store.find_by_id(user.id),
+    ):
+        assert stored is not None
+        assert stored.credential_version == 0
+
+
+async def test_a_new_credential_raises_the_version_only_from_the_expected_one(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    changes = {"password_hash": "$2b$04$new", "nickname": "Al"}
+    assert await accounts.store.replace_credential(user.id, changes, LATER, 1) is None
+    unchanged = await accounts.store.find_by_id(user.id)
+    assert unchanged is not None
+    assert (unchanged.user, unchanged.password_hash, unchanged.credential_version) == (
+        user,
+        "$2b$04$alice",
+        0,
+    )
+
+    updated = await accounts.store.replace_credential(user.id, changes, LATER, 0)
+    assert updated is not None
+    assert (updated.nickname, updated.update_time) == ("Al", LATER)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert (stored.user, stored.password_hash, stored.credential_version) == (
+        updated,
+        "$2b$04$new",
+        1,
+    )
+    again = {"password_hash": "$2b$04$newer"}
+    assert await accounts.store.replace_credential(user.id, again, LATER, 0) is None, "spent"
+    assert await accounts.store.replace_credential(user.id, again, LATER, 1) is not None
+    stored = await accounts.store.find_by_username("alice")
+    assert stored is not None
+    assert (stored.password_hash, stored.credential_version) == ("$2b$04$newer", 2)
+
+
+async def test_a_new_credential_needs_a_hash_and_allowed_fields_only(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    with pytest.raises(ValueError, match="password_hash"):
+        await accounts.store.replace_credential(user.id, {"nickname": "x"}, LATER, 0)
+    with pytest.raises(ValueError, match="not editable"):
+        await accounts.store.replace_credential(
+            user.id, {"password_hash": "$2b$04$new", "credential_version": "9"}, LATER, 0
+        )
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert (stored.user, stored.password_hash, stored.credential_version) == (
+        user,
+        "$2b$04$alice",
+        0,
+    )
+    assert (
+        await accounts.store.replace_credential(ABSENT_ID, {"password_hash": "h"}, LATER, 0) is None
+    )
+    assert (
+        await accounts.store.replace_credential("not-an-id", {"password_hash": "h"}, LATER, 0)
+        is None
+    )
+
+
+async def test_a_rehash_keeps_the_credential_version(accounts: Subject[AccountStore]) -> None:
+    user = await accounts.store.insert(ALICE)
+    await accounts.store.replace_credential(user.id, {"password_hash": "$2b$04$new"}, LATER, 0)
+    rehash = {"password_hash": "$2b$05$same"}
+    assert await accounts.store.update(user.id, rehash, LATER, "$2b$04$new") is not None
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert (stored.password_hash, stored.credential_version) == ("$2b$05$same", 1)
+
+
+async def test_advancing_the_version_needs_both_the_hash_and_the_version_and_keeps_the_hash(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    assert not await accounts.store.advance_credential_version(user.id, "$2b$04$other", 0, 1)
+    assert not await accounts.store.advance_credential_version(user.id, "$2b$04$alice", 1, 2)
+    assert not await accounts.store.advance_credential_version(ABSENT_ID, "$2b$04$alice", 0, 1)
+    assert not await accounts.store.advance_credential_version("not-an-id", "$2b$04$alice", 0, 1)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.credential_version == 0
+
+    assert await accounts.store.advance_credential_version(user.id, "$2b$04$alice", 0, 3)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert (stored.user, stored.password_hash, stored.credential_version) == (
+        user,
+        "$2b$04$alice",
+        3,
+    )
+    new_hash = {"password_hash": "$2b$04$new"}
+    assert await accounts.store.replace_credential(user.id, new_hash, LATER, 0) is None, (
+        "a change that read the older version no longer applies"
+    )
+
+
+async def test_credential_calls_fail_as_dependency_unavailable_without_the_backend(
+    accounts: Subject[AccountStore],
+) -> None:
+    store = accounts.cut_off
+    with pytest.raises(DependencyUnavailable):
+        await store.replace_credential(ABSENT_ID, {"password_hash": "h"}, LATER, 0)
+    with pytest.raises(DependencyUnavailable):
+        await store.advance_credential_version(ABSENT_ID, "h", 0, 1)

@@ -77,6 +77,7 @@ class AccountDocument(TypedDict):
     user: User
     username: str
     password_hash: str
+    credential_version: int
 
 
 class FakeAccountStore:
@@ -106,6 +107,7 @@ class FakeAccountStore:
             ),
             "username": account.username,
             "password_hash": account.password_hash,
+            "credential_version": 0,
         }
         return self.documents[user_id]["user"]
 
@@ -114,13 +116,13 @@ class FakeAccountStore:
         await asyncio.sleep(0)  # a real store yields here: concurrent requests interleave
         for document in self.documents.values():
             if document["username"] == username:
-                return StoredAccount(document["user"], document["password_hash"])
+                return _stored(document)
         return None
 
     async def find_by_id(self, user_id: str) -> StoredAccount | None:
         self._check()
         document = self.documents.get(user_id)
-        return StoredAccount(document["user"], document["password_hash"]) if document else None
+        return _stored(document) if document else None
 
     async def update(
         self,
@@ -129,15 +131,43 @@ class FakeAccountStore:
         now: datetime,
         expected_hash: str | None = None,
     ) -> User | None:
-        unknown = set(changes) - EDITABLE_FIELDS
-        if unknown:
-            raise ValueError(f"not editable: {sorted(unknown)}")
+        _check_editable(changes)
         self._check()
         document = self.documents.get(user_id)
         if document is None:
             return None
         if expected_hash is not None and document["password_hash"] != expected_hash:
             return None
+        return self._set(document, changes, now)
+
+    async def replace_credential(
+        self, user_id: str, changes: Mapping[str, str], now: datetime, expected_version: int
+    ) -> User | None:
+        _check_editable(changes)
+        if "password_hash" not in changes:
+            raise ValueError("a new credential needs a password_hash")
+        self._check()
+        document = self.documents.get(user_id)
+        if document is None or document["credential_version"] != expected_version:
+            return None
+        document["credential_version"] = expected_version + 1
+        return self._set(document, changes, now)
+
+    async def advance_credential_version(
+        self, user_id: str, password_hash: str, expected_version: int, new_version: int
+    ) -> bool:
+        self._check()
+        document = self.documents.get(user_id)
+        if document is None or (document["password_hash"], document["credential_version"]) != (
+            password_hash,
+            expected_version,
+        ):
+            return False
+        document["credential_version"] = new_version
+        return True
+
+    @staticmethod
+    def _set(document: AccountDocument, changes: Mapping[str, str], now: datetime) -> User:
         if "password_hash" in changes:
             document["password_hash"] = changes["password_hash"]
         user = document["user"]
@@ -148,6 +178,18 @@ class FakeAccountStore:
             update_time=now,
         )
         return document["user"]
+
+
+def _check_editable(changes: Mapping[str, str]) -> None:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+
+
+def _stored(document: AccountDocument) -> StoredAccount:
+    return StoredAccount(
+        document["user"], document["password_hash"], document["credential_version"]
+    )
 
 
 def fake_account_service() -> AccountService:

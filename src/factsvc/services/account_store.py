@@ -13,7 +13,8 @@ EDITABLE_FIELDS = frozenset({"nickname", "gender", "password_hash"})
 
 
 class AccountStore(Protocol):
-    """Raises Duplicate for a taken username and DependencyUnavailable when unreachable."""
+    """Raises Duplicate for a taken username and DependencyUnavailable when unreachable. Each
+    account carries a credential version (0 for a new account) read with its hash."""
 
     async def insert(self, account: NewAccount) -> User: ...
 
@@ -29,5 +30,23 @@ class AccountStore(Protocol):
         expected_hash: str | None = None,
     ) -> User | None:
         """Set allow-listed fields (EDITABLE_FIELDS). None when the user no longer exists or,
-        with expected_hash, when the stored hash is no longer that one."""
+        with expected_hash, when the stored hash is no longer that one. A password_hash set
+        here is a re-hash of the same password: the credential version stays."""
+        ...
+
+    async def replace_credential(
+        self, user_id: str, changes: Mapping[str, str], now: datetime, expected_version: int
+    ) -> User | None:
+        """A new password: set `changes` (allow-listed, password_hash among them) and raise the
+        credential version to expected_version + 1, in one write that applies only while the
+        version is expected_version. None when the user no longer exists or the version moved
+        on. Raises ValueError for changes without a password_hash or outside the allow-list."""
+        ...
+
+    async def advance_credential_version(
+        self, user_id: str, password_hash: str, expected_version: int, new_version: int
+    ) -> bool:
+        """Move the version from expected_version to new_version while the stored hash is
+        password_hash, leaving the hash alone, so that a change that read expected_version can
+        no longer apply. False (and nothing written) when hash or version differ."""
         ...

@@ -44,10 +44,12 @@ def now_utc() -> datetime:
 
 @dataclass(frozen=True)
 class StoredAccount:
-    """A user with the bcrypt hash of their password, as the store holds it."""
+    """A user with the bcrypt hash of their password, as the store holds it, and the version of
+    that credential: raised by one with each password change, never by a re-hash."""
 
     user: User
     password_hash: str
+    credential_version: int = 0
 
 
 @dataclass(frozen=True)

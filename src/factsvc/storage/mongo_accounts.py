@@ -15,6 +15,7 @@ from factsvc.storage.mongo import MongoCollection
 from factsvc.storage.mongo_errors import MongoErrors, mongo_errors
 
 USERNAME_INDEX = "username_unique"
+VERSION = "credential_version"
 # A second insert of a username breaks USERNAME_INDEX: the client hears that the name is taken.
 _insert_errors = MongoErrors(unique_field="username")
 
@@ -42,6 +43,7 @@ class MongoAccountStore:
             "nickname": account.nickname,
             "gender": account.gender,
             "password_hash": account.password_hash,
+            "credential_version": 0,
             "create_time": account.created,
             "update_time": account.created,
         }
@@ -70,21 +72,58 @@ class MongoAccountStore:
         now: datetime,
         expected_hash: str | None = None,
     ) -> User | None:
-        unknown = set(changes) - EDITABLE_FIELDS
-        if unknown:
-            raise ValueError(f"not editable: {sorted(unknown)}")
+        _check_editable(changes)
         if not ObjectId.is_valid(user_id):
             return None
         query: dict[str, Any] = {"_id": ObjectId(user_id)}
         if expected_hash is not None:
             query["password_hash"] = expected_hash
+        return await self._set(query, {**changes, "update_time": now})
+
+    async def replace_credential(
+        self, user_id: str, changes: Mapping[str, str], now: datetime, expected_version: int
+    ) -> User | None:
+        _check_editable(changes)
+        if "password_hash" not in changes:
+            raise ValueError("a new credential needs a password_hash")
+        if not ObjectId.is_valid(user_id):
+            return None
+        query = {"_id": ObjectId(user_id), VERSION: _version_is(expected_version)}
+        return await self._set(
+            query, {**changes, "update_time": now, VERSION: expected_version + 1}
+        )
+
+    async def advance_credential_version(
+        self, user_id: str, password_hash: str, expected_version: int, new_version: int
+    ) -> bool:
+        if not ObjectId.is_valid(user_id):
+            return False
+        query = {
+            "_id": ObjectId(user_id),
+            "password_hash": password_hash,
+            VERSION: _version_is(expected_version),
+        }
+        with mongo_errors:
+            result = await self._users.update_one(query, {"$set": {VERSION: new_version}})
+        return bool(result.matched_count)
+
+    async def _set(self, query: Mapping[str, Any], fields: Mapping[str, Any]) -> User | None:
         with mongo_errors:
             document = await self._users.find_one_and_update(
-                query,
-                {"$set": {**changes, "update_time": now}},
-                return_document=ReturnDocument.AFTER,
+                query, {"$set": fields}, return_document=ReturnDocument.AFTER
             )
         return None if document is None else _account(document).user
+
+
+def _check_editable(changes: Mapping[str, str]) -> None:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+
+
+def _version_is(version: int) -> object:
+    # Accounts stored before credential versions existed have none: they are at version 0.
+    return {"$in": [0, None]} if version == 0 else version
 
 
 def _account(document: Mapping[str, Any]) -> StoredAccount:
@@ -96,4 +135,8 @@ def _account(document: Mapping[str, Any]) -> StoredAccount:
         create_time=document["create_time"],
         update_time=document["update_time"],
     )
-    return StoredAccount(user=user, password_hash=str(document["password_hash"]))
+    return StoredAccount(
+        user=user,
+        password_hash=str(document["password_hash"]),
+        credential_version=int(document.get(VERSION) or 0),
+    )
