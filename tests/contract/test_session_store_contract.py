@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable
-from factsvc.services.sessions import SessionStore
+from factsvc.services.sessions import Fence, SessionStore
 from factsvc.storage.redis_sessions import RedisSessionStore
 from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
 from tests.support.fake_redis_stores import FakeSessionStore
@@ -134,3 +134,65 @@ async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
     for call in calls:
         with pytest.raises(DependencyUnavailable):
             await call()
+
+
+CHANGE_MS = 60_000
+
+
+async def test_retiring_credentials_ends_the_users_sessions_and_refuses_older_versions(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0)
+    await sessions.store.save("theirs", "u2", RECORD, 60, DAY, 0)
+    await sessions.store.retire_credentials("u1", 1, DAY, CHANGE_MS)
+    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.save("k2", "u1", RECORD, 60, DAY, 0) == Fence(1, changing=True)
+    assert await sessions.store.load("k2", 60) is None, "a refused record is not stored"
+    assert await sessions.store.save("k3", "u1", RECORD, 60, DAY, 1) is None
+    assert await sessions.store.load("k3", 60) == RECORD
+    assert await sessions.store.load("theirs", 60) == RECORD, "other users keep their sessions"
+    assert await sessions.store.save("k4", "u2", RECORD, 60, DAY, 0) is None
+
+
+async def test_a_refused_record_is_not_listed_for_a_later_retirement(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.retire_credentials("u1", 1, DAY, CHANGE_MS)
+    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0) is not None
+    await sessions.store.save("k2", "u1", RECORD, 60, DAY, 1)
+    await sessions.store.retire_credentials("u1", 2, DAY, CHANGE_MS)
+    assert await sessions.store.save("k3", "u1", RECORD, 60, DAY, 1) == Fence(2, changing=True)
+    assert await sessions.store.load("k2", 60) is None
+    assert await sessions.store.save("k4", "u1", RECORD, 60, DAY, 2) is None
+
+
+async def test_the_change_marker_ends_after_its_milliseconds_and_the_fence_stays(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.retire_credentials("u1", 1, DAY, 300)
+    await sessions.wait(0.5)
+    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0) == Fence(1, changing=False)
+    assert await sessions.store.load("k1", 60) is None
+
+
+async def test_a_fence_is_never_lowered(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.retire_credentials("u1", 3, DAY, CHANGE_MS)
+    await sessions.store.retire_credentials("u1", 2, DAY, CHANGE_MS)
+    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 2) == Fence(3, changing=True)
+    assert await sessions.store.save("k2", "u1", RECORD, 60, DAY, 3) is None
+
+
+async def test_a_fence_ends_after_its_ttl(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.retire_credentials("u1", 1, 1, 100)
+    await sessions.wait(1.1)
+    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0) is None
+    assert await sessions.store.load("k1", 60) == RECORD
+
+
+async def test_retiring_and_fenced_saves_fail_as_dependency_unavailable_without_the_backend(
+    sessions: Subject[SessionStore],
+) -> None:
+    with pytest.raises(DependencyUnavailable):
+        await sessions.cut_off.retire_credentials("u1", 1, DAY, CHANGE_MS)
+    with pytest.raises(DependencyUnavailable):
+        await sessions.cut_off.save("k1", "u1", RECORD, 60, DAY, 1)

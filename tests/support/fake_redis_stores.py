@@ -9,19 +9,24 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from factsvc.errors import DependencyUnavailable
+from factsvc.services.sessions import Fence
 
 
 class FakeSessionStore:
     """The SessionStore port in memory, with Redis's expiry on `clock` (seconds);
     tests/contract proves it against RedisSessionStore. `ttls` holds the TTL last given to
     each record. The per-user index never expires here; in Redis it outlives the sessions it
-    lists, so no caller can tell."""
+    lists, so no caller can tell. `fences` holds each user's fence and when it ends, `changes`
+    when each user's change marker ends. Every method runs without awaiting, so each is atomic
+    as the Lua scripts are in Redis."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.records: dict[str, dict[str, Any]] = {}
         self.ttls: dict[str, int] = {}
         self.expires_at: dict[str, float] = {}
         self.by_user: dict[str, set[str]] = {}
+        self.fences: dict[str, tuple[int, float]] = {}
+        self.changes: dict[str, float] = {}
         self.available = True
         self._clock = clock
 
@@ -45,12 +50,37 @@ class FakeSessionStore:
         self.expires_at[key] = self._clock() + self.ttls[key]
 
     async def save(
-        self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
-    ) -> None:
+        self,
+        key: str,
+        user_id: str,
+        record: Mapping[str, Any],
+        ttl_seconds: int,
+        index_ttl: int,
+        credential_version: int = 0,
+    ) -> Fence | None:
         self._check()
+        now = self._clock()
+        fence, fence_ends = self.fences.get(user_id, (0, now))
+        if now < fence_ends and fence > credential_version:
+            return Fence(fence, now < self.changes.get(user_id, now))
         self.records[key] = _through_json(record)
         self._set_ttl(key, ttl_seconds)
         self.by_user.setdefault(user_id, set()).add(key)
+        return None
+
+    async def retire_credentials(
+        self, user_id: str, version: int, ttl_seconds: int, change_ms: int
+    ) -> None:
+        self._check()
+        now = self._clock()
+        fence, fence_ends = self.fences.get(user_id, (0, now))
+        self.fences[user_id] = (
+            max(fence if now < fence_ends else 0, version),
+            now + max(ttl_seconds, 1),
+        )
+        self.changes[user_id] = now + max(change_ms, 1) / 1000
+        for key in self.by_user.pop(user_id, set()):
+            self._forget(key)
 
     async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
         self._check()

@@ -1,4 +1,5 @@
-"""Server-side sessions: random tokens, stored under their hash, with idle and absolute limits."""
+"""Server-side sessions: random tokens, stored under their hash, with idle and absolute limits,
+each tied to the version of the credential it was opened with."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 TOKEN_BYTES = 32
@@ -27,6 +28,9 @@ class Session:
     # The user as of login or the last edit in this session, for when MongoDB cannot answer:
     # a record of services/user_snapshot.py, carried here as is ({} when there is none).
     user_snapshot: Mapping[str, Any]
+    # The account's credential version (services/account_store.py) read with the password hash
+    # this session was opened with; 0 for sessions saved before versions existed.
+    credential_version: int = 0
 
     @property
     def key(self) -> str:
@@ -38,12 +42,47 @@ def session_key(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Fence:
+    """Why a session was not saved: the user's sessions of credential versions below `version`
+    are refused; `changing` while the change that raised it may still be storing its password."""
+
+    version: int
+    changing: bool
+
+
+class CredentialsReplaced(Exception):
+    """A session was not opened: its credential was replaced (or is being replaced)."""
+
+    def __init__(self, fence: Fence) -> None:
+        super().__init__(f"credential versions below {fence.version} are refused")
+        self.fence = fence
+
+
 class SessionStore(Protocol):
     """Raises DependencyUnavailable when the store cannot be reached."""
 
     async def save(
-        self, key: str, user_id: str, record: Mapping[str, Any], ttl_seconds: int, index_ttl: int
-    ) -> None: ...
+        self,
+        key: str,
+        user_id: str,
+        record: Mapping[str, Any],
+        ttl_seconds: int,
+        index_ttl: int,
+        credential_version: int = 0,
+    ) -> Fence | None:
+        """Store the record and list it under the user, unless the user's fence (see
+        retire_credentials) is above credential_version: then nothing is stored and the fence
+        is returned. Checked and stored in one atomic step."""
+        ...
+
+    async def retire_credentials(
+        self, user_id: str, version: int, ttl_seconds: int, change_ms: int
+    ) -> None:
+        """In one atomic step: end every session of the user, raise the user's fence to
+        `version` (never lower it) for ttl_seconds, and mark a change as under way for
+        change_ms milliseconds."""
+        ...
 
     async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
         """The record, with its idle timer restarted; None when absent or unreadable."""
@@ -67,26 +106,45 @@ class SessionService:
         *,
         idle_seconds: int,
         absolute_seconds: int,
+        change_seconds: float = 3.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`change_seconds`: how long a password change may take to store its new hash once it
+        has retired the old credential (its MongoDB write's timeout, with room to spare)."""
         self._store = store
         self._idle = idle_seconds
         self._absolute = absolute_seconds
+        self._change_ms = max(math.ceil(change_seconds * 1000), 1)
         self._clock = clock
 
-    async def create(self, user_id: str, user_snapshot: Mapping[str, Any]) -> Session:
+    def now(self) -> float:
+        """The sessions' clock, in seconds: what create's started_at is measured on."""
+        return self._clock()
+
+    async def create(
+        self,
+        user_id: str,
+        user_snapshot: Mapping[str, Any],
+        credential_version: int = 0,
+        started_at: float | None = None,
+    ) -> Session:
+        """A new session for the user, opened with credential_version; its absolute lifetime
+        counts from started_at (now() taken before the credential was read) when given.
+        Raises CredentialsReplaced when that version has been retired (retire_credential)."""
         session = Session(
             token=secrets.token_urlsafe(TOKEN_BYTES),
             user_id=user_id,
-            created_at=self._clock(),
+            created_at=self._clock() if started_at is None else started_at,
             user_snapshot=dict(user_snapshot),
+            credential_version=credential_version,
         )
-        await self._save(session)
-        return session
-
-    async def _save(self, session: Session) -> None:
         ttl = min(self._idle, self._remaining(session.created_at))
-        await self._store.save(session.key, session.user_id, _record(session), ttl, self._absolute)
+        fence = await self._store.save(
+            session.key, session.user_id, _record(session), ttl, self._absolute, credential_version
+        )
+        if fence is not None:
+            raise CredentialsReplaced(fence)
+        return session
 
     def _remaining(self, created_at: float) -> int:
         return int(created_at + self._absolute - self._clock())
@@ -102,6 +160,7 @@ class SessionService:
         try:
             user_id = str(record["user_id"])
             created_at = float(record["created_at"])
+            credential_version = int(record.get("credential_version", 0))
         except (KeyError, TypeError, ValueError):
             return None
         # An unreadable copy of the user is no copy, never a reason to end the session.
@@ -113,7 +172,7 @@ class SessionService:
             return None
         if remaining < self._idle:
             await self._store.expire(key, remaining)
-        return Session(token, user_id, created_at, snapshot)
+        return Session(token, user_id, created_at, snapshot, credential_version)
 
     async def destroy(self, session: Session) -> None:
         await self._store.delete(session.key, session.user_id)
@@ -121,9 +180,22 @@ class SessionService:
     async def end_all(self, user_id: str) -> None:
         await self._store.delete_all_for_user(user_id)
 
+    async def retire_credential(self, user_id: str, replaced_version: int) -> None:
+        """Before a password change stores its new hash: end every session of the user and
+        refuse, from now on, any session of replaced_version or older, including those of
+        logins that verified the old hash before this call and save after it. The refusal
+        lasts longer than any session opened before the change could live (its absolute
+        lifetime counts from before its credential was read), plus the change's own time."""
+        await self._store.retire_credentials(
+            user_id,
+            replaced_version + 1,
+            self._absolute + math.ceil(self._change_ms / 1000),
+            self._change_ms,
+        )
+
     async def refresh_snapshot(self, session: Session, user_snapshot: Mapping[str, Any]) -> None:
         """Keep the session's copy of the user current, unless the session ended meanwhile."""
-        updated = Session(session.token, session.user_id, session.created_at, user_snapshot)
+        updated = replace(session, user_snapshot=user_snapshot)
         await self._store.replace(session.key, _record(updated))
 
 
@@ -132,4 +204,5 @@ def _record(session: Session) -> dict[str, Any]:
         "user_id": session.user_id,
         "created_at": session.created_at,
         "user": dict(session.user_snapshot),
+        "credential_version": session.credential_version,
     }
