@@ -57,8 +57,8 @@ class Settings(DeclaredSettings):
     """false in production: secure cookies, no error detail, N processes"""
     path_data: Annotated[Path, AbsolutePath()] = setting("PATH_DATA", Path("/tmp"), A.SERVICE)  # noqa: S108
     """logs in log/, embedded data in embedded/, metric files in metrics/; `make run` uses ./data"""
-    log_level: LogLevel = setting("LOGGING_LOGGER_LEVEL", "DEBUG", A.SERVICE)
-    """root log level"""
+    log_level: LogLevel = setting("LOGGING_LOGGER_LEVEL", "", A.SERVICE)
+    """root log level; empty: DEBUG when DEBUG is true, else INFO"""
     log_to_file: Bool = setting("LOG_TO_FILE", True, A.SERVICE)
     """also write PATH_DATA/log/factsvc.log"""
     log_format: Annotated[str, Choice(("plain", "json"))] = setting(
@@ -194,6 +194,18 @@ class Settings(DeclaredSettings):
     """how long an idle keep-alive connection stays open"""
     http_body_timeout_seconds: HttpTimeout = setting("HTTP_BODY_TIMEOUT_SECONDS", 10.0, A.HTTP)
     """how long a request body may take to arrive"""
+
+    @field_validator("log_level", mode="wrap")
+    @classmethod
+    def _log_level_from_debug(
+        cls, level: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        # Production logs at INFO unless told otherwise: DEBUG records are for development.
+        if level:
+            return check(level)
+        if "debug" not in info.data:
+            return level  # DEBUG itself was refused, and its error says enough
+        return check("DEBUG" if info.data["debug"] else "INFO")
 
     @field_validator("session_cookie_secret")
     @classmethod

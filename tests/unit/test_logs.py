@@ -1,0 +1,84 @@
+"""The logging configuration: its level by default, and a one-line formatter on every handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from factsvc.config import Settings
+from factsvc.logs import JsonFormatter, PlainFormatter, configure_logging
+from tests.support.servers import STRONG_SECRET
+
+PRODUCTION = {"DEBUG": "false", "SESSION_COOKIE_SECRET": STRONG_SECRET}
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """configure_logging changes the process's root logger: put back what it replaced."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    quieted = {name: logging.getLogger(name).level for name in ("tornado.access", "asyncio")}
+    quieted.update({name: logging.getLogger(name).level for name in ("pymongo", "redis")})
+    yield
+    for handler in set(root.handlers) - before:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+    for name, old in quieted.items():
+        logging.getLogger(name).setLevel(old)
+
+
+def test_outside_debug_the_level_is_info_by_default() -> None:
+    assert Settings.from_env(PRODUCTION).log_level == "INFO"
+
+
+def test_in_debug_the_level_is_debug_by_default() -> None:
+    assert Settings.from_env({}).log_level == "DEBUG"
+    assert Settings.from_env({"DEBUG": "true", "LOGGING_LOGGER_LEVEL": ""}).log_level == "DEBUG"
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_a_level_given_is_taken_in_either_mode(debug: str) -> None:
+    env = {**PRODUCTION, "DEBUG": debug, "LOGGING_LOGGER_LEVEL": "warning"}
+    assert Settings.from_env(env).log_level == "WARNING"
+    env["LOGGING_LOGGER_LEVEL"] = "DEBUG"
+    assert Settings.from_env(env).log_level == "DEBUG"
+
+
+def test_a_copy_that_leaves_debug_derives_its_level_again() -> None:
+    development = Settings.from_env({})
+    production = development.replaced(debug=False, session_cookie_secret=STRONG_SECRET)
+    assert production.log_level == "INFO"
+    chosen = Settings.from_env({"LOGGING_LOGGER_LEVEL": "ERROR"})
+    assert chosen.replaced(debug=False, session_cookie_secret=STRONG_SECRET).log_level == "ERROR"
+
+
+def test_a_refused_debug_is_the_only_problem_reported() -> None:
+    with pytest.raises(ValueError, match="DEBUG") as refused:
+        Settings.from_env({"DEBUG": "maybe"})
+    assert "LOGGING_LOGGER_LEVEL" not in str(refused.value)
+
+
+@pytest.mark.usefixtures("restored_logging")
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_each_configured_handler_writes_one_line_records_at_the_default_level(
+    tmp_path: Path, log_format: str
+) -> None:
+    settings = Settings(
+        debug=False,
+        session_cookie_secret=STRONG_SECRET,
+        path_data=tmp_path,
+        log_format=log_format,
+    )
+    configure_logging(settings)
+    root = logging.getLogger()
+    assert root.level == logging.INFO
+    expected = PlainFormatter if log_format == "plain" else JsonFormatter
+    configured = [
+        h for h in root.handlers if isinstance(h.formatter, PlainFormatter | JsonFormatter)
+    ]
+    assert len(configured) == 2, "the console and factsvc.log"
+    assert all(type(handler.formatter) is expected for handler in configured)
