@@ -171,6 +171,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 RedisSessionStore(redis),
                 idle_seconds=settings.session_idle_seconds,
                 absolute_seconds=settings.session_absolute_seconds,
+                # A password change's write to MongoDB ends within its timeout: twice that.
+                change_seconds=2 * settings.mongodb_timeout_ms / 1000,
             ),
             limiter=RateLimiter(RedisCounterStore(redis)),
             limits=attempt_limits(settings),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from factsvc.services.bodies import AccountEditBody, LoginBody, PasswordPolicy, 
 from factsvc.services.body_reasons import parse
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
-from factsvc.services.sessions import Session, SessionService
+from factsvc.services.sessions import CredentialsReplaced, Session, SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User, now_utc
 
 
@@ -91,6 +92,8 @@ class AccountService:
         """A new session for a LoginBody mapping's credentials, ending the presented one;
         raises InvalidInput, RateLimited, Overloaded, BadCredentials or DependencyUnavailable."""
         credentials = parse(LoginBody, body)
+        # Taken before the credential is read: see SessionService.retire_credential.
+        started_at = self._sessions.now()
         async with self._hasher.admitted():
             stored = await self._check_credentials(
                 credentials.username, credentials.password, client
@@ -99,9 +102,32 @@ class AccountService:
         presented = await self._sessions.resolve(presented_token)
         if presented is not None:
             await self._sessions.destroy(presented)
-        session = await self._sessions.create(stored.user.id, user_snapshot.to_record(stored.user))
+        session = await self._open_session(stored, started_at, client)
         security_event("login_succeeded", user=stored.user.id, client=client)
         return LoginResult(stored.user, session.token)
+
+    async def _open_session(self, stored: StoredAccount, started_at: float, client: str) -> Session:
+        """A session for an account whose password was just verified. A password change that
+        retired that credential meanwhile makes the login fail as a wrong password does. Once
+        the change's time is over with the verified hash still stored, the change failed: the
+        version is advanced past it, so that its write can never apply, and the session opens."""
+        user = stored.user
+        snapshot = user_snapshot.to_record(user)
+        try:
+            return await self._sessions.create(
+                user.id, snapshot, stored.credential_version, started_at
+            )
+        except CredentialsReplaced as refused:
+            fence = refused.fence
+        if not fence.changing and await self._store.advance_credential_version(
+            user.id, stored.password_hash, stored.credential_version, fence.version
+        ):
+            with contextlib.suppress(CredentialsReplaced):
+                return await self._sessions.create(user.id, snapshot, fence.version, started_at)
+        security_event(
+            "login_failed", username=user.username, client=client, reason="password_changed"
+        )
+        raise BadCredentials()
 
     async def _check_credentials(self, username: str, password: str, client: str) -> StoredAccount:
         """The account whose password this is, after the rate limits; BadCredentials if none."""
@@ -189,14 +215,23 @@ class AccountService:
             raise WrongOldPassword()
         await self._limiter.reset(*account_limit)
         changes["password_hash"] = await self._hasher.hash(new_password)
-        # Every session ends before the hash changes: should the update fail, the password
-        # is unchanged and the user logs in again; it never changes with old sessions alive.
-        await self._sessions.end_all(session.user_id)
-        user = await self._store.update(
-            session.user_id, changes, self._clock(), expected_hash=stored.password_hash
+        # The old credential is retired before the hash changes: every session ends, and no
+        # login that verified the old hash opens one later (_open_session). Should the write
+        # fail, the password is unchanged and the user logs in again; it never changes with
+        # old sessions alive.
+        version = stored.credential_version
+        await self._sessions.retire_credential(session.user_id, version)
+        user = await self._store.replace_credential(
+            session.user_id, changes, self._clock(), expected_version=version
         )
         if user is None:
             raise NotAuthenticated()
-        rotated = await self._sessions.create(user.id, user_snapshot.to_record(user))
+        try:
+            rotated = await self._sessions.create(
+                user.id, user_snapshot.to_record(user), version + 1
+            )
+        except CredentialsReplaced:
+            # A later change retired this password already: no session comes from it.
+            raise NotAuthenticated() from None
         security_event("password_changed", user=user.id)
         return EditResult(user, rotated.token)

@@ -1,0 +1,99 @@
+"""Logins and password changes raced step by step on a real redis-server and MongoDB-compatible
+server: the scenarios of tests/support/credential_races.py, through the production adapters
+(the Lua scripts and conditional writes that make the guarantee), and one race over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient
+
+from factsvc.app import Services, make_app
+from factsvc.config import Settings
+from factsvc.storage import mongo, redis_client
+from factsvc.storage.mongo_accounts import MongoAccountStore
+from factsvc.storage.redis_counters import RedisCounterStore
+from factsvc.storage.redis_sessions import RedisSessionStore
+from tests.support.api import Api
+from tests.support.credential_races import (
+    LOGIN_PAUSES,
+    NEW,
+    OLD,
+    SCENARIOS,
+    Race,
+    a_login_held_while_the_password_changes_opens_no_session,
+    hold,
+)
+from tests.support.servers import ServicesFactory
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+
+@contextlib.asynccontextmanager
+async def real_race(settings: Settings) -> AsyncIterator[Race]:
+    redis = redis_client.make_redis(settings)
+    client = mongo.make_mongo_client(settings)
+    try:
+        yield Race.build(
+            MongoAccountStore(mongo.collection(client, settings.mongodb_name, "users")),
+            RedisSessionStore(redis),
+            RedisCounterStore(redis),
+            asyncio.sleep,
+        )
+    finally:
+        client.close()
+        await redis.aclose(close_connection_pool=True)
+
+
+@pytest.mark.parametrize("resumed_late", [False, True], ids=["at_once", "after_the_change_time"])
+@pytest.mark.parametrize("pause", list(LOGIN_PAUSES))
+async def test_a_login_held_while_the_password_changes_opens_no_session(
+    settings: Settings, pause: str, resumed_late: bool
+) -> None:
+    async with real_race(settings) as race:
+        await a_login_held_while_the_password_changes_opens_no_session(race, pause, resumed_late)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.__name__)
+async def test_a_race_between_login_and_password_change(
+    settings: Settings, scenario: Callable[[Race], Awaitable[None]]
+) -> None:
+    async with real_race(settings) as race:
+        await scenario(race)
+
+
+@pytest.fixture
+def services(services_factory: ServicesFactory, settings: Settings) -> Services:
+    return services_factory(settings)
+
+
+@pytest.fixture
+def app(services: Services, settings: Settings) -> tornado.web.Application:
+    return make_app(settings, services)
+
+
+async def test_over_http_a_login_with_the_old_password_during_a_change_is_refused(
+    services: Services, http_client: AsyncHTTPClient, base_url: str
+) -> None:
+    owner, racer = Api(http_client, base_url), Api(http_client, base_url)
+    await owner.register()
+    assert (await owner.login()).status == 200
+    # The service's own MongoDB adapter, held after the login's read of the account: the
+    # password change then runs from start to end before the login goes on.
+    gate = hold(services.accounts._store, "find_by_username", after=True)
+    login = asyncio.ensure_future(racer.login())
+    await gate.reached.wait()
+    changed = await owner.post("/account/edit", {"password": NEW, "old_password": OLD})
+    assert changed.status == 200
+    gate.release()
+    refused = await login
+    assert (refused.status, refused.code) == (401, 1001)
+    assert refused.set_cookies() == []
+    assert (await racer.get("/account/info")).status == 401
+    assert (await owner.get("/account/info")).status == 200
+    assert (await racer.login(password=OLD)).status == 401
+    assert (await racer.login(password=NEW)).status == 200
