@@ -57,3 +57,72 @@ async def test_small_bodies_are_compressed_on_the_loop_large_ones_in_a_thread(
     assert gzip.decompress(await gzip_compressed(large)) == large
     assert threads[0] == loop_thread
     assert threads[1] != loop_thread
+
+
+# RFC 9110 §12.5.3: q=0 means "not acceptable"; codings are case-insensitive tokens; `*` covers
+# every coding not listed (identity too); the higher weight wins.
+REFUSING_GZIP = [
+    "gzip;q=0",
+    "gzip; q=0",
+    "gzip ;q=0.0",
+    "gzip;q=0.000",
+    "GZIP;Q=0",
+    "x-gzip;q=0",
+    "gzip;q=0, deflate",
+    "br, gzip;q=0",
+    "*;q=0",
+    "*;q=0, identity",
+    "br, *;q=0",
+    "gzip;q=0, *",
+    "gzip;q=0.5, identity",
+    "gzip;q=0.2, *;q=0.5",
+    "identity;q=0",
+    "identity;q=0, br",
+    "",
+    " , ,",
+    "gzipx",
+    "compress",
+    "gzip;q=abc",
+    "gzip;q=1.5",
+    "gzip;q=0.1234",
+    "gzip;q=",
+    'gzip;q="1"',
+    "gz ip",
+]
+ACCEPTING_GZIP = [
+    "GZIP",
+    "Gzip",
+    "x-gzip",
+    "X-GZIP",
+    "gzip;q=1",
+    "gzip;q=1.000",
+    "gzip;q=0.001",
+    "gzip ; q = 0.5",
+    "*",
+    "*;q=0.5",
+    "identity;q=0, gzip",
+    "gzip;q=0.5, identity;q=0.4",
+    "gzip;q=0.5, identity;q=0.5",
+    "gzip;level=9",
+    ",gzip,",
+    "deflate, gzip;q=0.1",
+]
+
+
+@pytest.mark.parametrize("accept_encoding", REFUSING_GZIP)
+def test_gzip_refused_or_not_preferred_gets_identity(accept_encoding: str) -> None:
+    assert not accepts_gzip(accept_encoding)
+
+
+@pytest.mark.parametrize("accept_encoding", ACCEPTING_GZIP)
+def test_gzip_acceptable_and_preferred_gets_gzip(accept_encoding: str) -> None:
+    assert accepts_gzip(accept_encoding)
+
+
+@pytest.mark.parametrize("weight", ["0", "0.", "0.0", "0.00", "0.000"])
+@pytest.mark.parametrize("name", ["gzip", "GZip", "x-gzip", "*"])
+@pytest.mark.parametrize("others", ["", "br, ", "deflate;q=1, ", "identity;q=0.5, "])
+def test_any_spelling_of_a_zero_weight_refuses_gzip(weight: str, name: str, others: str) -> None:
+    for space in ("", " "):
+        assert not accepts_gzip(f"{others}{name}{space};{space}q={weight}")
+        assert not accepts_gzip(f"{name};Q={weight}, {others}".rstrip(", "))

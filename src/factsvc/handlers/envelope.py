@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,12 +27,57 @@ def envelope_bytes(payload: Mapping[str, Any]) -> bytes:
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether the Accept-Encoding header's value lets us send gzip.
+    """Whether a body may go gzip-compressed, given the request's Accept-Encoding (None when
+    absent): gzip is acceptable and the client prefers nothing to it (RFC 9110 §12.5.3).
 
-    As the service has always read it: any mention of gzip counts, and q-values are not parsed
-    (`gzip;q=0` still gets gzip).
+    Codings are case-insensitive, `x-gzip` is gzip (RFC 9110 §8.4.1.3), `*` stands for every
+    coding not listed, q=0 means "not acceptable", and of two acceptable codings the higher q
+    wins (ties go to gzip). No header, or an empty one, means identity. A malformed element
+    (a bad weight, or not a token) is ignored. When even identity is refused and gzip is not
+    acceptable, identity is still sent: the header is disregarded rather than answered with
+    406, as RFC 9110 §12.1 allows, since every answer is an envelope the client needs.
     """
-    return "gzip" in (accept_encoding or "")
+    if accept_encoding is None:
+        return False  # the hot path: most clients that send nothing, plus the cached lookup
+    return _prefers_gzip(accept_encoding)
+
+
+# Weights by coding: the q-value grammar of RFC 9110 §12.4.2, at most three decimals.
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+@functools.lru_cache(maxsize=256)
+def _prefers_gzip(accept_encoding: str) -> bool:
+    weights: dict[str, float] = {}
+    for element in accept_encoding.split(","):
+        coding, *parameters = (part.strip() for part in element.split(";"))
+        if not coding:
+            continue  # empty list elements are allowed (RFC 9110 §5.6.1)
+        weight = _weight(parameters)
+        if weight is None or not _TOKEN.fullmatch(coding):
+            continue
+        coding = coding.lower()
+        coding = "gzip" if coding == "x-gzip" else coding
+        weights[coding] = max(weight, weights.get(coding, 0.0))
+    anything = weights.get("*", 0.0)
+    gzip_weight = weights.get("gzip", anything)
+    identity_weight = weights.get("identity", anything)
+    return gzip_weight > 0 and gzip_weight >= identity_weight
+
+
+def _weight(parameters: list[str]) -> float | None:
+    """The element's q (1 without one), or None when a parameter is malformed."""
+    weight = 1.0
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() != "q":
+            continue  # codings take no other parameters; ignore any
+        value = value.strip()
+        if not _QVALUE.fullmatch(value):
+            return None
+        weight = float(value)
+    return weight
 
 
 async def gzip_compressed(body: bytes) -> bytes:
