@@ -14,6 +14,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app
 from factsvc.config import Settings
+from factsvc.services.users import now_utc
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_counters import RedisCounterStore
@@ -64,6 +65,31 @@ async def test_a_race_between_login_and_password_change(
 ) -> None:
     async with real_race(settings) as race:
         await scenario(race)
+
+
+async def test_an_account_stored_before_credential_versions_is_at_version_zero(
+    settings: Settings,
+) -> None:
+    client = mongo.make_mongo_client(settings)
+    try:
+        users = mongo.collection(client, settings.mongodb_name, "users")
+        store = MongoAccountStore(users)
+        moment = now_utc()
+        older: dict[str, object] = {"username": "alice", "nickname": "alice", "gender": "i"}
+        older |= {"password_hash": "$2b$04$old", "create_time": moment, "update_time": moment}
+        user_id = str((await users.insert_one(older)).inserted_id)
+        stored = await store.find_by_username("alice")
+        assert stored is not None
+        assert stored.credential_version == 0
+        assert await store.advance_credential_version(user_id, "$2b$04$old", 0, 0)
+        new_hash = {"password_hash": "$2b$04$new"}
+        assert await store.replace_credential(user_id, new_hash, moment, 1) is None
+        assert await store.replace_credential(user_id, new_hash, moment, 0) is not None
+        stored = await store.find_by_id(user_id)
+        assert stored is not None
+        assert (stored.password_hash, stored.credential_version) == ("$2b$04$new", 1)
+    finally:
+        client.close()
 
 
 @pytest.fixture
