@@ -175,3 +175,44 @@ def test_a_username_pattern_and_its_lengths_admit_the_same_names(
         assert bool(pattern.fullmatch("a" + "_" * (length - 1))) is admitted, length
     assert bool(pattern.fullmatch("Alice")) is not stored, "stored names are in lower case"
     assert not pattern.fullmatch("9lives")
+
+
+VISIBLE = "must contain a visible character: a letter, digit, punctuation mark or symbol"
+CLEAN = "must not contain control characters or surrounding spaces"
+
+
+@pytest.mark.parametrize(
+    ("nickname", "reason"),
+    [
+        ("\u3164", VISIBLE),  # HANGUL FILLER
+        ("\u2800", VISIBLE),  # BRAILLE PATTERN BLANK
+        ("\u0301\u0301", VISIBLE),  # only combining marks
+        ("\u115f\u1160\uffa0", VISIBLE),  # the other Hangul fillers
+        ("\u3164 \u3164", VISIBLE),  # blanks with a space between
+        # Cases refused before this rule keep their reason.
+        ("\u3000", CLEAN),
+        ("\u00a0\u2000\u200a", CLEAN),
+        ("\u200b", CLEAN),
+        ("\u3164\u200b", CLEAN),
+        ("", "must be a string of 1-20 characters"),
+    ],
+)
+def test_a_nickname_with_no_visible_character_is_refused(nickname: str, reason: str) -> None:
+    body = {"username": "alice", "password": "long enough", "nickname": nickname}
+    assert reasons(RegisterBody, body) == {"nickname": reason}
+    assert reasons(AccountEditBody, {"nickname": nickname}) == {"nickname": reason}
+
+
+@pytest.mark.parametrize("nickname", ["Zoë", "李小龍", "😀", "e\u0301", "…", "\u3164x"])
+def test_a_nickname_with_a_visible_character_in_any_script_is_taken(nickname: str) -> None:
+    assert parse(AccountEditBody, {"nickname": nickname}, POLICY).nickname == nickname
+
+
+def test_a_login_name_keeps_what_is_not_ascii_so_it_matches_no_account() -> None:
+    assert parse(LoginBody, {"username": "\u212aelvin1", "password": "x"}).username == (
+        "\u212aelvin1"
+    )
+    assert parse(LoginBody, {"username": "\u0130VAN1", "password": "x"}).username == "\u0130van1"
+    registered = parse(RegisterBody, {"username": "KELVIN1", "password": "long enough"}, POLICY)
+    assert registered.username == "kelvin1"
+    assert "username" in reasons(RegisterBody, {"username": "\u212aelvin1", "password": "x" * 9})

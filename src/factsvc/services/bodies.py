@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from factsvc.services.body_reasons import UNICODE, Reasons, problem, refusal, with_problems
+from factsvc.services.names import has_visible_character, normalized_username
 
 # Lengths in code points, both ends included.
 USERNAME_MIN, USERNAME_MAX = 3, 20
@@ -29,6 +30,7 @@ GenderCode = Literal["m", "f", "i"]
 GENDERS: tuple[str, ...] = get_args(GenderCode)
 
 CLEAN_TEXT = "must not contain control characters or surrounding spaces"
+VISIBLE = "must contain a visible character: a letter, digit, punctuation mark or symbol"
 REQUIRED_FOR_CHANGE = "is required to change the password"
 # Control, format, surrogate and line/paragraph separator characters (Unicode general categories).
 UNCLEAN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
@@ -63,6 +65,12 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _visible(value: str) -> str:
+    if not has_visible_character(value):
+        raise refusal(VISIBLE)
+    return value
+
+
 def _not_common(value: str, info: ValidationInfo) -> str:
     policy = info.context
     if not isinstance(policy, PasswordPolicy):
@@ -86,7 +94,7 @@ Username = Annotated[
         f"must be {USERNAME_MIN}-{USERNAME_MAX} ASCII letters, digits or '_', "
         "starting with a letter"
     ),
-    AfterValidator(str.lower),
+    AfterValidator(normalized_username),
 ]
 # The username as stored and shown: the same rule, in lower case.
 StoredUsername = Annotated[
@@ -118,13 +126,15 @@ Nickname = Annotated[
         min_length=NICKNAME_MIN,
         max_length=NICKNAME_MAX,
         description=f"{NICKNAME_MIN}-{NICKNAME_MAX} characters, no control or format "
-        "characters, no surrounding spaces.",
+        "characters, no surrounding spaces, at least one visible character (a letter, digit, "
+        "punctuation mark or symbol; not only spaces, combining marks or blank fillers).",
     ),
     Reasons(
         f"must be a string of {NICKNAME_MIN}-{NICKNAME_MAX} characters",
         {"string_unicode": CLEAN_TEXT},
     ),
     AfterValidator(_clean_text),
+    AfterValidator(_visible),
 ]
 Gender = Annotated[
     GenderCode,
@@ -162,7 +172,12 @@ class LoginBody(Body):
     """Credentials for a new session."""
 
     username: Annotated[
-        LoginText, AfterValidator(str.lower), Field(description="Matched case-insensitively.")
+        LoginText,
+        AfterValidator(normalized_username),
+        Field(
+            description="Matched case-insensitively in its ASCII letters only; a name that "
+            "breaks the username rule matches no account (401)."
+        ),
     ]
     password: Annotated[LoginText, Field(description="Used exactly as sent.")]
 
