@@ -21,6 +21,7 @@ from tornado.web import Application
 from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
 from factsvc.embedded import EmbeddedBackends
+from factsvc.http_connection import EnvelopeHTTPServer
 from factsvc.inflight import InFlightRequests
 from factsvc.metrics import forget_process
 
@@ -32,7 +33,9 @@ MAX_DISCARDED_BODY_FACTOR = 16
 
 
 def make_http_server(app: Application, settings: Settings) -> HTTPServer:
-    return HTTPServer(
+    """The HTTP/1.1 server with the configured limits; what its parser refuses (a head over
+    HTTP_MAX_HEADER_BYTES, a malformed message) is answered in the envelope (http_connection)."""
+    return EnvelopeHTTPServer(
         app,
         # Client-sent X-Real-Ip / X-Forwarded-For are not trusted: the peer address is.
         xheaders=False,
@@ -41,6 +44,7 @@ def make_http_server(app: Application, settings: Settings) -> HTTPServer:
         # arrive; the connection reads and drops up to this cap before closing (beyond it,
         # Tornado answers a bare 400 and closes at once).
         max_body_size=MAX_DISCARDED_BODY_FACTOR * settings.http_max_body_bytes,
+        # Request line and headers together; beyond it, 414 or 431 and the connection closes.
         max_header_size=settings.http_max_header_bytes,
         idle_connection_timeout=settings.http_idle_timeout_seconds,
         body_timeout=settings.http_body_timeout_seconds,

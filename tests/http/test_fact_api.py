@@ -241,7 +241,7 @@ async def test_wrong_methods_get_the_405_envelope_with_allow(
 ) -> None:
     response = await fetch(http_client, f"{base_url}/fact?n=1", method="POST", body=b"{}")
     assert response.code == 405
-    assert response.headers["Allow"] == "GET, OPTIONS"
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
     body = envelope(response)
     assert body == {"code": 5, "message": "method not allowed", "request_id": body["request_id"]}
 

@@ -9,6 +9,12 @@ from typing import Any
 from factsvc import __version__
 from factsvc.api_schema.defaults import SESSION_COOKIE
 from factsvc.api_schema.errors import ERROR_RESPONSES, SERVER_ERROR, ErrorResponse, RequestId
+from factsvc.api_schema.implied import (
+    CONTENT_LENGTH,
+    status_header_components,
+    status_headers,
+    with_head,
+)
 from factsvc.api_schema.json_schema import SchemaRegistry
 from factsvc.api_schema.operation import SECURITY_SCHEMES, Operation, Route
 from factsvc.request_context import ACCEPTED_REQUEST_ID
@@ -52,7 +58,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
     they name. Raises ValueError when two different schemas claim one component name."""
     registry = SchemaRegistry()
     paths = {
-        route.path: {op.method: _operation(op, registry) for op in route.operations}
+        route.path: {op.method: _operation(op, registry) for op in with_head(route.operations)}
         for route in routes
     }
     tags = dict.fromkeys(
@@ -72,6 +78,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
             "required": True,
             "schema": registry.type_schema(RequestId),
         },
+        **status_header_components(),
     }
     return {
         "openapi": OPENAPI_VERSION,
@@ -112,6 +119,8 @@ def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
         "content": {op.media_type: {"schema": _answer_schema(op, registry)}},
         "headers": {**(SET_COOKIE if op.sets_cookie else {}), **REQUEST_ID},
     }
+    if op.method == "head":
+        success["headers"] = {**CONTENT_LENGTH, **success["headers"]}
     if op.links:
         success["links"] = dict(op.links)
     errors = sorted([*op.errors, SERVER_ERROR], key=lambda response: response.status)
@@ -152,5 +161,5 @@ def _error_response(response: ErrorResponse, registry: SchemaRegistry) -> dict[s
     return {
         "description": response.description,
         "content": {"application/json": {"schema": schema}},
-        "headers": {**response.headers, **REQUEST_ID},
+        "headers": {**response.headers, **status_headers(response.status), **REQUEST_ID},
     }

@@ -22,7 +22,7 @@ from factsvc.handlers.envelope import (
     envelope_bytes,
     gzip_compressed,
 )
-from factsvc.handlers.error_map import error_answer
+from factsvc.handlers.error_map import HEADERS_BY_STATUS, error_answer
 from factsvc.handlers.json_body import is_json_media_type, parse_json_object
 from factsvc.inflight import InFlightRequests
 from factsvc.request_context import current_request_id, request_id_for
@@ -37,11 +37,19 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 class BaseHandler(RequestHandler):
     """Bodies are streamed so that a too-large one is refused with a JSON 413 as soon as its
     headers arrive, and never buffered whole; it also keeps Tornado from parsing form and
-    multipart bodies, which no endpoint accepts."""
+    multipart bodies, which no endpoint accepts.
+
+    Every route that serves GET serves HEAD too, with the same status and headers and no body
+    (RFC 9110 §9.3.2): Tornado drops the body of a HEAD answer and keeps its Content-Length."""
 
     _counted = False
     _request_id: str | None = None
     _body: bytearray | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get" in cls.__dict__ and "head" not in cls.__dict__:
+            cls.head = cls.get
 
     @property
     def request_id(self) -> str:
@@ -93,6 +101,7 @@ class BaseHandler(RequestHandler):
         if body_arrived is not None and not body_arrived.done():
             self._body = None
             body_arrived.set_exception(StreamClosedError())
+            body_arrived.exception()  # a handler that answered early (413) no longer awaits it
             self._count_finished()
 
     def _count_finished(self) -> None:
@@ -178,7 +187,7 @@ class BaseHandler(RequestHandler):
             self._log_cross_origin_refusal()
         self.set_status(answer.status)
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
-        for name, value in answer.headers.items():
+        for name, value in {**HEADERS_BY_STATUS.get(answer.status, {}), **answer.headers}.items():
             self.set_header(name, value)
         if answer.status == 405:
             self.set_header("Allow", ", ".join(self._allowed_methods()))

@@ -35,7 +35,26 @@ class ErrorKind(NamedTuple):
 # Envelope codes by HTTP status, kept from the original service so clients can switch on them;
 # Tornado's own errors (HTTPError, or a bare status such as 405) carry no domain error.
 CODE_BY_STATUS: Mapping[int, int] = MappingProxyType(
-    {400: 3, 401: 4, 403: 5, 404: 7, 405: 5, 409: 8, 413: 3, 415: 3, 429: 9, 500: 2, 503: 10}
+    {
+        400: 3,
+        401: 4,
+        403: 5,
+        404: 7,
+        405: 5,
+        409: 8,
+        413: 3,
+        414: 3,
+        415: 3,
+        429: 9,
+        431: 3,
+        500: 2,
+        503: 10,
+    }
+)
+# Headers every answer of a status carries, whatever its cause: a 401 names the scheme that
+# would authenticate (RFC 9110 §15.5.2, RFC 6750 §3); the cookie is the browser's alternative.
+HEADERS_BY_STATUS: Mapping[int, Mapping[str, str]] = MappingProxyType(
+    {401: MappingProxyType({"WWW-Authenticate": 'Bearer realm="factsvc"'})}
 )
 # The original service's code for a wrong password, whichever status carries it.
 WRONG_PASSWORD_CODE = 1001
@@ -101,7 +120,8 @@ def error_answer(status: int, error: BaseException | None) -> ErrorAnswer:
 
     A domain error answers by its row, with its body fields and Retry-After (whole seconds);
     Tornado's HTTPError by its own status; no exception by `status` below 500. Anything else,
-    or a domain error with no row, is a bare 500 that tells nothing of its cause.
+    or a domain error with no row, is a bare 500 that tells nothing of its cause. `headers`
+    are the error's own; the writer adds its status's HEADERS_BY_STATUS to every answer.
     """
     if isinstance(error, FactsvcError):
         kind = kind_of(error)
