@@ -29,6 +29,7 @@ from factsvc.routes import ROUTES
 from factsvc.services.accounts import AccountService, AttemptLimits
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
+from factsvc.services.idempotency import IdempotencyService
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
@@ -36,6 +37,7 @@ from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_cache import RedisFactorialCache
 from factsvc.storage.redis_counters import RedisCounterStore
+from factsvc.storage.redis_idempotency import RedisIdempotencyStore
 from factsvc.storage.redis_sessions import RedisSessionStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,8 @@ class Services:
     metrics: Metrics
     pools: Mapping[str, BoundedExecutor] = field(default_factory=dict)
     local_cache_bytes: Callable[[], int] = lambda: 0
+    # None: Idempotency-Key is ignored (only services built without Redis, in some tests).
+    idempotency: IdempotencyService | None = None
 
 
 def make_app(
@@ -66,6 +70,7 @@ def make_app(
             max_age_seconds=settings.session_absolute_seconds,
         ),
         "clients": ClientAddressResolver(settings.trusted_proxies),
+        "idempotency": services.idempotency,
     }
     routes = [route.rule(dependencies) for route in ROUTES]
     secrets, key_version = cookie_secrets(settings)
@@ -164,6 +169,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             pepper=settings.password_pepper,
         )
         await hasher.prepare()
+        idempotency = IdempotencyService(
+            RedisIdempotencyStore(redis),
+            secret=settings.session_cookie_secret.encode("utf-8"),
+            ttl_seconds=settings.idempotency_key_ttl_seconds,
+            unknown_seconds=settings.register_unknown_outcome_seconds,
+        )
         accounts = AccountService(
             store=account_store,
             hasher=hasher,
@@ -177,6 +188,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             limiter=RateLimiter(RedisCounterStore(redis)),
             limits=attempt_limits(settings),
             common_passwords=common_passwords(),
+            unknown_outcomes=idempotency,
         )
         readiness = ReadinessService(
             {
@@ -192,6 +204,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             metrics=metrics,
             pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner},
             local_cache_bytes=lambda: int(local_cache.currsize),
+            idempotency=idempotency,
         )
 
 

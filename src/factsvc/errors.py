@@ -88,6 +88,26 @@ class Duplicate(FactsvcError):
         return {"errors": {self.field: "is taken"}}
 
 
+class IdempotencyKeyReused(FactsvcError):
+    """An Idempotency-Key already used with a different request body (draft-ietf-httpapi-
+    idempotency-key-header §2.7: a client must not reuse a key for another payload)."""
+
+    def body_fields(self) -> Mapping[str, object]:
+        """`errors`: the header, with the reason."""
+        return {"errors": {"Idempotency-Key": "was used with a different body"}}
+
+
+class IdempotencyKeyInFlight(FactsvcError):
+    """A request with this Idempotency-Key is still being processed; retrying later answers
+    with its outcome (draft-ietf-httpapi-idempotency-key-header §2.7)."""
+
+    retry_after_seconds = 1
+
+    def body_fields(self) -> Mapping[str, object]:
+        """`errors`: the header, with the reason."""
+        return {"errors": {"Idempotency-Key": "a request with this key is in progress"}}
+
+
 class RateLimited(FactsvcError):
     """Too many attempts from this client or at this account; retry after the window."""
 

@@ -74,7 +74,15 @@ REGISTER = Operation(
     status=201,
     answer=r.UserAnswer,
     answer_description="The new user.",
-    errors=(*BODY_ERRORS, e.CROSS_ORIGIN_REFUSED, e.DUPLICATE, e.TOO_MANY_REQUESTS, e.UNAVAILABLE),
+    idempotent=True,
+    errors=(
+        *BODY_ERRORS,
+        e.CROSS_ORIGIN_REFUSED,
+        e.DUPLICATE,
+        e.KEY_REUSED,
+        e.TOO_MANY_REQUESTS,
+        e.UNAVAILABLE,
+    ),
     links={
         "LoginAsRegistered": {
             "operationId": "login",
@@ -154,16 +162,19 @@ ACCOUNT_EDIT = Operation(
     answer=r.Edited,
     answer_description="The updated user; `token` after a password change.",
     sets_cookie=True,
+    idempotent=True,
     errors=(
         *BODY_ERRORS,
         e.NOT_LOGGED_IN,
         e.EDIT_FORBIDDEN,
+        e.IN_PROGRESS,
+        e.KEY_REUSED,
         e.TOO_MANY_REQUESTS,
         e.UNAVAILABLE,
     ),
 )
 
-ACCOUNT = ("accounts", "cookies", "clients")
+ACCOUNT = ("accounts", "cookies", "clients", "idempotency")
 # Path (also the route's name), handler, the dependencies its initialize() takes, operations.
 ROUTES = (
     Route("/fact", FactorialHandler, ("factorials",), (GET_FACTORIAL,)),

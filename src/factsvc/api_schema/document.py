@@ -9,6 +9,7 @@ from typing import Any
 from factsvc import __version__
 from factsvc.api_schema.defaults import SESSION_COOKIE
 from factsvc.api_schema.errors import ERROR_RESPONSES, SERVER_ERROR, ErrorResponse, RequestId
+from factsvc.api_schema.headers import IDEMPOTENCY_KEY_REF, PARAMETERS
 from factsvc.api_schema.implied import (
     CONTENT_LENGTH,
     status_header_components,
@@ -88,6 +89,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": registry.definitions,
+            "parameters": PARAMETERS,
             "responses": responses,
             "headers": headers,
             "securitySchemes": SECURITY_SCHEMES,
@@ -106,8 +108,11 @@ def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
         result["description"] = op.description
     result["tags"] = [op.tag]
     result["security"] = op.security.requirements()
+    parameters = [IDEMPOTENCY_KEY_REF] if op.idempotent else []
     if op.query is not None:
-        result["parameters"] = _query_parameters(registry.inline(op.query, "validation"))
+        parameters += _query_parameters(registry.inline(op.query, "validation"))
+    if parameters:
+        result["parameters"] = parameters
     if op.body is not None:
         schema = registry.reference(op.body.name, op.body.model, "validation")
         result["requestBody"] = {

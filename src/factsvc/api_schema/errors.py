@@ -28,7 +28,8 @@ FieldReasons = Annotated[
     dict[str, str],
     Field(
         min_length=1,
-        description="One reason per refused field (`n`, `body`, or a body field name).",
+        description="One reason per refused field (`n`, `body`, a body field name, or the "
+        "`Idempotency-Key` header).",
     ),
 ]
 Detail = Annotated[
@@ -140,8 +141,33 @@ METHOD_NOT_ALLOWED = ErrorResponse(
 )
 DUPLICATE = ErrorResponse(
     "Duplicate",
-    (domain.Duplicate,),
-    'Duplicate (code 8): the username is taken; `errors` is `{"username": "is taken"}`.',
+    (domain.Duplicate, domain.IdempotencyKeyInFlight),
+    'Duplicate (code 8): the username is taken (`errors` is `{"username": "is taken"}`), or a '
+    "request with the same `Idempotency-Key` is still running (`errors` names the header; "
+    "`Retry-After` says when to retry for its answer).",
+    RefusedFields,
+    headers={
+        "Retry-After": {
+            "description": "Seconds to wait before retrying; only while a request with the same "
+            "`Idempotency-Key` runs.",
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+)
+IN_PROGRESS = ErrorResponse(
+    "InProgress",
+    (domain.IdempotencyKeyInFlight,),
+    "Request in progress (code 8): a request with the same `Idempotency-Key` is still running; "
+    "retry after `Retry-After` for its answer. `errors` names the header.",
+    RefusedFields,
+    headers=RETRY_AFTER,
+)
+KEY_REUSED = ErrorResponse(
+    "KeyReused",
+    (domain.IdempotencyKeyReused,),
+    "Idempotency key reused (code 3): the `Idempotency-Key` came before with another body; "
+    "send a new key for a new request. `errors` names the header.",
     RefusedFields,
 )
 PAYLOAD_TOO_LARGE = ErrorResponse(
@@ -183,6 +209,8 @@ ERROR_RESPONSES = (
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     DUPLICATE,
+    IN_PROGRESS,
+    KEY_REUSED,
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     TOO_MANY_REQUESTS,

@@ -57,7 +57,8 @@ class RequestBody:
 class Operation:
     """One method of a route as the document describes it. `answer` is the success body's model
     (None for a plain-text body); `errors` the error responses besides ServerError, which every
-    operation can give; `links` OpenAPI Link Objects by name, as written in the document."""
+    operation can give; `idempotent`: it takes the Idempotency-Key header; `links` OpenAPI Link
+    Objects by name, as written in the document."""
 
     method: str
     operation_id: str
@@ -73,6 +74,7 @@ class Operation:
     body: RequestBody | None = None
     query: type[BaseModel] | None = None
     sets_cookie: bool = False
+    idempotent: bool = False
     links: Mapping[str, Any] = field(default_factory=dict)
     media_type: str = "application/json"
 

@@ -127,6 +127,14 @@ class Settings(DeclaredSettings):
         "REGISTER_CLIENT_WINDOW_SECONDS", 3600, A.PASSWORDS
     )
     """the window of REGISTER_CLIENT_MAX, in seconds"""
+    idempotency_key_ttl_seconds: Annotated[int, WholeNumber(60, 7 * DAY)] = setting(
+        "IDEMPOTENCY_KEY_TTL_SECONDS", DAY, A.PASSWORDS
+    )
+    """how long an Idempotency-Key's outcome is replayed to retries of its request"""
+    register_unknown_outcome_seconds: Annotated[int, WholeNumber(0, DAY)] = setting(
+        "REGISTER_UNKNOWN_OUTCOME_SECONDS", 3600, A.PASSWORDS
+    )
+    """how long after a registration answered 503 a retry with its password gets 201; 0: never"""
 
     cors_origins: Annotated[tuple[str, ...], ORIGINS] = setting("CORS_ORIGINS", (), A.CLIENTS)
     """browser origins trusted for CORS and cross-origin POSTs"""

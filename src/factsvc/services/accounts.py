@@ -10,6 +10,7 @@ from datetime import datetime
 from factsvc.errors import (
     BadCredentials,
     DependencyUnavailable,
+    Duplicate,
     NotAuthenticated,
     WrongOldPassword,
 )
@@ -18,8 +19,10 @@ from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
 from factsvc.services.bodies import AccountEditBody, LoginBody, PasswordPolicy, RegisterBody
 from factsvc.services.body_reasons import parse
+from factsvc.services.idempotency import Forgetful, UnknownOutcomes
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
+from factsvc.services.registration_recovery import RegistrationRecovery
 from factsvc.services.sessions import CredentialsReplaced, Session, SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User, now_utc
 
@@ -64,6 +67,7 @@ class AccountService:
         limits: AttemptLimits,
         common_passwords: Collection[str],
         clock: Callable[[], datetime] = now_utc,
+        unknown_outcomes: UnknownOutcomes | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
@@ -72,9 +76,17 @@ class AccountService:
         self._limits = limits
         self._common = common_passwords
         self._clock = clock
+        self._recovery = RegistrationRecovery(
+            store=store,
+            hasher=hasher,
+            limiter=limiter,
+            per_account=limits.per_account,
+            unknown=unknown_outcomes or Forgetful(),
+        )
 
     async def register(self, body: Mapping[str, object], client: str) -> User:
-        """A new account from a RegisterBody mapping; raises InvalidInput, RateLimited,
+        """A new account from a RegisterBody mapping, or the one an earlier attempt whose
+        outcome was unknown stored (RegistrationRecovery); raises InvalidInput, RateLimited,
         Overloaded, Duplicate (a taken username) or DependencyUnavailable."""
         new = parse(RegisterBody, body, PasswordPolicy(self._common))
         async with self._hasher.admitted():
@@ -82,7 +94,15 @@ class AccountService:
             # Hashed before the uniqueness check: a taken name costs as long as a free one.
             password_hash = await self._hasher.hash(new.password)
         account = NewAccount(new.username, new.nickname, new.gender, password_hash, self._clock())
-        user = await self._store.insert(account)
+        try:
+            user = await self._store.insert(account)
+        except DependencyUnavailable:
+            await self._recovery.remember(new.username)
+            raise
+        except Duplicate:
+            user = await self._recovery.earlier_attempt(new.username, new.password)
+            security_event("registration_recovered", user=user.id, client=client)
+            return user
         security_event("registered", user=user.id, client=client)
         return user
 

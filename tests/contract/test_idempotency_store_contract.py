@@ -1,0 +1,103 @@
+"""The IdempotencyStore port: FakeIdempotencyStore and RedisIdempotencyStore pass the same
+checks. Records here are any JSON object: what a record holds is services/idempotency.py's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from factsvc.errors import DependencyUnavailable
+from factsvc.services.idempotency import IdempotencyStore
+from factsvc.storage.redis_idempotency import RedisIdempotencyStore
+from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from tests.support.fake_idempotency_store import FakeIdempotencyStore
+
+pytestmark = pytest.mark.gen_test(timeout=30)
+
+PENDING = {"state": "pending", "fingerprint": "f1", "claim": "c1"}
+OTHER = {"state": "pending", "fingerprint": "f1", "claim": "c2"}
+DONE = {"state": "done", "fingerprint": "f1", "answer": {"status": 201, "name": "Ünïcode"}}
+
+
+@pytest.fixture(params=["fake", "redis"])
+def records(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[IdempotencyStore]:
+    if request.param == "fake":
+        cut_off = FakeIdempotencyStore(clock)
+        cut_off.available = False
+        return fake_subject(FakeIdempotencyStore(clock), cut_off, clock)
+    live: Redis = request.getfixturevalue("live_redis")
+    dead: Redis = request.getfixturevalue("dead_redis")
+    return real_subject(RedisIdempotencyStore(live), RedisIdempotencyStore(dead))
+
+
+async def test_the_first_claim_stores_and_later_ones_get_the_record_held(
+    records: Subject[IdempotencyStore],
+) -> None:
+    assert await records.store.claim("k1", PENDING, 60) is None
+    assert await records.store.claim("k1", OTHER, 60) == PENDING
+    assert await records.store.load("k1") == PENDING
+    assert await records.store.load("unknown") is None
+
+
+async def test_of_concurrent_claims_exactly_one_stores(
+    records: Subject[IdempotencyStore],
+) -> None:
+    claims = [{**PENDING, "claim": f"c{i}"} for i in range(10)]
+    held = await asyncio.gather(*(records.store.claim("k1", claim, 60) for claim in claims))
+    assert held.count(None) == 1
+    winner = claims[held.index(None)]
+    assert all(record == winner for record in held if record is not None)
+
+
+async def test_a_claim_ends_when_its_ttl_runs_out(records: Subject[IdempotencyStore]) -> None:
+    await records.store.claim("k1", PENDING, 1)
+    await records.wait(1.1)
+    assert await records.store.load("k1") is None
+    assert await records.store.claim("k1", OTHER, 60) is None, "an expired key is free again"
+
+
+async def test_settle_replaces_the_claimed_record_with_its_own_ttl(
+    records: Subject[IdempotencyStore],
+) -> None:
+    await records.store.claim("k1", PENDING, 1)
+    await records.store.settle("k1", PENDING, DONE, 3)
+    await records.wait(1.1)
+    assert await records.store.load("k1") == DONE, "the record lives by the settled TTL"
+    await records.wait(2.2)
+    assert await records.store.load("k1") is None
+
+
+async def test_settle_with_none_frees_the_key(records: Subject[IdempotencyStore]) -> None:
+    await records.store.claim("k1", PENDING, 60)
+    await records.store.settle("k1", PENDING, None, 60)
+    assert await records.store.load("k1") is None
+    assert await records.store.claim("k1", OTHER, 60) is None
+
+
+async def test_settle_leaves_another_claims_record_alone(
+    records: Subject[IdempotencyStore],
+) -> None:
+    await records.store.claim("k1", OTHER, 60)
+    await records.store.settle("k1", PENDING, DONE, 60)
+    await records.store.settle("k1", PENDING, None, 60)
+    assert await records.store.load("k1") == OTHER
+    await records.store.settle("absent", PENDING, DONE, 60)
+    assert await records.store.load("absent") is None, "settle never creates a record"
+
+
+async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
+    records: Subject[IdempotencyStore],
+) -> None:
+    store = records.cut_off
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.claim("k1", PENDING, 60),
+        lambda: store.settle("k1", PENDING, DONE, 60),
+        lambda: store.load("k1"),
+    ]
+    for call in calls:
+        with pytest.raises(DependencyUnavailable) as raised:
+            await call()
+        assert raised.value.states == {"redis": "unavailable"}

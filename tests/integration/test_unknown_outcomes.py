@@ -1,0 +1,132 @@
+"""Registrations answered 503 while MongoDB is paused (SIGSTOP), then retried as the 503
+invites: with and without an Idempotency-Key, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient
+
+from factsvc.config import Settings
+from factsvc.embedded import ManagedServer, mongo_server
+from tests.support.api import PASSWORD, Api, Reply
+from tests.support.servers import AppFactory, with_settings
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+BODY = {"username": "alice", "password": PASSWORD}
+
+
+@pytest.fixture
+def own_mongo(tmp_path: Path) -> Iterator[ManagedServer]:
+    server = mongo_server(None, tmp_path)
+    server.start()
+    server.wait_until_listening()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        os.kill(server.process.pid, signal.SIGCONT)
+    server.stop()
+
+
+@pytest.fixture
+def app(
+    app_factory: AppFactory, settings: Settings, own_mongo: ManagedServer
+) -> tornado.web.Application:
+    return app_factory(
+        with_settings(settings, mongodb_uri=f"mongodb://127.0.0.1:{own_mongo.port}/")
+    )
+
+
+@pytest.fixture
+def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
+    return Api(http_client, base_url)
+
+
+@pytest.fixture
+def users(settings: Settings, own_mongo: ManagedServer) -> Iterator[Any]:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f"mongodb://127.0.0.1:{own_mongo.port}/", serverSelectionTimeoutMS=5000
+    )
+    yield client[settings.mongodb_name]["users"]
+    client.close()
+
+
+async def answered_while_paused(server: ManagedServer, api: Api, headers: dict[str, str]) -> Reply:
+    """POST /register with MongoDB paused; resumed once the answer is in."""
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        return await api.post("/register", BODY, headers=headers)
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+
+
+async def stored_meanwhile(users: Any) -> None:
+    """Wait until the resumed server has applied the insert the 503 left unknown."""
+    deadline = time.monotonic() + 10
+    while users.count_documents({"username": "alice"}) == 0:
+        assert time.monotonic() < deadline, "the paused insert was applied on resume"
+        await asyncio.sleep(0.1)
+
+
+async def retried(api: Api, headers: dict[str, str]) -> Reply:
+    """The retry a 503 invites: again after Retry-After while the answer is 503."""
+    deadline = time.monotonic() + 15
+    while (reply := await api.post("/register", BODY, headers=headers)).status == 503:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(float(reply.headers["Retry-After"]))
+    return reply
+
+
+@pytest.mark.parametrize("with_key", [False, True], ids=["without-key", "with-key"])
+async def test_a_registration_answered_503_is_retried_safely(
+    api: Api, own_mongo: ManagedServer, users: Any, with_key: bool
+) -> None:
+    headers = {"Idempotency-Key": f'"{uuid.uuid4()}"'} if with_key else {}
+    first = await answered_while_paused(own_mongo, api, headers)
+    assert (first.status, first.code) == (503, 10)
+    await stored_meanwhile(users)
+
+    retry = await retried(api, headers)
+    assert retry.status == 201, retry.body
+    stored = users.find_one({"username": "alice"})
+    assert retry.body["user"]["id"] == str(stored["_id"]), "the account the first attempt made"
+    assert users.count_documents({"username": "alice"}) == 1
+    if with_key:
+        replay = await api.post("/register", BODY, headers=headers)
+        assert (replay.status, replay.body) == (201, retry.body)
+
+    taken = await api.post("/register", {**BODY, "password": "someone else's secret"})
+    assert (taken.status, taken.code) == (409, 8), "another password still meets a taken name"
+
+
+async def test_a_retry_while_the_first_request_runs_is_told_to_come_back(
+    api: Api, own_mongo: ManagedServer, users: Any
+) -> None:
+    headers = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+    assert own_mongo.process is not None
+    os.kill(own_mongo.process.pid, signal.SIGSTOP)
+    try:
+        first = asyncio.ensure_future(api.post("/register", BODY, headers=headers))
+        await asyncio.sleep(0.3)
+        second = await api.post("/register", BODY, headers=headers)
+        assert not first.done(), "the first request was still running"
+    finally:
+        os.kill(own_mongo.process.pid, signal.SIGCONT)
+    assert (second.status, second.code, second.headers["Retry-After"]) == (409, 8, "1")
+    assert set(second.body["errors"]) == {"Idempotency-Key"}
+    # The first ends 201 or 503 as its timeout and the resume fall; either way, the retry
+    # that follows gets the account, and only one exists.
+    assert (await first).status in (201, 503)
+    assert (await retried(api, headers)).status == 201
+    assert users.count_documents({"username": "alice"}) == 1

@@ -1,0 +1,73 @@
+"""An in-memory stand-in for the idempotency store, whose records expire on a clock as in Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from factsvc.errors import DependencyUnavailable
+
+
+class FakeIdempotencyStore:
+    """The IdempotencyStore port in memory, with Redis's expiry on `clock` (seconds);
+    tests/contract proves it against RedisIdempotencyStore. `claims` counts claim calls."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+        self.expires_at: dict[str, float] = {}
+        self.available = True
+        self.claims = 0
+        self._clock = clock
+
+    def _check(self) -> None:
+        if not self.available:
+            raise DependencyUnavailable({"redis": "unavailable"})
+
+    def _held(self, key: str) -> dict[str, Any] | None:
+        if key in self.records and self._clock() >= self.expires_at[key]:
+            del self.records[key], self.expires_at[key]
+        return self.records.get(key)
+
+    def _put(self, key: str, record: Mapping[str, Any], ttl_seconds: int) -> None:
+        self.records[key] = _copy(record)
+        self.expires_at[key] = self._clock() + max(ttl_seconds, 1)
+
+    async def claim(
+        self, key: str, record: Mapping[str, Any], ttl_seconds: int
+    ) -> Mapping[str, Any] | None:
+        self._check()
+        self.claims += 1
+        held = self._held(key)
+        if held is not None:
+            return _copy(held)
+        self._put(key, record, ttl_seconds)
+        return None
+
+    async def settle(
+        self,
+        key: str,
+        expected: Mapping[str, Any],
+        record: Mapping[str, Any] | None,
+        ttl_seconds: int,
+    ) -> None:
+        self._check()
+        if self._held(key) != _copy(expected):
+            return
+        if record is None:
+            del self.records[key], self.expires_at[key]
+        else:
+            self._put(key, record, ttl_seconds)
+
+    async def load(self, key: str) -> Mapping[str, Any] | None:
+        self._check()
+        held = self._held(key)
+        return None if held is None else _copy(held)
+
+
+def _copy(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh copy shaped as Redis gives it back, through JSON."""
+    copy = json.loads(json.dumps(record))
+    assert isinstance(copy, dict)
+    return copy
