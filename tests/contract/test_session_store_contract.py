@@ -103,20 +103,6 @@ async def test_delete_ends_that_record_only(sessions: Subject[SessionStore]) -> 
     assert await sessions.store.load("k2", 60) == RECORD
 
 
-async def test_deleting_all_of_a_users_records_leaves_other_users_alone(
-    sessions: Subject[SessionStore],
-) -> None:
-    for key in ("k1", "k2", "k3"):
-        await sessions.store.save(key, "u1", RECORD, 60, DAY)
-    await sessions.store.save("theirs", "u2", RECORD, 60, DAY)
-    await sessions.store.delete_all_for_user("u1")
-    await sessions.store.delete_all_for_user("nobody")
-    assert [await sessions.store.load(k, 60) for k in ("k1", "k2", "k3")] == [None] * 3
-    assert await sessions.store.load("theirs", 60) == RECORD
-    await sessions.store.save("k4", "u1", RECORD, 60, DAY)
-    assert await sessions.store.load("k4", 60) == RECORD, "a later session is not ended"
-
-
 async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
     sessions: Subject[SessionStore],
 ) -> None:
@@ -129,7 +115,6 @@ async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
         lambda: store.replace("k1", NEWER),
         lambda: store.expire("k1", 60),
         lambda: store.delete("k1", "u1"),
-        lambda: store.delete_all_for_user("u1"),
     ]
     for call in calls:
         with pytest.raises(DependencyUnavailable):

@@ -62,19 +62,6 @@ async def test_sessions_live_under_the_hash_of_their_token_with_ttls(
         await redis.aclose()
 
 
-async def test_ending_all_sessions_of_a_user_leaves_others_alone(settings: Settings) -> None:
-    redis = await redis_client(settings)
-    try:
-        sessions = SessionService(RedisSessionStore(redis), idle_seconds=600, absolute_seconds=3600)
-        mine = [await sessions.create("me", {}) for _ in range(3)]
-        theirs = await sessions.create("them", {})
-        await sessions.end_all("me")
-        assert [await sessions.resolve(s.token) for s in mine] == [None, None, None]
-        assert await sessions.resolve(theirs.token) is not None
-    finally:
-        await redis.aclose()
-
-
 async def test_rate_limit_windows_start_at_the_first_hit_and_are_never_extended(
     settings: Settings, redis_direct: redis_sync.Redis
 ) -> None:

@@ -104,11 +104,6 @@ class FakeSessionStore:
         self._forget(key)
         self.by_user.get(user_id, set()).discard(key)
 
-    async def delete_all_for_user(self, user_id: str) -> None:
-        self._check()
-        for key in list(self.by_user.get(user_id, set())):
-            await self.delete(key, user_id)
-
 
 def _through_json(record: Mapping[str, Any]) -> dict[str, Any]:
     """A fresh copy shaped as Redis gives it back: tuples become lists, and what JSON cannot

@@ -96,8 +96,6 @@ class SessionStore(Protocol):
 
     async def delete(self, key: str, user_id: str) -> None: ...
 
-    async def delete_all_for_user(self, user_id: str) -> None: ...
-
 
 class SessionService:
     def __init__(
@@ -176,9 +174,6 @@ class SessionService:
 
     async def destroy(self, session: Session) -> None:
         await self._store.delete(session.key, session.user_id)
-
-    async def end_all(self, user_id: str) -> None:
-        await self._store.delete_all_for_user(user_id)
 
     async def retire_credential(self, user_id: str, replaced_version: int) -> None:
         """Before a password change stores its new hash: end every session of the user and

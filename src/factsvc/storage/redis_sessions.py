@@ -102,19 +102,6 @@ class RedisSessionStore:
                 pipe.srem(USER_INDEX_PREFIX + user_id, key)
                 await pipe.execute()
 
-    async def delete_all_for_user(self, user_id: str) -> None:
-        index = USER_INDEX_PREFIX + user_id
-        with redis_errors:
-            doomed = [
-                m.decode() if isinstance(m, bytes) else str(m)
-                for m in await self._redis.smembers(index)
-            ]
-            if doomed:
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.delete(*(SESSION_PREFIX + m for m in doomed))
-                    pipe.srem(index, *doomed)
-                    await pipe.execute()
-
 
 def _user_keys(user_id: str) -> tuple[str, str, str]:
     """The user's session index, credential fence and change marker: KEYS[2] to KEYS[4] of
