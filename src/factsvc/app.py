@@ -26,11 +26,11 @@ from factsvc.inflight import InFlightRequests
 from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
-from factsvc.services.accounts import AccountService, AttemptLimits
+from factsvc.services.accounts import AccountService
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
 from factsvc.services.idempotency import IdempotencyService
-from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.storage import mongo, redis_client

@@ -13,8 +13,8 @@ import pytest
 
 from factsvc.errors import BadCredentials, DependencyUnavailable, NotAuthenticated
 from factsvc.services.account_store import AccountStore
-from factsvc.services.accounts import AccountService, AttemptLimits, EditResult
-from factsvc.services.limits import CounterStore, Limit, RateLimiter
+from factsvc.services.accounts import AccountService, EditResult
+from factsvc.services.limits import AttemptLimits, CounterStore, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService, SessionStore, session_key
 from factsvc.services.users import User, now_utc

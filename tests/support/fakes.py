@@ -11,9 +11,9 @@ from typing import TypedDict, TypeVar
 
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
 from factsvc.services.account_store import EDITABLE_FIELDS
-from factsvc.services.accounts import AccountService, AttemptLimits
+from factsvc.services.accounts import AccountService
 from factsvc.services.factorial_math import factorial_decimal
-from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User

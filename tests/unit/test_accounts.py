@@ -16,8 +16,8 @@ from factsvc.errors import (
     RateLimited,
     WrongOldPassword,
 )
-from factsvc.services.accounts import AccountService, AttemptLimits, LoginResult
-from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.accounts import AccountService, LoginResult
+from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import User

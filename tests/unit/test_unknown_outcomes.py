@@ -11,9 +11,9 @@ from factsvc.errors import (
     NotAuthenticated,
     RateLimited,
 )
-from factsvc.services.accounts import AccountService, AttemptLimits
+from factsvc.services.accounts import AccountService
 from factsvc.services.idempotency import IdempotencyService
-from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, User

@@ -20,21 +20,11 @@ from factsvc.services.audit import security_event
 from factsvc.services.bodies import AccountEditBody, LoginBody, PasswordPolicy, RegisterBody
 from factsvc.services.body_reasons import parse
 from factsvc.services.idempotency import Forgetful, UnknownOutcomes
-from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.limits import AttemptLimits, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.registration_recovery import RegistrationRecovery
 from factsvc.services.sessions import CredentialsReplaced, Session, SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User, now_utc
-
-
-@dataclass(frozen=True)
-class AttemptLimits:
-    """Fixed-window limits on attempts: failed logins per account and per client, and
-    registrations per client."""
-
-    per_account: Limit
-    per_client: Limit
-    registrations_per_client: Limit
 
 
 @dataclass(frozen=True)

@@ -64,3 +64,13 @@ class RateLimiter:
 
     async def reset(self, limit: Limit, subject: str) -> None:
         await self._store.reset(limit.key(subject))
+
+
+@dataclass(frozen=True)
+class AttemptLimits:
+    """Fixed-window limits on attempts: failed logins per account and per client, and
+    registrations per client."""
+
+    per_account: Limit
+    per_client: Limit
+    registrations_per_client: Limit
