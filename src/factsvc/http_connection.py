@@ -20,11 +20,13 @@ from typing import Any
 
 import orjson
 from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPConnection, HTTPMessageDelegate
 from tornado.iostream import IOStream, UnsatisfiableReadError
 
 from factsvc.handlers.envelope import JSON_CONTENT_TYPE
 from factsvc.handlers.error_map import error_answer
 from factsvc.request_context import request_id_for
+from factsvc.request_head import CheckedHeadDelegate
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,8 @@ def request_id_in(received: bytes) -> str:
 
 
 class EnvelopeHTTPServer(HTTPServer):
-    """Tornado's HTTPServer, each plain connection served through an EnvelopeStream."""
+    """Tornado's HTTPServer, each plain connection served through an EnvelopeStream, each
+    request through a CheckedHeadDelegate."""
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
         super().initialize(*args, **kwargs)
@@ -83,6 +86,11 @@ class EnvelopeHTTPServer(HTTPServer):
                 read_chunk_size=self.read_chunk_size,
             )
         super().handle_stream(stream, address)
+
+    def start_request(
+        self, server_conn: object, request_conn: HTTPConnection
+    ) -> HTTPMessageDelegate:
+        return CheckedHeadDelegate(super().start_request(server_conn, request_conn))
 
 
 class EnvelopeStream(IOStream):

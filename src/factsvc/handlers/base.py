@@ -23,6 +23,7 @@ from factsvc.handlers.envelope import (
     gzip_compressed,
 )
 from factsvc.handlers.error_map import HEADERS_BY_STATUS, error_answer
+from factsvc.handlers.header_values import declares_more_than
 from factsvc.handlers.json_body import is_json_media_type, parse_json_object
 from factsvc.inflight import InFlightRequests
 from factsvc.request_context import current_request_id, request_id_for
@@ -74,9 +75,8 @@ class BaseHandler(RequestHandler):
         self._body = bytearray()
         headers = self.request.headers
         if "Content-Length" in headers:
-            declared = headers["Content-Length"]
             limit = self.application.settings["max_request_body"]
-            if declared.isdigit() and int(declared) > limit:
+            if declares_more_than(headers["Content-Length"], limit):
                 raise HTTPError(413)
 
     def data_received(self, chunk: bytes) -> None:
@@ -128,6 +128,16 @@ class BaseHandler(RequestHandler):
     def origin_is_listed(self, origin: str) -> bool:
         """In CORS_ORIGINS: Tornado's own trusted-origin rule, before any handler widens it."""
         return RequestHandler.check_trusted_origin(self, origin)
+
+    def _origin_matches_host(self, origin: str) -> bool:
+        # Tornado's cross_origin_protection urlsplits the Origin, which raises ValueError on
+        # some malformed ones ("http://[::1"): a 500 with a logged traceback, on any route, for
+        # any client. An origin no URL parser takes matches no host, so the request goes on to
+        # check_trusted_origin and is refused (403) unless trusted.
+        try:
+            return super()._origin_matches_host(origin)
+        except ValueError:
+            return False
 
     async def options(self, *args: str) -> None:
         """A CORS preflight: allowed for listed origins, for this route's methods only."""
