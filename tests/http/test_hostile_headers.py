@@ -17,12 +17,14 @@ import logging
 import re
 from dataclasses import dataclass
 
+import hypothesis
 import orjson
 import pytest
 import tornado.web
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 from tornado.httpclient import AsyncHTTPClient
+from tornado.httputil import HTTPHeaders, HTTPInputError
 from tornado.ioloop import IOLoop
 
 from factsvc.config import Settings
@@ -162,7 +164,7 @@ DIGIT_LOOKALIKES = "¹²³".encode("latin-1")
 
 # Deterministic and bounded for CI: a fixed seed, no database of past failures, no shrinking
 # (each example is dozens of requests; the failure message names the value and requests).
-BOUNDED = settings(
+BOUNDED = hypothesis.settings(
     derandomize=True,
     deadline=None,
     database=None,
@@ -284,19 +286,36 @@ def log_problems(records: list[logging.LogRecord]) -> list[str]:
     ]
 
 
-def frames_a_longer_body(value: bytes, sent: int) -> bool:
-    """A well-formed Content-Length (equal values in a list count as one, as Tornado reads
-    them) that waits for more bytes than were sent: not a malformed value, only a slow one."""
-    pieces = re.split(rb",[ \t]*", value.strip(b" \t"))
-    if len(set(pieces)) != 1 or not re.fullmatch(rb"[0-9]{1,12}", pieces[0]):
-        return False
-    return int(pieces[0]) > sent
+def waits_for_more_body(request: bytes, limit: int) -> bool:
+    """Whether the server would wait for body bytes that were never sent, reading `request`
+    as Tornado's HTTP/1 parser does: a Content-Length over the bytes after the head (up to
+    `limit`, above which the handler answers 413 at once), or a chunked body with no whole
+    chunk-size line. A LF in a value can bring either in as a header of its own. Such a
+    request is well formed and slow, not malformed: it gets no answer before the body timeout.
+    """
+    end = re.search(rb"\r?\n\r?\n", request)
+    if end is None:
+        return False  # the head itself is never whole: a 431, or a wait the same as any
+    head = request[: end.start()].decode("latin-1").lstrip("\r\n")
+    body = request[end.end() :]
+    try:
+        headers = HTTPHeaders.parse(head[head.find("\n") :])
+    except HTTPInputError:
+        return False  # refused with 400
+    if "Content-Length" in headers:
+        pieces = set(re.split(r",[ \t]*", headers["Content-Length"]))
+        declared = pieces.pop()
+        if pieces or not re.fullmatch(r"[0-9]{1,12}", declared):
+            return False  # refused with 400 (or 413 for too many digits)
+        return len(body) < int(declared) <= limit and "Transfer-Encoding" not in headers
+    chunked = headers.get("Transfer-Encoding", "").lower() == "chunked"
+    return chunked and b"\n" not in body
 
 
 def mutations(draw: st.DrawFn, value: bytes) -> bytes:
     """`value` broken one way: cut short, a character dropped, a fragment put in or in place
-    of one, a bracket or quote left unpaired, every number made too long for int() or written
-    in other digits, the value listed many times or made very long."""
+    of one, a bracket or quote left unpaired, a number made too long for int() (or one added
+    at the end), every digit written in other digits, the value listed many times."""
     kind = draw(
         st.sampled_from(
             ["cut", "drop", "insert", "replace", "unpair", "long numbers", "other digits", "list"]
@@ -317,8 +336,11 @@ def mutations(draw: st.DrawFn, value: bytes) -> bytes:
             return value[:i] + value[i + 1 :]
         return value[:at] + bytes([draw(st.sampled_from(PAIRED))]) + value[at:]
     if kind == "long numbers":
-        digits = INT_MAX_STR_DIGITS + draw(st.integers(1, 1000))
-        return re.sub(rb"[0-9]+", lambda m: m.group()[:1] * digits, value)
+        runs = [run.span() for run in re.finditer(rb"[0-9]+", value)] or [(len(value),) * 2]
+        start, end = draw(st.sampled_from(runs))
+        digit = value[start : start + 1] if end > start else b"9"
+        digits = digit * (INT_MAX_STR_DIGITS + draw(st.integers(1, 1000)))
+        return value[:start] + digits + value[end:]
     if kind == "other digits":
         return bytes(DIGIT_LOOKALIKES[b % 3] if 0x30 <= b <= 0x39 else b for b in value)
     return b",".join([value] * draw(st.sampled_from([2, 3, 1000])))
@@ -424,23 +446,29 @@ def reader_targets(name: str) -> list[Target]:
 
 @pytest.mark.parametrize("name", sorted(PARSED_HEADERS))
 def test_a_malformed_value_gets_a_clean_answer_where_its_header_is_parsed(
-    name: str, http_server: object, base_url: str, io_loop: IOLoop, caplog: pytest.LogCaptureFixture
+    name: str,
+    http_server: object,
+    base_url: str,
+    io_loop: IOLoop,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING)
     port = port_of(base_url)
+    limit = settings.http_max_body_bytes
     targets_of_name = reader_targets(name)
 
-    @settings(BOUNDED, max_examples=60)
+    @hypothesis.settings(BOUNDED, max_examples=150)
     @given(value=hostile_values(name))
     def one_value(value: bytes) -> None:
         caplog.clear()
         problems = []
         for target in targets_of_name:
-            if name == "Content-Length" and frames_a_longer_body(value, len(target.body)):
-                continue
             headers = with_header(
                 base_headers(target) + list(COMPANIONS.get(name, ())), name, value
             )
+            if waits_for_more_body(request_bytes(target, headers), limit):
+                continue
             why = io_loop.run_sync(lambda: clean_or_why(port, target, headers))  # noqa: B023
             problems += [why] if why else []
         check_clean(name, value, problems, caplog)
@@ -449,10 +477,11 @@ def test_a_malformed_value_gets_a_clean_answer_where_its_header_is_parsed(
 
 
 async def send_everywhere(
-    api: Api, port: int, name: str, value: bytes, repeat: int, companion: str
+    api: Api, port: int, limit: int, case: tuple[str, bytes, int, str]
 ) -> list[str]:
     """One fresh session, then every target with `name: value` in place of its own `name`;
-    the problems found."""
+    the problems found. `limit` is the body limit (waits_for_more_body)."""
+    name, value, repeat, companion = case
     login = await api.login(USERNAME)
     cookie = "; ".join(f"{key}={morsel}" for key, morsel in api.cookies.items())
     companions = {
@@ -463,28 +492,29 @@ async def send_everywhere(
     }[companion]
     problems = []
     for target in targets(USERNAME):
-        if name == "Content-Length" and frames_a_longer_body(value, len(target.body)):
-            continue
         headers = [*base_headers(target), ("Cookie", cookie.encode()), *companions]
-        why = await clean_or_why(port, target, with_header(headers, name, value, repeat))
+        headers = with_header(headers, name, value, repeat)
+        if waits_for_more_body(request_bytes(target, headers), limit):
+            continue
+        why = await clean_or_why(port, target, headers)
         problems += [why] if why else []
     return problems
 
 
-@settings(BOUNDED, max_examples=50)
+@hypothesis.settings(BOUNDED, max_examples=50)
 @given(case=hostile_headers())
 def test_a_malformed_header_value_gets_a_clean_answer_on_every_route(
     case: tuple[str, bytes, int, str],
     api: Api,
     base_url: str,
     io_loop: IOLoop,
+    settings: Settings,
     quiet_log: pytest.LogCaptureFixture,
 ) -> None:
     name, value, repeat, companion = case
     quiet_log.clear()
-    problems = io_loop.run_sync(
-        lambda: send_everywhere(api, port_of(base_url), name, value, repeat, companion)
-    )
+    limit = settings.http_max_body_bytes
+    problems = io_loop.run_sync(lambda: send_everywhere(api, port_of(base_url), limit, case))
     check_clean(name, value, problems, quiet_log, f" (x{repeat}, {companion})")
 
 
@@ -551,3 +581,21 @@ def test_a_content_length_not_in_ascii_digits_is_a_malformed_request(
     answer, body = send_one(base_url, io_loop, target, "Content-Length", length)
     assert (answer.status, body["code"]) == (400, 3)
     check_clean("Content-Length", length, [], quiet_log)
+
+
+@pytest.mark.parametrize("blank", [b" ", b"\t", b" \t"])
+def test_a_head_over_the_limit_ending_in_a_request_id_of_blanks_gets_its_431_at_once(
+    blank: bytes,
+    http_server: object,
+    base_url: str,
+    io_loop: IOLoop,
+    settings: Settings,
+    quiet_log: pytest.LogCaptureFixture,
+) -> None:
+    request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Request-ID:"
+    request += blank * (settings.http_max_header_bytes // len(blank) + 100)
+    started = io_loop.time()
+    answer = io_loop.run_sync(lambda: exchange(port_of(base_url), request))
+    assert io_loop.time() - started < 2.0
+    assert (answer.status, orjson.loads(answer.body)["code"]) == (431, 3)
+    check_clean("X-Request-ID", blank, [], quiet_log)
