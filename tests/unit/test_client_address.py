@@ -40,3 +40,21 @@ def test_the_client_address_cannot_be_spoofed_past_a_trusted_proxy(
     resolver: ClientAddressResolver, peer: str, forwarded: str | None, expected: str
 ) -> None:
     assert resolver.resolve(request(peer, forwarded)) == expected
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        (", ".join(["203.0.113.1"] + ["10.0.0.9"] * 16), "203.0.113.1"),
+        (", ".join(["203.0.113.1"] + ["10.0.0.9"] * 17), "10.0.0.2"),
+        ("10.0.0.9," * 4000, "10.0.0.2"),
+        ("203.0.113.1:443", "10.0.0.2"),
+        ("[2001:db8::1]", "10.0.0.2"),
+        (",,, ,\t,", "10.0.0.2"),
+        ("203.0.113.1\x00", "10.0.0.2"),
+    ],
+)
+def test_a_malformed_or_overlong_forwarded_list_counts_against_the_proxy(
+    forwarded: str, expected: str
+) -> None:
+    assert PROXIES.resolve(request("10.0.0.2", forwarded)) == expected
