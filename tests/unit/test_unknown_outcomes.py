@@ -36,8 +36,11 @@ class TimingOutStore(FakeAccountStore):
     while `times_out` is set, the caller cannot know whether anything was stored."""
 
     times_out = False
+    times_out_before_writing = False
 
     async def insert(self, account: NewAccount) -> User:
+        if self.times_out_before_writing:
+            raise DependencyUnavailable({"mongodb": "unavailable"})
         user = await super().insert(account)
         if self.times_out:
             raise DependencyUnavailable({"mongodb": "unavailable"})
@@ -95,6 +98,25 @@ async def test_a_retry_with_another_password_still_meets_a_taken_name() -> None:
     await world.register_unanswered()
     with pytest.raises(Duplicate):
         await world.register(password="someone else's secret")
+
+
+async def test_a_timed_out_attempt_at_a_taken_name_never_makes_that_account_answer() -> None:
+    """Else anyone could turn /register into a password oracle for an existing account: time
+    out one attempt at its name, then learn from 201 or 409 whether a guess is right."""
+    world = World()
+    await world.register()  # the owner's account, answered
+    world.store.times_out_before_writing = True
+    with pytest.raises(DependencyUnavailable):
+        await world.register(password="an attacker's password")
+    world.store.times_out_before_writing = False
+    before = world.runner.calls
+    guesses = (PASSWORD, "an attacker's password", "another guess here")
+    for password in guesses:
+        with pytest.raises(Duplicate):
+            await world.register(password=password)
+    # One bcrypt call per attempt, its own hash: no password was checked against the account,
+    # so neither the answer nor its timing says anything about a guess.
+    assert world.runner.calls - before == len(guesses)
 
 
 async def test_a_repeat_of_an_answered_registration_is_still_a_duplicate() -> None:

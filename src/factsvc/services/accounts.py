@@ -87,7 +87,7 @@ class AccountService:
         try:
             user = await self._store.insert(account)
         except DependencyUnavailable:
-            await self._recovery.remember(new.username)
+            await self._recovery.remember(new.username, password_hash)
             raise
         except Duplicate:
             user = await self._recovery.earlier_attempt(new.username, new.password)

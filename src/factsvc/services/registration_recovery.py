@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from factsvc.errors import Duplicate, RateLimited
 from factsvc.services.account_store import AccountStore
+from factsvc.services.audit import security_event
 from factsvc.services.idempotency import UnknownOutcomes
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
@@ -12,13 +15,15 @@ from factsvc.services.users import User
 
 class RegistrationRecovery:
     """When an insert fails in a way that leaves its effect unknown (MongoDB timed out: the
-    document may be stored), the username is remembered (UnknownOutcomes, for
-    REGISTER_UNKNOWN_OUTCOME_SECONDS). A retry that then meets the taken name with the password
-    the stored account was made with is answered with that account, as the first attempt
-    would have been. Anything else stays a plain Duplicate: a name taken with another
-    password, a name with no unknown outcome (a repeat of a registration that was answered),
-    or an account whose failed guesses reached the per-account login limit, which these checks
-    count against, as failed logins do."""
+    document may be stored), that insert is remembered by its username and its password hash
+    (UnknownOutcomes, for REGISTER_UNKNOWN_OUTCOME_SECONDS). A retry that then meets the taken
+    name is answered with the stored account only when that account is the one the insert
+    carried (bcrypt's salt makes each hash unique) and the retry's password verifies against
+    it, as the first attempt would have been answered. Anything else stays a plain Duplicate: a
+    name that another registration took (a timed-out attempt at someone else's name never
+    makes their account answer to a password), a repeat of an answered registration, another
+    password, or an account whose failed guesses reached the per-account login limit, which
+    these checks count against, as failed logins do."""
 
     def __init__(
         self,
@@ -35,17 +40,18 @@ class RegistrationRecovery:
         self._per_account = per_account
         self._unknown = unknown
 
-    async def remember(self, username: str) -> None:
-        """Note that a registration of `username` (normalized) may or may not have been stored."""
-        await self._unknown.remember(_subject(username))
+    async def remember(self, username: str, password_hash: str) -> None:
+        """Note that the insert of `username` (normalized) with `password_hash` may or may not
+        have been stored."""
+        await self._unknown.remember(_subject(username, password_hash))
 
     async def earlier_attempt(self, username: str, password: str) -> User:
         """The account an unanswered attempt stored for `username` with `password`; Duplicate
         when there is none (see the class). Raises Overloaded or DependencyUnavailable too."""
-        if not await self._unknown.recalls(_subject(username)):
-            raise Duplicate("username")
         stored = await self._store.find_by_username(username)
-        if stored is None:
+        if stored is None or not await self._unknown.recalls(
+            _subject(username, stored.password_hash)
+        ):
             raise Duplicate("username")
         try:
             await self._limiter.attempt((self._per_account, username))
@@ -54,10 +60,12 @@ class RegistrationRecovery:
         async with self._hasher.admitted():
             verified = await self._hasher.verify(password, stored.password_hash)
         if not verified:
+            security_event("login_failed", username=username, reason="registration_retry")
             raise Duplicate("username")
         await self._limiter.refund(self._per_account, username)
         return stored.user
 
 
-def _subject(username: str) -> str:
-    return "register:" + username
+def _subject(username: str, password_hash: str) -> str:
+    digest = hashlib.sha256(password_hash.encode()).hexdigest()
+    return f"register:{username}:{digest}"
