@@ -173,6 +173,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             RedisIdempotencyStore(redis),
             secret=settings.session_cookie_secret.encode("utf-8"),
             ttl_seconds=settings.idempotency_key_ttl_seconds,
+            keys_per_scope=settings.idempotency_keys_per_scope,
             unknown_seconds=settings.register_unknown_outcome_seconds,
         )
         accounts = AccountService(

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from redis.asyncio import Redis
 
-from factsvc.errors import DependencyUnavailable
-from factsvc.services.idempotency import IdempotencyStore
+from factsvc.errors import DependencyUnavailable, RateLimited
+from factsvc.services.idempotency import IdempotencyStore, Quota
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
 from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
 from tests.support.fake_idempotency_store import FakeIdempotencyStore
@@ -20,6 +20,7 @@ pytestmark = pytest.mark.gen_test(timeout=30)
 PENDING = {"state": "pending", "fingerprint": "f1", "claim": "c1"}
 OTHER = {"state": "pending", "fingerprint": "f1", "claim": "c2"}
 DONE = {"state": "done", "fingerprint": "f1", "answer": {"status": 201, "name": "Ünïcode"}}
+TWO = Quota("scope-a", 2)
 
 
 @pytest.fixture(params=["fake", "redis"])
@@ -101,3 +102,47 @@ async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
         with pytest.raises(DependencyUnavailable) as raised:
             await call()
         assert raised.value.states == {"redis": "unavailable"}
+
+
+async def test_a_scope_holds_at_most_its_limit_and_refuses_a_new_key_past_it(
+    records: Subject[IdempotencyStore],
+) -> None:
+    store = records.store
+    assert await store.claim("k1", PENDING, 60, TWO) is None
+    assert await store.claim("k2", PENDING, 30, TWO) is None
+    with pytest.raises(RateLimited) as refused:
+        await store.claim("k3", PENDING, 60, TWO)
+    assert 29 <= refused.value.retry_after_seconds <= 30, "until the scope's first record ends"
+    assert await store.load("k3") is None, "a refused key stores nothing"
+    assert await store.claim("k1", OTHER, 60, TWO) == PENDING, "a key held is still answered"
+    assert await store.claim("k3", PENDING, 60, Quota("scope-b", 2)) is None, "scopes apart"
+    assert await store.claim("k4", PENDING, 60) is None, "and keys outside any scope"
+
+
+async def test_a_freed_key_no_longer_counts_and_a_kept_one_counts_while_it_lives(
+    records: Subject[IdempotencyStore],
+) -> None:
+    store = records.store
+    await store.claim("k1", PENDING, 60, TWO)
+    await store.claim("k2", PENDING, 60, TWO)
+    await store.settle("k1", PENDING, None, 60, TWO)
+    await store.settle("k2", PENDING, DONE, 2, TWO)
+    assert await store.claim("k3", PENDING, 60, TWO) is None, "k1 was freed"
+    with pytest.raises(RateLimited) as refused:
+        await store.claim("k4", PENDING, 60, TWO)
+    assert 1 <= refused.value.retry_after_seconds <= 2, "k2 counts by its settled TTL"
+    await records.wait(2.2)
+    assert await store.claim("k4", PENDING, 60, TWO) is None, "k2's record ended"
+
+
+async def test_of_concurrent_claims_of_new_keys_a_scope_takes_only_its_limit(
+    records: Subject[IdempotencyStore],
+) -> None:
+    async def claim(key: str) -> bool:
+        try:
+            return await records.store.claim(key, PENDING, 60, Quota("scope-a", 3)) is None
+        except RateLimited:
+            return False
+
+    stored = await asyncio.gather(*(claim(f"k{i}") for i in range(10)))
+    assert stored.count(True) == 3

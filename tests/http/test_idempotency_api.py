@@ -10,12 +10,14 @@ from typing import Any
 import pymongo
 import pytest
 import redis as redis_sync
+import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.storage.redis_idempotency import PREFIX
 from tests.support.api import PASSWORD, Api, Reply
+from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
@@ -175,3 +177,32 @@ async def test_login_ignores_the_key_and_always_opens_a_new_session(api: Api) ->
     )
     assert (first.status, second.status) == (200, 200)
     assert first.body["token"] != second.body["token"]
+
+
+class TestKeysPerScope:
+    @pytest.fixture
+    def app(self, app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
+        return app_factory(with_settings(settings, idempotency_keys_per_scope=2))
+
+    async def test_a_session_past_its_bound_is_refused_a_new_key_but_retries_still_replay(
+        self, api: Api, other: Api
+    ) -> None:
+        await api.register()
+        await api.login()
+        keys = [new_key() for _ in range(3)]
+        first = await api.post("/account/edit", {"nickname": "One"}, headers=keyed(keys[0]))
+        second = await api.post("/account/edit", {"nickname": "Two"}, headers=keyed(keys[1]))
+        assert (first.status, second.status) == (200, 200)
+        refused = await api.post("/account/edit", {"nickname": "Three"}, headers=keyed(keys[2]))
+        assert (refused.status, refused.code) == (429, 9)
+        assert 1 <= int(refused.headers["Retry-After"]) <= 86400
+        assert (await api.get("/account/info")).body["user"]["nickname"] == "Two", "nothing ran"
+        retry = await api.post("/account/edit", {"nickname": "One"}, headers=keyed(keys[0]))
+        assert (retry.status, retry.body) == (200, first.body)
+        assert (await api.post("/account/edit", {"nickname": "Four"})).status == 200, "no key"
+
+        await other.login()
+        another_session = await other.post(
+            "/account/edit", {"nickname": "Three"}, headers=keyed(keys[2])
+        )
+        assert another_session.status == 200, "another session has its own bound"

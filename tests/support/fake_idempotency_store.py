@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from factsvc.errors import DependencyUnavailable
+from factsvc.errors import DependencyUnavailable, RateLimited
+from factsvc.services.idempotency import Quota
 
 
 class FakeIdempotencyStore:
     """The IdempotencyStore port in memory, with Redis's expiry on `clock` (seconds);
-    tests/contract proves it against RedisIdempotencyStore. `claims` counts claim calls."""
+    tests/contract proves it against RedisIdempotencyStore. `claims` counts claim calls;
+    `scopes` maps each quota's scope to its keys and when each one's record ends."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.records: dict[str, dict[str, Any]] = {}
         self.expires_at: dict[str, float] = {}
+        self.scopes: dict[str, dict[str, float]] = {}
         self.available = True
         self.claims = 0
         self._clock = clock
@@ -34,14 +38,28 @@ class FakeIdempotencyStore:
         self.records[key] = _copy(record)
         self.expires_at[key] = self._clock() + max(ttl_seconds, 1)
 
+    def _count(self, key: str, quota: Quota, ttl_seconds: int) -> None:
+        now = self._clock()
+        counted = {k: end for k, end in self.scopes.get(quota.scope, {}).items() if end > now}
+        if key not in counted and len(counted) >= quota.limit:
+            raise RateLimited(max(math.ceil(min(counted.values()) - now), 1))
+        counted[key] = now + max(ttl_seconds, 1)
+        self.scopes[quota.scope] = counted
+
     async def claim(
-        self, key: str, record: Mapping[str, Any], ttl_seconds: int
+        self,
+        key: str,
+        record: Mapping[str, Any],
+        ttl_seconds: int,
+        quota: Quota | None = None,
     ) -> Mapping[str, Any] | None:
         self._check()
         self.claims += 1
         held = self._held(key)
         if held is not None:
             return _copy(held)
+        if quota is not None:
+            self._count(key, quota, ttl_seconds)
         self._put(key, record, ttl_seconds)
         return None
 
@@ -51,14 +69,19 @@ class FakeIdempotencyStore:
         expected: Mapping[str, Any],
         record: Mapping[str, Any] | None,
         ttl_seconds: int,
+        quota: Quota | None = None,
     ) -> None:
         self._check()
         if self._held(key) != _copy(expected):
             return
         if record is None:
             del self.records[key], self.expires_at[key]
+            if quota is not None:
+                self.scopes.get(quota.scope, {}).pop(key, None)
         else:
             self._put(key, record, ttl_seconds)
+            if quota is not None:
+                self.scopes.setdefault(quota.scope, {})[key] = self.expires_at[key]
 
     async def load(self, key: str) -> Mapping[str, Any] | None:
         self._check()

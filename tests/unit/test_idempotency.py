@@ -13,6 +13,7 @@ from factsvc.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     InvalidInput,
+    RateLimited,
 )
 from factsvc.services.idempotency import (
     IN_FLIGHT_LEASE_SECONDS,
@@ -49,11 +50,15 @@ class Counted:
 
 
 class World:
-    def __init__(self, unknown_seconds: int = 600) -> None:
+    def __init__(self, unknown_seconds: int = 600, keys_per_scope: int | None = None) -> None:
         self.clock = ManualClock()
         self.store = FakeIdempotencyStore(self.clock)
         self.service = IdempotencyService(
-            self.store, secret=b"s" * 32, ttl_seconds=TTL, unknown_seconds=unknown_seconds
+            self.store,
+            secret=b"s" * 32,
+            ttl_seconds=TTL,
+            unknown_seconds=unknown_seconds,
+            keys_per_scope=keys_per_scope,
         )
 
     def once(
@@ -124,6 +129,34 @@ async def test_scopes_never_share_a_key() -> None:
         "payload": {"run": 2},
     }
     assert await world.once(operation, scope="session:x") == {"status": 201, "payload": {"run": 3}}
+
+
+async def test_a_new_key_past_the_scopes_bound_is_refused_before_it_runs() -> None:
+    world, operation = World(keys_per_scope=2), Counted()
+    first = await world.once(operation, key="first-key-0123456")
+    await world.clock.advance(10)
+    await world.once(operation, key="second-key-012345")
+    with pytest.raises(RateLimited) as refused:
+        await world.once(operation, key="third-key-0123456")
+    assert refused.value.retry_after_seconds == TTL - 10, "until the first key's record ends"
+    assert operation.runs == 2
+    assert await world.once(operation, key="first-key-0123456") == first, "a retry still replays"
+    assert await world.once(operation, key="third-key-0123456", scope="session:x") == {
+        "status": 201,
+        "payload": {"run": 3},
+    }, "another scope has its own bound"
+    await world.clock.advance(TTL - 10)
+    assert await world.once(operation, key="third-key-0123456") == {
+        "status": 201,
+        "payload": {"run": 4},
+    }, "a key whose record ended frees its place"
+
+
+async def test_keys_whose_answers_are_not_kept_do_not_count_against_the_bound() -> None:
+    world, operation = World(keys_per_scope=1), Counted(keep=False)
+    for key in ("first-key-0123456", "second-key-012345", "third-key-0123456"):
+        await world.once(operation, key=key)
+    assert operation.runs == 3
 
 
 @pytest.mark.parametrize(

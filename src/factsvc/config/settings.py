@@ -131,6 +131,8 @@ class Settings(DeclaredSettings):
         "IDEMPOTENCY_KEY_TTL_SECONDS", DAY, A.PASSWORDS
     )
     """how long an Idempotency-Key's outcome is replayed to retries of its request"""
+    idempotency_keys_per_scope: Count = setting("IDEMPOTENCY_KEYS_PER_SCOPE", 100, A.PASSWORDS)
+    """Idempotency-Keys one session (or one username, on /register) holds at once; more: 429"""
     register_unknown_outcome_seconds: Annotated[int, WholeNumber(0, DAY)] = setting(
         "REGISTER_UNKNOWN_OUTCOME_SECONDS", 3600, A.PASSWORDS
     )

@@ -40,15 +40,29 @@ _HEADER_SHAPE = re.compile(HEADER_PATTERN)
 IN_FLIGHT_LEASE_SECONDS = 60
 
 
+@dataclass(frozen=True)
+class Quota:
+    """At most `limit` records held at once under `scope` (a name the store keeps as given)."""
+
+    scope: str
+    limit: int
+
+
 class IdempotencyStore(Protocol):
     """Records (JSON objects) by key, each with a TTL in whole seconds (at least one); raises
     DependencyUnavailable when the store cannot be reached."""
 
     async def claim(
-        self, key: str, record: Mapping[str, Any], ttl_seconds: int
+        self,
+        key: str,
+        record: Mapping[str, Any],
+        ttl_seconds: int,
+        quota: Quota | None = None,
     ) -> Mapping[str, Any] | None:
         """Store `record` unless `key` holds one, atomically: None when stored, else the record
-        `key` holds."""
+        `key` holds. With a quota, a stored key counts against `quota.scope` for as long as its
+        record lives; RateLimited (retry after the seconds until the scope's first record ends,
+        at least one) when the scope already holds `quota.limit`, and nothing is stored."""
         ...
 
     async def settle(
@@ -57,9 +71,11 @@ class IdempotencyStore(Protocol):
         expected: Mapping[str, Any],
         record: Mapping[str, Any] | None,
         ttl_seconds: int,
+        quota: Quota | None = None,
     ) -> None:
         """Replace the record `expected` by `record` (or delete it, for None), atomically; a key
-        that holds any other record, or none, is left as it is."""
+        that holds any other record, or none, is left as it is. `quota`: the one the key was
+        claimed under, whose count follows the record (a deleted one no longer counts)."""
         ...
 
     async def load(self, key: str) -> Mapping[str, Any] | None:
@@ -141,7 +157,9 @@ class IdempotencyService:
     body is answered with the stored outcome, or IdempotencyKeyInFlight while the first request
     runs; a key seen with another body raises IdempotencyKeyReused. Keys live `ttl_seconds`
     after their outcome. Bodies are compared by an HMAC under `secret`: the store never holds a
-    password, nor anything from which one can be tested without the secret.
+    password, nor anything from which one can be tested without the secret. A scope holds at
+    most `keys_per_scope` keys at once (None: no bound); a new key past it is refused with
+    RateLimited before its request runs, while retries of the keys held are still answered.
     """
 
     def __init__(
@@ -151,12 +169,14 @@ class IdempotencyService:
         secret: bytes,
         ttl_seconds: int,
         unknown_seconds: int,
+        keys_per_scope: int | None = None,
         lease_seconds: int = IN_FLIGHT_LEASE_SECONDS,
     ) -> None:
         self._store = store
         self._secret = hmac.new(secret, b"factsvc idempotency v1", hashlib.sha256).digest()
         self._ttl = ttl_seconds
         self._unknown_ttl = unknown_seconds
+        self._keys_per_scope = keys_per_scope
         self._lease = lease_seconds
 
     def fingerprint(self, body: Mapping[str, object]) -> str:
@@ -177,20 +197,24 @@ class IdempotencyService:
         """The answer for this request: the stored one for a retry, else `operation`'s, kept
         when its Outcome says so. An exception from `operation` (a refusal it did not turn into
         an Outcome, an outage) frees the key for a retry and propagates. Raises
-        IdempotencyKeyReused, IdempotencyKeyInFlight or DependencyUnavailable besides."""
+        IdempotencyKeyReused, IdempotencyKeyInFlight, RateLimited (a new key in a scope that
+        holds `keys_per_scope`) or DependencyUnavailable besides."""
         stored_key = self._mac(f"{scope}\0{key}")
+        quota = None
+        if self._keys_per_scope is not None:
+            quota = Quota(self._mac(f"scope\0{scope}"), self._keys_per_scope)
         fingerprint = self.fingerprint(body)
         pending = {"state": "pending", "fingerprint": fingerprint, "claim": secrets.token_hex(8)}
-        held = await self._store.claim(stored_key, pending, self._lease)
+        held = await self._store.claim(stored_key, pending, self._lease, quota)
         if held is not None:
             return _answer_from(held, fingerprint)
         try:
             outcome = await operation()
         except BaseException:
-            await self._settle(stored_key, pending, None)
+            await self._settle(stored_key, pending, None, quota)
             raise
         done = {"state": "done", "fingerprint": fingerprint, "answer": dict(outcome.answer)}
-        await self._settle(stored_key, pending, done if outcome.keep else None)
+        await self._settle(stored_key, pending, done if outcome.keep else None, quota)
         return outcome.answer
 
     async def remember(self, subject: str) -> None:
@@ -213,12 +237,16 @@ class IdempotencyService:
         return self._mac(f"unknown\0{subject}")
 
     async def _settle(
-        self, key: str, pending: Mapping[str, Any], record: Mapping[str, Any] | None
+        self,
+        key: str,
+        pending: Mapping[str, Any],
+        record: Mapping[str, Any] | None,
+        quota: Quota | None,
     ) -> None:
         # The operation has run: its answer goes to the client whatever happens here. Should
         # the record stay pending, the lease ends it and a retry runs the operation again.
         try:
-            await self._store.settle(key, pending, record, self._ttl)
+            await self._store.settle(key, pending, record, self._ttl, quota)
         except DependencyUnavailable as failure:
             log.warning("idempotency record not settled: %r", failure.__cause__)
 
