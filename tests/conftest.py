@@ -135,3 +135,4 @@ def http_server(
     yield server
     server.stop()
     io_loop.run_sync(server.close_all_connections)
+    io_loop.run_sync(server.finish_lingering)

@@ -95,6 +95,18 @@ class EnvelopeHTTPServer(HTTPServer):
     ) -> HTTPMessageDelegate:
         return CheckedHeadDelegate(super().start_request(server_conn, request_conn))
 
+    async def finish_lingering(self) -> None:
+        """Wait for the staged closes under way to end by themselves (each is bounded by
+        LINGER_SECONDS), then cancel any left: at a stop, after `close_all_connections()`
+        (which may start more), so that the loop ends with no pending task and no open
+        socket."""
+        if self.lingering:
+            await asyncio.wait(set(self.lingering), timeout=LINGER_SECONDS)
+        left = set(self.lingering)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
 
 class EnvelopeStream(IOStream):
     """An IOStream that answers in the envelope where HTTP1Connection would close silently (a

@@ -32,9 +32,10 @@ class Metrics:
 
     `requests` (counter: route, method, status), `request_seconds` (histogram of seconds:
     route), `fact_lookups` (counter: source), `queue_depth` (gauge of jobs: pool), `rejections`
-    (counter: pool), `local_cache_bytes` (gauge of bytes) and `loop_lag` (histogram of seconds)
-    are prometheus_client metrics. In multiprocess mode they write this process's files and
-    `exposition()` reads every process's; otherwise they live in `registry`."""
+    (counter: pool), `local_cache_bytes` (gauge of bytes), `requests_in_flight` (gauge of
+    requests) and `loop_lag` (histogram of seconds) are prometheus_client metrics. In
+    multiprocess mode they write this process's files and `exposition()` reads every
+    process's; otherwise they live in `registry`."""
 
     def __init__(self) -> None:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
@@ -78,6 +79,12 @@ class Metrics:
             "factsvc_fact_local_cache_bytes",
             "Size of the in-process factorial cache (the largest over live workers).",
             multiprocess_mode="livemax",
+            registry=owner,
+        )
+        self.requests_in_flight = Gauge(
+            "factsvc_http_requests_in_flight",
+            "Requests started and not yet finished (what a graceful stop waits for).",
+            multiprocess_mode="livesum",
             registry=owner,
         )
         self.loop_lag = Histogram(
@@ -133,13 +140,20 @@ class Metrics:
         for value in seconds:
             observe(value)
 
-    def sample(self, pools: Mapping[str, BoundedExecutor], local_cache_bytes: int = 0) -> None:
+    def sample(
+        self,
+        pools: Mapping[str, BoundedExecutor],
+        local_cache_bytes: int = 0,
+        requests_in_flight: int = 0,
+    ) -> None:
         """Record how deep each CPU queue is now (jobs queued, running or waiting, by pool
-        name) and how full the local cache is (bytes); called periodically, not per job, since
-        updating a gauge on every job measurably delayed the loop under a burst of logins."""
+        name), how full the local cache is (bytes) and how many requests are in flight; called
+        periodically, not per job, since updating a gauge on every job measurably delayed the
+        loop under a burst of logins."""
         for name, pool in pools.items():
             self.queue_depth.labels(name).set(pool.pending + pool.waiting)
         self.local_cache_bytes.set(local_cache_bytes)
+        self.requests_in_flight.set(requests_in_flight)
 
     def exposition(self) -> bytes:
         """Flush, then return every metric in Prometheus's text exposition format (UTF-8

@@ -14,7 +14,6 @@ from collections.abc import Coroutine, Sequence
 from types import FrameType
 from typing import Any
 
-from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application
 
@@ -32,7 +31,7 @@ MAX_WORKER_RESTARTS = 100
 MAX_DISCARDED_BODY_FACTOR = 16
 
 
-def make_http_server(app: Application, settings: Settings) -> HTTPServer:
+def make_http_server(app: Application, settings: Settings) -> EnvelopeHTTPServer:
     """The HTTP/1.1 server with the configured limits; what its parser refuses (a head over
     HTTP_MAX_HEADER_BYTES, a malformed message) is answered in the envelope (http_connection)."""
     return EnvelopeHTTPServer(
@@ -117,7 +116,7 @@ async def run_worker(
         gc.freeze()
         server.add_sockets(sockets)
         supervisor = asyncio.ensure_future(_watch_backends(backends)) if backends else None
-        lag_probe = asyncio.ensure_future(_sample_metrics(services))
+        lag_probe = asyncio.ensure_future(_sample_metrics(services, in_flight))
         await stop.wait()
         lag_probe.cancel()
         log.info("stopping: %d request(s) in flight", in_flight.count)
@@ -126,21 +125,26 @@ async def run_worker(
         if not await in_flight.wait_idle(settings.shutdown_grace_seconds):
             log.warning("grace period over: aborting %d request(s)", in_flight.count)
         await server.close_all_connections()
+        await server.finish_lingering()
         services.metrics.flush()
         if supervisor is not None:
             supervisor.cancel()
     log.info("stopped")
 
 
-async def _sample_metrics(services: Services, interval: float = 0.5) -> None:
-    """Twice a second: how late the loop woke us, how deep each CPU queue is, and the counts
-    kept since the last time."""
+async def _sample_metrics(
+    services: Services, in_flight: InFlightRequests, interval: float = 0.5
+) -> None:
+    """Twice a second: how late the loop woke us, how deep each CPU queue is, how many
+    requests are in flight, and the counts kept since the last time."""
     loop = asyncio.get_running_loop()
     while True:
         started = loop.time()
         await asyncio.sleep(interval)
         services.metrics.loop_lag.observe(max(0.0, loop.time() - started - interval))
-        services.metrics.sample(services.pools, services.local_cache_bytes())
+        services.metrics.sample(
+            services.pools, services.local_cache_bytes(), requests_in_flight=in_flight.count
+        )
         services.metrics.flush()
 
 

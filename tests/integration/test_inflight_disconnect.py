@@ -1,11 +1,16 @@
 """Requests whose body never arrives whole (the client leaves, or is too slow) leave nothing in
-flight: a stop after them is immediate and finds 0 requests to wait for."""
+flight: a stop after them is immediate and finds 0 requests to wait for. Nor does a connection
+closed in stages after a malformed head outlive a stop."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import time
+import urllib.request
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.test_server_process import Service, get_json
 from tests.integration.test_server_process import start_service as start_service
@@ -22,12 +27,36 @@ PARTIAL_REQUESTS = (
     # Answered (413) before its body, then refused by Tornado: nothing may be left waiting.
     HEAD + b"Content-Length: 100000000\r\n\r\n",
 )
+# The requests above that stay in flight until their body comes; the last one is answered.
+AWAITING_BODY = PARTIAL_REQUESTS[:-1]
+ANSWERED_AT_ONCE = PARTIAL_REQUESTS[-1]
 
 
-def send_and_leave(service: Service, request: bytes) -> None:
-    with socket.create_connection(("127.0.0.1", service.port), timeout=5) as client:
-        client.sendall(request)
-        time.sleep(0.05)  # the server reads the headers and starts the request
+def requests_in_flight(service: Service) -> float:
+    """factsvc_http_requests_in_flight as /metrics shows it (sampled twice a second)."""
+    with urllib.request.urlopen(service.url("/metrics"), timeout=5) as response:  # noqa: S310
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        if family.name == "factsvc_http_requests_in_flight":
+            return sum(sample.value for sample in family.samples)
+    raise AssertionError("no factsvc_http_requests_in_flight in /metrics")
+
+
+def wait_for_in_flight(service: Service, count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    seen = requests_in_flight(service)
+    while seen != count:
+        assert time.monotonic() < deadline, f"{seen} request(s) in flight, never {count}"
+        time.sleep(0.1)
+        seen = requests_in_flight(service)
+
+
+def read_answer(client: socket.socket) -> bytes:
+    """What the server sends until it closes the connection."""
+    received = b""
+    while chunk := client.recv(65536):
+        received += chunk
+    return received
 
 
 def send_and_stall(service: Service, request: bytes) -> socket.socket:
@@ -55,9 +84,16 @@ def assert_stopped_with_nothing_in_flight(elapsed: float, output: str) -> None:
 def test_a_stop_after_clients_left_mid_body_is_immediate(start_service: Any) -> None:
     service = start_service("--embedded", SHUTDOWN_GRACE_SECONDS="30")
     service.wait_ready()
-    for request in PARTIAL_REQUESTS:
-        send_and_leave(service, request)
-    time.sleep(0.3)
+    waiting = [send_and_stall(service, request) for request in AWAITING_BODY]
+    try:
+        # Each client leaves only once the server is handling its request.
+        wait_for_in_flight(service, len(AWAITING_BODY))
+        with send_and_stall(service, ANSWERED_AT_ONCE) as answered:
+            assert read_answer(answered).startswith(b"HTTP/1.1 413 ")
+    finally:
+        for client in waiting:
+            client.close()
+    wait_for_in_flight(service, 0)
     assert get_json(service.url("/healthz"))[0] == 200
     assert_stopped_with_nothing_in_flight(*stop_output(service))
 
@@ -74,3 +110,26 @@ def test_a_body_that_times_out_leaves_nothing_in_flight(start_service: Any) -> N
     finally:
         for client in stalled:
             client.close()
+
+
+def test_a_stop_lets_a_staged_close_after_a_malformed_head_finish(start_service: Any) -> None:
+    service = start_service("--embedded", SHUTDOWN_GRACE_SECONDS="30")
+    service.wait_ready()
+    # A head over HTTP_MAX_HEADER_BYTES (16 KB) is answered 431, then its connection closed in
+    # stages: the server reads and drops what still comes, for up to 2 s. A stop meanwhile
+    # lets that finish: the client goes on sending after the stop began, and then reads the
+    # end of the connection, not a reset (the server closing with its data unread).
+    with send_and_stall(service, HEAD + b"X-Filler: " + b"a" * (32 << 10)) as client:
+        answer = client.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer
+        started = time.monotonic()
+        service.process.send_signal(signal.SIGTERM)
+        for _ in range(6):
+            time.sleep(0.05)
+            client.sendall(b"b" * 4096)
+        client.shutdown(socket.SHUT_WR)
+        assert read_answer(client) == b""
+        assert service.process.wait(10) == 0
+        elapsed = time.monotonic() - started
+    assert service.process.stdout is not None
+    assert_stopped_with_nothing_in_flight(elapsed, service.process.stdout.read().decode())
