@@ -10,17 +10,21 @@ import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import pymongo
 import pytest
 import redis as redis_sync
 import tornado.httpserver
 import tornado.ioloop
 import tornado.web
+from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server, redis_server
 from factsvc.server import make_http_server
+from tests.support.api import Api
 from tests.support.servers import (
     STRONG_SECRET,
     AppFactory,
@@ -136,3 +140,19 @@ def http_server(
     server.stop()
     io_loop.run_sync(server.close_all_connections)
     io_loop.run_sync(server.finish_lingering)
+
+
+@pytest.fixture
+def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
+    """A client of the application under test: JSON bodies, a cookie jar, bearer tokens."""
+    return Api(http_client, base_url)
+
+
+@pytest.fixture
+def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
+    """The users collection, read directly to check what is stored."""
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f"mongodb://127.0.0.1:{mongo_backend.port}/", serverSelectionTimeoutMS=2000
+    )
+    yield client[settings.mongodb_name]["users"]
+    client.close()

@@ -6,17 +6,14 @@ import asyncio
 import logging
 import statistics
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pymongo
 import pytest
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import cookie_secrets, open_services
 from factsvc.config import Settings
-from factsvc.embedded import ManagedServer
 from factsvc.errors import BadCredentials, Overloaded
 from factsvc.services.passwords import PasswordHasher
 from tests.support.api import PASSWORD, Api
@@ -32,21 +29,6 @@ CLIENT_LIMIT = 5
 @pytest.fixture
 def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
     return app_factory(with_settings(settings, login_client_max_failures=CLIENT_LIMIT))
-
-
-@pytest.fixture
-def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
-    return Api(http_client, base_url)
-
-
-@pytest.fixture
-def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
-    """The users collection, read directly to check what is stored."""
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        f"mongodb://127.0.0.1:{mongo_backend.port}/", serverSelectionTimeoutMS=2000
-    )
-    yield client[settings.mongodb_name]["users"]
-    client.close()
 
 
 async def test_a_browser_registers_logs_in_edits_and_logs_out_with_a_cookie(api: Api) -> None:

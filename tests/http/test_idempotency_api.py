@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pymongo
 import pytest
 import redis as redis_sync
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
-from factsvc.embedded import ManagedServer
 from factsvc.storage.redis_idempotency import PREFIX
 from tests.support.api import PASSWORD, Api, Reply
 from tests.support.servers import AppFactory, with_settings
@@ -33,22 +30,8 @@ def keyed(key: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
-    return Api(http_client, base_url)
-
-
-@pytest.fixture
 def other(http_client: AsyncHTTPClient, base_url: str) -> Api:
     return Api(http_client, base_url)
-
-
-@pytest.fixture
-def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
-    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        f"mongodb://127.0.0.1:{mongo_backend.port}/", serverSelectionTimeoutMS=2000
-    )
-    yield client[settings.mongodb_name]["users"]
-    client.close()
 
 
 async def register(api: Api, key: str, password: str = PASSWORD, name: str = "alice") -> Reply:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.services.bodies import VISIBLE
 from tests.support.api import PASSWORD, Api, Reply
 
 pytestmark = pytest.mark.gen_test(timeout=60)
-
-
-@pytest.fixture
-def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
-    return Api(http_client, base_url)
 
 
 def _answer(reply: Reply) -> tuple[int, dict[str, object], list[str]]:

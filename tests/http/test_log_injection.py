@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import tornado.web
-from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.web import HTTPError
 
@@ -131,11 +130,6 @@ def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
     )
     application.wildcard_router.add_rules([(r"/raise/(\w+)", RaisingHandler)])
     return application
-
-
-@pytest.fixture
-def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
-    return Api(http_client, base_url)
 
 
 async def raw_exchange(base_url: str, request: bytes) -> bytes:

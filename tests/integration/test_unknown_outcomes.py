@@ -15,7 +15,6 @@ from typing import Any
 import pymongo
 import pytest
 import tornado.web
-from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server
@@ -45,11 +44,6 @@ def app(
     return app_factory(
         with_settings(settings, mongodb_uri=f"mongodb://127.0.0.1:{own_mongo.port}/")
     )
-
-
-@pytest.fixture
-def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
-    return Api(http_client, base_url)
 
 
 @pytest.fixture
