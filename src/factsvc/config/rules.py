@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +212,26 @@ class ListOf(Rule):
 
     def parse(self, value: object) -> tuple[object, ...]:
         return tuple(self.item(part) for part in _items(value))
+
+
+# RFC 9110 §5.1: a field name is a token.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def header_name(value: object) -> str:
+    """A header field name (an RFC 9110 token) other than `*`, which a credentialed CORS
+    request takes literally (Fetch standard, "CORS protocol"); ValueError otherwise."""
+    name = as_text(value).strip()
+    if not _TOKEN.fullmatch(name) or name == "*":
+        raise ValueError(name)
+    return name
+
+
+HEADER_NAMES = ListOf(
+    "comma-separated header names like X-Request-ID",
+    "must be comma-separated header names like X-Request-ID (no *)",
+    header_name,
+)
 
 
 def strong_secret(value: object) -> str:

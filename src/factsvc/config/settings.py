@@ -14,6 +14,7 @@ from factsvc.config.addresses import NETWORKS, ORIGINS, Host, Network, Url, url_
 from factsvc.config.declaring import Area, setting, variable_of
 from factsvc.config.loading import DeclaredSettings
 from factsvc.config.rules import (
+    HEADER_NAMES,
     SECRETS,
     AbsolutePath,
     Choice,
@@ -44,6 +45,8 @@ HttpTimeout = Annotated[float, Number(1.0, 3600.0)]
 LogLevel = Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))]
 MongoUri = Annotated[str, Url(("mongodb://", "mongodb+srv://"))]
 RedisUrl = Annotated[str, Url(("redis://", "rediss://", "unix://"))]
+API_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID")
+TRACE_CONTEXT_HEADERS = ("traceparent", "tracestate")  # W3C Trace Context, sent by tracing SDKs
 
 
 class Settings(DeclaredSettings):
@@ -140,6 +143,14 @@ class Settings(DeclaredSettings):
 
     cors_origins: Annotated[tuple[str, ...], ORIGINS] = setting("CORS_ORIGINS", (), A.CLIENTS)
     """browser origins trusted for CORS and cross-origin POSTs"""
+    cors_allowed_headers: Annotated[tuple[str, ...], HEADER_NAMES] = setting(
+        "CORS_ALLOWED_HEADERS", (*API_REQUEST_HEADERS, *TRACE_CONTEXT_HEADERS), A.CLIENTS
+    )
+    """request headers pages on CORS_ORIGINS may send (case-insensitive), tracing's included"""
+    cors_max_age_seconds: Annotated[int, WholeNumber(0, DAY)] = setting(
+        "CORS_MAX_AGE_SECONDS", 7200, A.CLIENTS
+    )
+    """how long a browser may reuse a preflight's answer (Chromium caps it at 7200)"""
     trusted_proxies: Annotated[tuple[Network, ...], NETWORKS] = setting(
         "TRUSTED_PROXIES", (), A.CLIENTS
     )
