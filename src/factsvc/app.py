@@ -19,9 +19,9 @@ from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.executors import BoundedExecutor, make_process_pool, make_thread_pool
 from factsvc.factorial_computer import PooledFactorialComputer
-from factsvc.handlers.accounts import CookiePolicy
 from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.client_address import ClientAddressResolver
+from factsvc.handlers.session_cookie import CookiePolicy
 from factsvc.inflight import InFlightRequests
 from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
@@ -58,22 +58,25 @@ class Services:
 def make_app(
     settings: Settings, services: Services, in_flight: InFlightRequests | None = None
 ) -> Application:
+    secrets, key_version = cookie_secrets(settings)
     # What the routes' handlers take in initialize(), by name; each route names its needs.
     dependencies: dict[str, object] = {
         "factorials": services.factorials,
         "readiness": services.readiness,
         "metrics": services.metrics,
         "accounts": services.accounts,
-        "cookies": CookiePolicy(
-            name=settings.session_cookie_name,
-            secure=not settings.debug,
+        "cookies": CookiePolicy.build(
+            settings.session_cookie_name,
+            debug=settings.debug,
+            samesite=settings.session_cookie_samesite,
             max_age_seconds=settings.session_absolute_seconds,
+            secrets=secrets,
+            key_version=key_version,
         ),
         "clients": ClientAddressResolver(settings.trusted_proxies),
         "idempotency": services.idempotency,
     }
     routes = [route.rule(dependencies) for route in ROUTES]
-    secrets, key_version = cookie_secrets(settings)
     return Application(
         routes,
         default_handler_class=NotFoundHandler,
@@ -82,11 +85,9 @@ def make_app(
         debug=False,
         serve_traceback=False,
         debug_detail=settings.debug,
-        cookie_secret=secrets,
         # Tornado 6.6's CSRF defence: unsafe methods from foreign origins are refused (403).
         cross_origin_protection=True,
         trusted_origins=list(settings.cors_origins),
-        key_version=key_version,
         log_function=count_and_log(services.metrics, route_names(routes)),
         in_flight=in_flight,
         max_request_body=settings.http_max_body_bytes,

@@ -98,8 +98,10 @@ LOGIN = Operation(
     "post",
     "login",
     "Open a session",
-    description="Always issues a new token (and cookie), and ends the session the request came "
-    "with, if any.",
+    description="Always opens a new session, and ends the one the request came with, if any. "
+    "The body's `session` says how the client holds it: the cookie alone (`cookie`, and by "
+    "default for browsers), `token` in the body alone (`token`), or both (the default for "
+    "other clients).",
     tag="accounts",
     security=Security.OPTIONAL_SESSION,
     body=RequestBody("LoginRequest", LoginBody),
@@ -132,7 +134,7 @@ IS_LOGINED = Operation(
 LOGOUT = Operation(
     "post",
     "logout",
-    "End the session and expire the cookie",
+    "End the session, and expire the cookie if the request carried it",
     tag="accounts",
     security=Security.SESSION,
     answer=r.LoggedOut,
@@ -155,12 +157,13 @@ ACCOUNT_EDIT = Operation(
     "accountEdit",
     "Change the nickname, gender or password",
     description="A password change ends every session of the user and opens a new one for this "
-    "client: the response then carries `token` and a new cookie.",
+    "client, delivered the way the request presented its own: `token` in the body for "
+    "`Authorization: Bearer`, a new cookie for the cookie.",
     tag="accounts",
     security=Security.SESSION,
     body=RequestBody("EditRequest", AccountEditBody),
     answer=r.Edited,
-    answer_description="The updated user; `token` after a password change.",
+    answer_description="The updated user; `token` after a password change by a bearer client.",
     sets_cookie=True,
     idempotent=True,
     errors=(

@@ -27,6 +27,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httputil import HTTPHeaders, HTTPInputError
 from tornado.ioloop import IOLoop
 
+from factsvc.api_schema.defaults import SESSION_COOKIE
 from factsvc.config import Settings
 from factsvc.routes import ROUTES
 from tests.support.api import PASSWORD, Api
@@ -44,7 +45,10 @@ PARSED_HEADERS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("POST /logout", "GET /fact?n=500", "OPTIONS /account/edit"),
     ),
     "Sec-Fetch-Site": ("Tornado's cross_origin_protection", ("POST /account/edit",)),
-    "Sec-Fetch-Mode": ("nobody (sent beside Sec-Fetch-Site)", ("POST /account/edit",)),
+    "Sec-Fetch-Mode": (
+        "session_delivery.is_browser (present or not), at /login",
+        ("POST /account/edit", "POST /login"),
+    ),
     "Sec-Fetch-Dest": ("nobody (sent beside Sec-Fetch-Site)", ("POST /account/edit",)),
     "Host": (
         "Tornado's request parsing (host, port) and cross_origin_protection",
@@ -52,7 +56,7 @@ PARSED_HEADERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "Accept-Encoding": ("envelope.accepts_gzip (codings, q-values)", ("GET /fact?n=500",)),
     "Cookie": (
-        "Tornado's cookie parsing and signed-cookie decoding",
+        "session_cookie.cookie_values (every value of the name) and signed-value decoding",
         ("GET /account/info", "POST /login"),
     ),
     "Authorization": (
@@ -95,6 +99,8 @@ COMPANIONS: dict[str, tuple[tuple[str, bytes], ...]] = {
     "Sec-Fetch-Dest": (("Sec-Fetch-Site", b"same-origin"),),
 }
 
+# A session cookie value in Tornado's signed format, whose signature does not verify.
+SIGNED_SHAPE = f"2|1:0|10:1700000000|{len(SESSION_COOKIE)}:{SESSION_COOKIE}|8:dG9rZW4=|{'0f' * 32}"
 # A well-formed value of each header, for the mutations below to break.
 SEEDS: dict[str, tuple[bytes, ...]] = {
     "Origin": (b"http://[::1]:8888", b"https://app.example"),
@@ -103,7 +109,10 @@ SEEDS: dict[str, tuple[bytes, ...]] = {
     "Sec-Fetch-Dest": (b"empty",),
     "Host": (b"localhost:8888", b"[::1]:8888"),
     "Accept-Encoding": (b"gzip;q=0.5, br;q=1.0, *;q=0", b"x-gzip"),
-    "Cookie": (b"SID=2|1:0|10:1700000000|3:SID|8:dG9rZW4=|" + b"0f" * 32, b'a=b; SID="x"'),
+    "Cookie": (
+        f"{SESSION_COOKIE}={SIGNED_SHAPE}".encode(),
+        f'a=b; {SESSION_COOKIE}="x"; {SESSION_COOKIE}=y'.encode(),
+    ),
     "Authorization": (b"Bearer " + b"A" * 43, b"Basic dXNlcjpwYXNz"),
     "X-Forwarded-For": (b"203.0.113.7, [2001:db8::1]:443, 127.0.0.1",),
     "X-Real-Ip": (b"203.0.113.7",),

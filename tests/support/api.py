@@ -8,7 +8,15 @@ from typing import Any
 import orjson
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
+from factsvc.config import Settings
+from factsvc.handlers.session_cookie import cookie_name
+
 PASSWORD = "correct horse battery"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """The session cookie's name an app built from `settings` uses (__Host-SID outside DEBUG)."""
+    return cookie_name(settings.session_cookie_name, debug=settings.debug)
 
 
 class Reply:
@@ -79,5 +87,16 @@ class Api:
     async def register(self, username: str = "alice", password: str = PASSWORD) -> Reply:
         return await self.post("/register", {"username": username, "password": password})
 
-    async def login(self, username: str = "alice", password: str = PASSWORD) -> Reply:
-        return await self.post("/login", {"username": username, "password": password})
+    async def login(
+        self,
+        username: str = "alice",
+        password: str = PASSWORD,
+        *,
+        session: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """POST /login; `session` ("cookie" or "token") goes into the body when given."""
+        body = {"username": username, "password": password}
+        if session is not None:
+            body["session"] = session
+        return await self.post("/login", body, headers=headers)

@@ -103,6 +103,21 @@ def test_login_takes_any_text_and_matches_the_username_in_lower_case() -> None:
     }
 
 
+def test_a_login_may_choose_its_session_mode_and_nothing_else() -> None:
+    credentials = {"username": "alice", "password": "x"}
+    assert parse(LoginBody, credentials).session_mode() is None
+    for mode in ("cookie", "token"):
+        assert parse(LoginBody, {**credentials, "session": mode}).session_mode() == mode
+    for wrong in ("Cookie", "both", " token", "", None, 1, True, ["cookie"], {"mode": "token"}):
+        assert reasons(LoginBody, {**credentials, "session": wrong}) == {
+            "session": "must be 'cookie' or 'token'"
+        }
+    assert reasons(LoginBody, {"username": 5, "password": "x", "session": "jar"}) == {
+        "username": "must be a string of 1-128 characters",
+        "session": "must be 'cookie' or 'token'",
+    }
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

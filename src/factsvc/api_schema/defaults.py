@@ -6,6 +6,7 @@ from typing import TypeVar
 
 from factsvc.config import Settings
 from factsvc.config.declaring import variable_of
+from factsvc.handlers.session_cookie import cookie_name
 
 T = TypeVar("T")
 
@@ -22,4 +23,7 @@ MAX_N = setting_default("fact_max_n", int)
 MAX_N_VARIABLE = variable_of(Settings.model_fields["fact_max_n"])
 MAX_BODY_BYTES = setting_default("http_max_body_bytes", int)
 READINESS_TIMEOUT_SECONDS = setting_default("readiness_timeout_seconds", float)
-SESSION_COOKIE = setting_default("session_cookie_name", str)
+# The session cookie's name as configured, which DEBUG uses, and outside DEBUG (__Host-SID).
+SESSION_COOKIE_IN_DEBUG = setting_default("session_cookie_name", str)
+SESSION_COOKIE = cookie_name(SESSION_COOKIE_IN_DEBUG, debug=False)
+SESSION_COOKIE_SAMESITE = setting_default("session_cookie_samesite", str)

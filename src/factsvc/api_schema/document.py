@@ -7,7 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from factsvc import __version__
-from factsvc.api_schema.defaults import SESSION_COOKIE
+from factsvc.api_schema.defaults import (
+    SESSION_COOKIE,
+    SESSION_COOKIE_IN_DEBUG,
+    SESSION_COOKIE_SAMESITE,
+)
 from factsvc.api_schema.errors import ERROR_RESPONSES, SERVER_ERROR, ErrorResponse, RequestId
 from factsvc.api_schema.headers import IDEMPOTENCY_KEY_REF, PARAMETERS
 from factsvc.api_schema.implied import (
@@ -47,8 +51,10 @@ INFO = {
 REQUEST_ID = {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}
 SET_COOKIE = {
     "Set-Cookie": {
-        "description": f"The signed session cookie (`{SESSION_COOKIE}`, HttpOnly, SameSite=Lax, "
-        "Path=/, Secure outside DEBUG).",
+        "description": f"The signed session cookie (`{SESSION_COOKIE}`; "
+        f"`{SESSION_COOKIE_IN_DEBUG}` in DEBUG): HttpOnly, Path=/, no Domain, "
+        f"SameSite={SESSION_COOKIE_SAMESITE} unless SESSION_COOKIE_SAMESITE says otherwise, "
+        "Secure outside DEBUG.",
         "schema": {"type": "string"},
     }
 }

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from tornado.web import RequestHandler
 
-from factsvc.api_schema.defaults import SESSION_COOKIE
+from factsvc.api_schema.defaults import SESSION_COOKIE, SESSION_COOKIE_IN_DEBUG
 from factsvc.api_schema.errors import ErrorResponse
 
 
@@ -34,7 +34,8 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "cookie",
         "name": SESSION_COOKIE,
-        "description": "The signed session cookie set by /login, for browsers.",
+        "description": "The signed session cookie set by /login, for browsers "
+        f"(`{SESSION_COOKIE_IN_DEBUG}` in DEBUG).",
     },
     "bearerAuth": {
         "type": "http",

@@ -20,8 +20,8 @@ Token = TypeAliasType(
         str,
         Field(
             pattern=f"^{TOKEN_PATTERN}$",
-            description="The session token, for `Authorization: Bearer`; also set as the "
-            f"{SESSION_COOKIE} cookie.",
+            description="The session token, for `Authorization: Bearer`; never in an answer "
+            f"that delivers the session as the {SESSION_COOKIE} cookie alone.",
         ),
     ],
 )
@@ -93,7 +93,9 @@ class UserAnswer(Envelope):
 
 class LoggedIn(Envelope):
     user: User
-    token: Token
+    # Absent when the session is delivered as the cookie alone (`"session": "cookie"`, or a
+    # browser that chose no mode).
+    token: Token | SkipJsonSchema[None] = None
 
 
 class SessionState(Envelope):
@@ -107,5 +109,5 @@ class LoggedOut(Envelope):
 
 class Edited(Envelope):
     user: User
-    # Present only after a password change.
+    # Only after a password change by a client that presented its session as a bearer token.
     token: Token | SkipJsonSchema[None] = None

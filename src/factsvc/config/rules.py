@@ -120,7 +120,7 @@ class Flag(Rule):
 
 @dataclass(frozen=True)
 class Choice(Rule):
-    """One of a few words, compared after turning the value to the words' case."""
+    """One of a few words, compared case-insensitively; the word as declared ("lax" is "Lax")."""
 
     words: tuple[str, ...]
 
@@ -132,10 +132,10 @@ class Choice(Rule):
 
     def parse(self, value: object) -> str:
         text = as_text(value).strip()
-        word = text.upper() if self.words[0].isupper() else text.lower()
-        if word not in self.words:
-            raise ValueError(word)
-        return word
+        by_folded = {word.casefold(): word for word in self.words}
+        if text.casefold() not in by_folded:
+            raise ValueError(text)
+        return by_folded[text.casefold()]
 
 
 class AbsolutePath(Rule):

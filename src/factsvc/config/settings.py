@@ -98,7 +98,11 @@ class Settings(DeclaredSettings):
     session_cookie_name: Annotated[str, CookieName()] = setting(
         "SESSION_COOKIE_NAME", "SID", A.SESSIONS
     )
-    """the session cookie's name"""
+    """the session cookie's name; outside DEBUG it gets the __Host- prefix (__Host-SID)"""
+    session_cookie_samesite: Annotated[str, Choice(("Lax", "Strict", "None"))] = setting(
+        "SESSION_COOKIE_SAMESITE", "Lax", A.SESSIONS
+    )
+    """the session cookie's SameSite; None makes it Secure in DEBUG too"""
     session_idle_seconds: Lifetime = setting("SESSION_EXPIRES_SECONDS", DAY, A.SESSIONS)
     """idle timeout, renewed by each use"""
     session_absolute_seconds: Lifetime = setting("SESSION_ABSOLUTE_SECONDS", 7 * DAY, A.SESSIONS)

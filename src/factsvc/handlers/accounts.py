@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -12,7 +11,11 @@ from factsvc.errors import Duplicate, WrongOldPassword
 from factsvc.handlers.base import BaseHandler
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.error_map import error_answer, kind_of
+from factsvc.handlers.session_cookie import CookiePolicy
+from factsvc.handlers.session_delivery import Delivery, login_delivery, renewal_delivery
 from factsvc.services.accounts import AccountService
+from factsvc.services.bodies import LoginBody
+from factsvc.services.body_reasons import parse
 from factsvc.services.idempotency import (
     HEADER,
     IdempotencyService,
@@ -28,15 +31,8 @@ from factsvc.services.idempotency import (
 KEPT_REFUSALS = (Duplicate, WrongOldPassword)
 
 
-@dataclass(frozen=True)
-class CookiePolicy:
-    name: str
-    secure: bool
-    max_age_seconds: int
-
-
 class AccountHandler(BaseHandler):
-    """Finds the session token (bearer first, then the signed cookie) and sets the cookie."""
+    """Finds the session token (bearer first, then the signed cookie) and delivers new ones."""
 
     def initialize(
         self,
@@ -63,37 +59,42 @@ class AccountHandler(BaseHandler):
         bearer = (self.header("Authorization") or "").lower().startswith("bearer ")
         return bearer and "Cookie" not in self.request.headers
 
+    def presents_bearer(self) -> bool:
+        """Whether the request presents its session with an Authorization header, which then
+        decides alone (of a scheme other than Bearer, it presents none): see session_token."""
+        return "Authorization" in self.request.headers
+
     def session_token(self) -> str | None:
+        """The token of the session the request presents: `Authorization: Bearer`, else the
+        one session its cookies of the session cookie's name stand for (CookiePolicy)."""
         authorization = self.header("Authorization")
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
             return token.strip() if scheme.lower() == "bearer" else None
-        signed = self.get_signed_cookie(
-            self._cookies.name,
-            max_age_days=self._cookies.max_age_seconds / 86400 + 1,
-            min_version=2,
-        )
-        return signed.decode("ascii", "replace") if signed else None
+        return self._cookies.session_token(self.request.headers.get_list("Cookie"))
 
     def client_address(self) -> str:
         return self._clients.resolve(self.request)
 
-    def set_session_cookie(self, token: str) -> None:
-        self.set_signed_cookie(
-            self._cookies.name,
-            token,
-            expires_days=None,
-            max_age=self._cookies.max_age_seconds,
-            path="/",
-            httponly=True,
-            samesite="Lax",
-            secure=self._cookies.secure,
-        )
+    def deliver(self, token: str, delivery: Delivery, payload: dict[str, object]) -> None:
+        """Hand a new session's token to the client as `delivery` says: the cookie, and
+        `token` in `payload`, the answer's body."""
+        if delivery.cookie:
+            cookies = self._cookies
+            self.set_cookie(
+                cookies.name,
+                cookies.signed(token),
+                max_age=cookies.max_age_seconds,
+                **cookies.attributes(),
+            )
+        if delivery.token:
+            payload["token"] = token
 
     def expire_session_cookie(self) -> None:
-        self.clear_cookie(
-            self._cookies.name, path="/", httponly=True, samesite="Lax", secure=self._cookies.secure
-        )
+        """Expire the session cookie, when the request carried one: a client that never had
+        it (a bearer client) gets no Set-Cookie."""
+        if self._cookies.carried(self.request.headers.get_list("Cookie")):
+            self.clear_cookie(self._cookies.name, **self._cookies.attributes())
 
     async def respond_once(
         self,
@@ -148,9 +149,13 @@ class RegisterHandler(AccountHandler):
 class LoginHandler(AccountHandler):
     async def post(self) -> None:
         body = self.json_body()
+        # The service validates the whole body again (the credentials are its business); only
+        # the chosen session mode is read here, and a bad body is refused the same way.
+        mode = parse(LoginBody, body).session_mode()
         result = await self._accounts.login(body, self.client_address(), self.session_token())
-        self.set_session_cookie(result.token)
-        await self.write_envelope({"user": result.user.public(), "token": result.token})
+        payload: dict[str, object] = {"user": result.user.public()}
+        self.deliver(result.token, login_delivery(mode, self.request.headers), payload)
+        await self.write_envelope(payload)
 
 
 class IsLoginedHandler(AccountHandler):
@@ -184,8 +189,7 @@ class AccountEditHandler(AccountHandler):
         payload: dict[str, object] = {"user": result.user.public()}
         if result.new_token is None:
             return success(200, payload)
-        self.set_session_cookie(result.new_token)
-        payload["token"] = result.new_token
+        self.deliver(result.new_token, renewal_delivery(self.presents_bearer()), payload)
         # Never kept: a replay would hand the new session's token to whoever sends the key, and
         # put a usable token into Redis, where sessions keep only hashes.
         return success(200, payload, keep=False)

@@ -28,6 +28,8 @@ NICKNAME_MIN, NICKNAME_MAX = 1, 20
 LOGIN_TEXT_MIN, LOGIN_TEXT_MAX = 1, 128
 GenderCode = Literal["m", "f", "i"]
 GENDERS: tuple[str, ...] = get_args(GenderCode)
+SessionMode = Literal["cookie", "token"]
+SESSION_MODES: tuple[str, ...] = get_args(SessionMode)
 
 CLEAN_TEXT = "must not contain control characters or surrounding spaces"
 VISIBLE = "must contain a visible character: a letter, digit, punctuation mark or symbol"
@@ -180,6 +182,23 @@ class LoginBody(Body):
         ),
     ]
     password: Annotated[LoginText, Field(description="Used exactly as sent.")]
+    session: (
+        Annotated[
+            SessionMode,
+            Field(
+                description="How the client holds its session: `cookie`, the session cookie "
+                "alone (no `token`, which page scripts could read); `token`, `token` alone (no "
+                "cookie). Absent: `cookie` for a browser (a request with `Sec-Fetch-Mode` or "
+                "`Sec-Fetch-Site`), both for any other client."
+            ),
+            Reasons("must be " + _one_of(SESSION_MODES, quote="'")),
+        ]
+        | MISSING
+    ) = MISSING
+
+    def session_mode(self) -> SessionMode | None:
+        """The session mode the client chose, or None when it chose none."""
+        return None if self.session is MISSING else self.session
 
 
 class AccountEditBody(Body):
