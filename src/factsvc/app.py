@@ -21,6 +21,7 @@ from factsvc.executors import BoundedExecutor, make_process_pool, make_thread_po
 from factsvc.factorial_computer import PooledFactorialComputer
 from factsvc.handlers.base import NotFoundHandler
 from factsvc.handlers.client_address import ClientAddressResolver
+from factsvc.handlers.cors import CorsPolicy
 from factsvc.handlers.session_cookie import CookiePolicy
 from factsvc.inflight import InFlightRequests
 from factsvc.metrics import Metrics
@@ -88,6 +89,7 @@ def make_app(
         # Tornado 6.6's CSRF defence: unsafe methods from foreign origins are refused (403).
         cross_origin_protection=True,
         trusted_origins=list(settings.cors_origins),
+        cors=CorsPolicy(settings.cors_allowed_headers, settings.cors_max_age_seconds),
         log_function=count_and_log(services.metrics, route_names(routes)),
         in_flight=in_flight,
         max_request_body=settings.http_max_body_bytes,

@@ -77,9 +77,12 @@ PARSED_HEADERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Transfer-Encoding": ("Tornado's HTTP/1 parser", ("POST /register",)),
     "Expect": ("Tornado's HTTP/1 parser (100-continue)", ("POST /register",)),
     "Connection": ("Tornado's HTTP/1 parser (keep-alive)", ("GET /healthz",)),
-    "Access-Control-Request-Method": ("cors.preflight_headers", ("OPTIONS /account/edit",)),
+    "Access-Control-Request-Method": (
+        "cors.CorsPolicy.preflight_headers (a method token)",
+        ("OPTIONS /account/edit",),
+    ),
     "Access-Control-Request-Headers": (
-        "nobody: a preflight answers a fixed list",
+        "cors.CorsPolicy.preflight_headers (names against CORS_ALLOWED_HEADERS)",
         ("OPTIONS /account/edit",),
     ),
     "Idempotency-Key": (

@@ -14,6 +14,7 @@ from factsvc.errors import (
     DependencyUnavailable,
     Duplicate,
     FactsvcError,
+    IdempotencyKeyInFlight,
     InvalidInput,
     NotAuthenticated,
     NotFound,
@@ -52,7 +53,7 @@ def test_a_subclass_takes_the_row_of_its_nearest_mapped_class() -> None:
 def test_a_subclass_keeps_its_fields_and_retry_after() -> None:
     answer = error_answer(500, AccountLocked(42))
     assert answer.status == 429
-    assert answer.body == {"code": 9, "message": "too many requests"}
+    assert answer.body == {"code": 9, "message": "too many requests", "retry_after": 42}
     assert answer.headers == {"Retry-After": "42"}
 
 
@@ -88,6 +89,31 @@ def test_body_fields_and_retry_after_come_from_the_error() -> None:
     assert down.body["dependencies"] == {"redis": "timeout"}
     assert down.headers == {"Retry-After": "3"}
     assert error_answer(500, Overloaded("factorial", 2)).headers == {"Retry-After": "2"}
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RateLimited(30),
+        RateLimited(0),
+        DependencyUnavailable({"redis": "unavailable"}, retry_after_seconds=3),
+        Overloaded("bcrypt", 0),
+        IdempotencyKeyInFlight(),
+    ],
+)
+def test_the_body_repeats_retry_after_as_a_number_of_seconds(error: FactsvcError) -> None:
+    answer = error_answer(500, error)
+    assert answer.body["retry_after"] == error.retry_after_seconds
+    assert answer.headers["Retry-After"] == str(error.retry_after_seconds)
+
+
+@pytest.mark.parametrize(
+    "error", [InvalidInput({"n": "is required"}), NotFound("/x"), Duplicate("username")]
+)
+def test_an_error_a_retry_cannot_mend_has_no_retry_after(error: FactsvcError) -> None:
+    answer = error_answer(500, error)
+    assert "retry_after" not in answer.body
+    assert "Retry-After" not in answer.headers
 
 
 def test_a_domain_error_with_no_row_is_a_bare_500() -> None:

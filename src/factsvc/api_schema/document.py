@@ -22,6 +22,7 @@ from factsvc.api_schema.implied import (
 )
 from factsvc.api_schema.json_schema import SchemaRegistry
 from factsvc.api_schema.operation import SECURITY_SCHEMES, Operation, Route
+from factsvc.handlers.cors import EXPOSED_HEADERS
 from factsvc.request_context import ACCEPTED_REQUEST_ID
 
 OPENAPI_VERSION = "3.1.0"
@@ -34,6 +35,11 @@ def _error_summary() -> str:
     )
 
 
+def _exposed_headers() -> str:
+    *first, last = (f"`{name}`" for name in EXPOSED_HEADERS.split(", "))
+    return f"{', '.join(first)} and {last}"
+
+
 INFO = {
     "title": "factsvc",
     "version": __version__,
@@ -44,7 +50,10 @@ INFO = {
         'charset=UTF-8`; `code` 0 means success, with `message` "". Errors, each described '
         f"under `components.responses`: {_error_summary()}. Every error body also carries "
         "`request_id`, the same id as the `X-Request-ID` response header; a client may send "
-        f"its own `X-Request-ID` (`{ACCEPTED_REQUEST_ID.pattern}`, anything else is replaced)."
+        f"its own `X-Request-ID` (`{ACCEPTED_REQUEST_ID.pattern}`, anything else is replaced). "
+        "Pages on the origins listed in `CORS_ORIGINS` may read every answer, errors included, "
+        f"and its {_exposed_headers()} headers; their preflights pass on any path and for any "
+        "method, so that the page reads the real request's 404 or 405."
     ),
     "license": {"name": "MIT", "identifier": "MIT"},
 }
@@ -74,7 +83,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
     responses = {response.name: _error_response(response, registry) for response in ERROR_RESPONSES}
     headers = {
         "RetryAfter": {
-            "description": "Seconds to wait before retrying.",
+            "description": "Seconds to wait before retrying; the body's `retry_after` repeats it.",
             "required": True,
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         },

@@ -36,6 +36,14 @@ Detail = Annotated[
     str | SkipJsonSchema[None],
     Field(description="The exception's last line; only when the service runs in DEBUG."),
 ]
+RetryAfterSeconds = Annotated[
+    int,
+    Field(
+        ge=0,
+        description="Seconds to wait before retrying: the `Retry-After` header's value, for "
+        "clients that read only the body.",
+    ),
+]
 DependencyState = Literal["ok", "unavailable"]
 
 
@@ -49,6 +57,18 @@ class ErrorBody(Closed):
 
 class RefusedFields(ErrorBody):
     errors: FieldReasons
+
+
+class DuplicateBody(RefusedFields):
+    retry_after: RetryAfterSeconds | SkipJsonSchema[None] = None
+
+
+class InProgressBody(RefusedFields):
+    retry_after: RetryAfterSeconds
+
+
+class TooManyRequestsBody(ErrorBody):
+    retry_after: RetryAfterSeconds
 
 
 class ServerErrorBody(ErrorBody):
@@ -66,6 +86,7 @@ class UnavailableBody(ServerErrorBody):
         DependencyStates | SkipJsonSchema[None],
         Field(description="The state of each dependency that was checked."),
     ] = None
+    retry_after: RetryAfterSeconds
 
 
 RETRY_AFTER = {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}}
@@ -144,8 +165,8 @@ DUPLICATE = ErrorResponse(
     (domain.Duplicate, domain.IdempotencyKeyInFlight),
     'Duplicate (code 8): the username is taken (`errors` is `{"username": "is taken"}`), or a '
     "request with the same `Idempotency-Key` is still running (`errors` names the header; "
-    "`Retry-After` says when to retry for its answer).",
-    RefusedFields,
+    "`Retry-After` and `retry_after` say when to retry for its answer).",
+    DuplicateBody,
     headers={
         "Retry-After": {
             "description": "Seconds to wait before retrying; only while a request with the same "
@@ -159,8 +180,9 @@ IN_PROGRESS = ErrorResponse(
     "InProgress",
     (domain.IdempotencyKeyInFlight,),
     "Request in progress (code 8): a request with the same `Idempotency-Key` is still running; "
-    "retry after `Retry-After` for its answer. `errors` names the header.",
-    RefusedFields,
+    "retry after `Retry-After` (`retry_after` in the body) for its answer. `errors` names the "
+    "header.",
+    InProgressBody,
     headers=RETRY_AFTER,
 )
 KEY_REUSED = ErrorResponse(
@@ -183,7 +205,9 @@ UNSUPPORTED_MEDIA_TYPE = ErrorResponse(
 TOO_MANY_REQUESTS = ErrorResponse(
     "TooManyRequests",
     (domain.RateLimited,),
-    "Too many requests (code 9): a login or registration limit was reached.",
+    "Too many requests (code 9): a login or registration limit was reached; retry after "
+    "`Retry-After` (`retry_after` in the body).",
+    TooManyRequestsBody,
     headers=RETRY_AFTER,
 )
 SERVER_ERROR = ErrorResponse(
@@ -195,7 +219,8 @@ SERVER_ERROR = ErrorResponse(
 UNAVAILABLE = ErrorResponse(
     "Unavailable",
     (domain.DependencyUnavailable, domain.Overloaded),
-    "A dependency is unavailable or the server is busy (code 10).",
+    "A dependency is unavailable or the server is busy (code 10); retry after `Retry-After` "
+    "(`retry_after` in the body).",
     UnavailableBody,
     headers=RETRY_AFTER,
 )

@@ -14,7 +14,7 @@ from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from factsvc.errors import DependencyUnavailable, FactsvcError, NotFound
-from factsvc.handlers.cors import allow_origin_headers, preflight_headers
+from factsvc.handlers.cors import allow_origin_headers, is_listed_preflight, refusal_fields
 from factsvc.handlers.envelope import (
     GZIP_MIN_BYTES,
     JSON_CONTENT_TYPE,
@@ -140,10 +140,11 @@ class BaseHandler(RequestHandler):
             return False
 
     async def options(self, *args: str) -> None:
-        """A CORS preflight: allowed for listed origins, for this route's methods only."""
-        allowed = preflight_headers(
+        """A CORS preflight, judged by the CorsPolicy: 204, or 403 code 5."""
+        allowed = self.settings["cors"].preflight_headers(
             self.header("Origin"),
-            self.header("Access-Control-Request-Method") or "",
+            self.header("Access-Control-Request-Method"),
+            self.header("Access-Control-Request-Headers"),
             self._allowed_methods(),
             self.origin_is_listed,
         )
@@ -194,7 +195,7 @@ class BaseHandler(RequestHandler):
         if self.settings.get("debug_detail") and exc_info and answer.status >= 500:
             body["detail"] = traceback.format_exception(*exc_info)[-1].strip()
         if answer.cross_origin_refusal:
-            self._log_cross_origin_refusal()
+            self._log_cross_origin_refusal(exc_info[1] if exc_info else None)
         self.set_status(answer.status)
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
         for name, value in {**HEADERS_BY_STATUS.get(answer.status, {}), **answer.headers}.items():
@@ -203,11 +204,12 @@ class BaseHandler(RequestHandler):
             self.set_header("Allow", ", ".join(self._allowed_methods()))
         self.finish(orjson.dumps(body))
 
-    def _log_cross_origin_refusal(self) -> None:
+    def _log_cross_origin_refusal(self, error: BaseException | None) -> None:
         security_event(
             "cross_origin_refused",
             origin=self.request.headers.get("Origin", "-"),
             path=self.request.path,
+            **refusal_fields(error),
             client=self.request.remote_ip or "-",
             request_id=self.request_id,
         )
@@ -246,4 +248,12 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         super().prepare()
-        raise NotFound(self.request.path)
+        # A listed origin's preflight passes here too, so that the page then reads the real
+        # request's JSON 404 rather than a bare "Failed to fetch".
+        if not is_listed_preflight(
+            self.request.method,
+            self.header("Origin"),
+            self.header("Access-Control-Request-Method"),
+            self.origin_is_listed,
+        ):
+            raise NotFound(self.request.path)

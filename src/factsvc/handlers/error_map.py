@@ -123,22 +123,23 @@ def kind_of_status(status: int) -> ErrorKind:
 def error_answer(status: int, error: BaseException | None) -> ErrorAnswer:
     """The answer for what Tornado hands write_error: the `status` it chose and the exception.
 
-    A domain error answers by its row, with its body fields and Retry-After (whole seconds);
-    Tornado's HTTPError by its own status; no exception by `status` below 500. Anything else,
-    or a domain error with no row, is a bare 500 that tells nothing of its cause. `headers`
-    are the error's own; the writer adds its status's HEADERS_BY_STATUS to every answer.
+    A domain error answers by its row, with its body fields and, when a retry may succeed,
+    its delay in whole seconds twice: the Retry-After header (RFC 9110 §10.2.3) and the body's
+    `retry_after`, for page scripts that cannot read the header. Tornado's HTTPError answers
+    by its own status; no exception by `status` below 500. Anything else, or a domain error
+    with no row, is a bare 500 that tells nothing of its cause. `headers` are the error's
+    own; the writer adds its status's HEADERS_BY_STATUS to every answer.
     """
     if isinstance(error, FactsvcError):
         kind = kind_of(error)
         if kind is SYSTEM_ERROR:
             return _bare(SYSTEM_ERROR)
-        retry_after = error.retry_after_seconds
-        return ErrorAnswer(
-            kind.status,
-            {"code": kind.code, "message": kind.message, **error.body_fields()},
-            {} if retry_after is None else {"Retry-After": str(retry_after)},
-            kind is CROSS_ORIGIN_REFUSAL,
-        )
+        body = {"code": kind.code, "message": kind.message, **error.body_fields()}
+        headers = {}
+        if (retry_after := error.retry_after_seconds) is not None:
+            body["retry_after"] = retry_after
+            headers["Retry-After"] = str(retry_after)
+        return ErrorAnswer(kind.status, body, headers, kind is CROSS_ORIGIN_REFUSAL)
     if isinstance(error, HTTPError):
         return _bare(kind_of_status(error.status_code))
     if error is None and status < 500:
