@@ -19,6 +19,7 @@ from tornado.web import Application
 
 from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
+from factsvc.config.origin_advice import origin_advice
 from factsvc.embedded import EmbeddedBackends
 from factsvc.http_connection import EnvelopeHTTPServer
 from factsvc.inflight import InFlightRequests
@@ -58,6 +59,8 @@ def process_count(settings: Settings) -> int:
 
 def serve(settings: Settings, *, embedded: bool) -> int:
     """Run the service until SIGTERM or SIGINT; the exit status for the process."""
+    for line in origin_advice(settings):  # once for the service, before any worker starts
+        log.log(line.level, "%s", line.message)
     backends = EmbeddedBackends.start(settings.embedded_dir, settings.log_dir) if embedded else None
     if backends is not None:
         settings = settings.with_backends(
