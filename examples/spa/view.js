@@ -1,0 +1,104 @@
+// Puts what the API said on the page, as text only: nothing a server sends is parsed as HTML.
+
+const LOG_LENGTH = 8;
+const PREVIEW_DIGITS = 24;
+let requestsLogged = 0;
+
+/** The element showing the field `name` (its data-field attribute). */
+function field(name) {
+  return document.querySelector(`[data-field="${name}"]`);
+}
+
+function put(name, value) {
+  field(name).textContent = value;
+}
+
+/** The mode indicator and where the page and the API are; `problems` from readConfig. */
+export function showConfig(config, pageOrigin) {
+  const mode = field("mode");
+  mode.dataset.mode = config.mode;
+  mode.textContent = config.mode === "cookie"
+    ? "Cookie mode: the session is an HttpOnly cookie that this page cannot read (the API must be on this page's site)."
+    : "Token mode: the session is a bearer token held in this page's memory, lost on reload (works across sites).";
+  put("api-origin", config.api);
+  put("page-origin", pageOrigin);
+  const problem = document.getElementById("config-problem");
+  problem.textContent = config.problems.join(" ");
+  problem.hidden = config.problems.length === 0;
+}
+
+/** The one-line status: what was done, or what is being done (`busy`). */
+export function showStatus(text, { busy = false } = {}) {
+  const status = field("status");
+  status.textContent = text;
+  status.classList.toggle("busy", busy);
+}
+
+/** The user as the API described it; `logined` false shows nobody. */
+export function showUser(user, logined = user !== null) {
+  document.getElementById("user").hidden = false;
+  put("logined", logined ? "yes" : "no");
+  put("username", user?.username ?? "");
+  put("nickname", user?.nickname ?? "");
+  put("gender", user?.gender ?? "");
+  put("create-time", user?.create_time ?? "");
+}
+
+/** A factorial answer: its digit count, how long it took and a glimpse of its digits. */
+export function showFact(answer) {
+  const { n, fact, digits, cached } = answer.body;
+  document.getElementById("fact-result").hidden = false;
+  put("fact-n", String(n));
+  put("fact-digits", digits.toLocaleString("en"));
+  put("fact-time", `${Math.round(answer.ms)} ms`);
+  put("fact-cached", cached ? "yes" : "no");
+  put("fact-preview", fact.length <= 2 * PREVIEW_DIGITS
+    ? fact
+    : `${fact.slice(0, PREVIEW_DIGITS)}…${fact.slice(-PREVIEW_DIGITS)}`);
+}
+
+/** Hides the last error. */
+export function clearError() {
+  document.getElementById("error").hidden = true;
+}
+
+/**
+ * Shows an ApiError: its message, status and code, the field reasons (`errors`), the request
+ * id and the retry delay, each as the header and as the body gave it. A header that page
+ * scripts cannot read (absent, or not in Access-Control-Expose-Headers) shows as such.
+ */
+export function showError(error) {
+  const answer = error.answer ?? { status: 0, body: null, requestId: null, retryAfter: null };
+  const body = answer.body ?? {};
+  document.getElementById("error").hidden = false;
+  put("error-message", error.message);
+  put("error-status", answer.status === 0
+    ? "no answer"
+    : `${answer.status} · code ${body.code ?? "none"}`);
+  const reasons = Object.entries(body.errors ?? {}).map(([name, reason]) => `${name}: ${reason}`);
+  field("error-fields").replaceChildren(...reasons.map((reason) => {
+    const item = document.createElement("li");
+    item.textContent = reason;
+    return item;
+  }));
+  field("error-fields").hidden = reasons.length === 0;
+  field("no-error-fields").hidden = reasons.length > 0;
+  const unreadable = answer.status === 0 ? "no answer" : "not sent, or not readable by this page";
+  put("request-id-header", answer.requestId ?? unreadable);
+  put("request-id-body", body.request_id ?? "none");
+  put("retry-after-header", answer.retryAfter === null ? unreadable : `${answer.retryAfter} s`);
+  put("retry-after-body", body.retry_after === undefined ? "none" : `${body.retry_after} s`);
+}
+
+/** One line per request, newest first: method, path, status, time and request id. */
+export function logAnswer(answer) {
+  const log = document.getElementById("log");
+  const item = document.createElement("li");
+  item.value = ++requestsLogged;
+  const status = answer.status === 0 ? "no answer" : String(answer.status);
+  const id = answer.requestId === null ? "" : ` · ${answer.requestId}`;
+  item.textContent = `${answer.method} ${answer.path} → ${status} · ${Math.round(answer.ms)} ms${id}`;
+  item.classList.toggle("failed", answer.status === 0 || answer.status >= 400);
+  log.prepend(item);
+  while (log.children.length > LOG_LENGTH) log.lastElementChild.remove();
+}

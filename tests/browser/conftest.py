@@ -1,0 +1,129 @@
+"""Browser-test fixtures: Debian's Chromium under Playwright, the service as a production-like
+process, the demo SPA served by examples/spa/serve.py, and a screenshot of every page of a test
+that fails (kept under test-output/browser/, its path in the failure's report)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import uuid
+from collections.abc import Generator, Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from factsvc.embedded import ManagedServer, free_port
+from tests.browser.processes import (
+    ACTION_TIMEOUT_MS,
+    BCRYPT_ROUNDS,
+    CHROMIUM_ARGS,
+    LOGIN_ACCOUNT_MAX_FAILURES,
+    SCREENSHOTS,
+    Process,
+    Site,
+    chromium_executable,
+    start_spa,
+)
+from tests.support.servers import STRONG_SECRET, redis_url
+
+PAGES = pytest.StashKey[list[Page]]()
+
+
+@pytest.fixture(scope="package")
+def site(
+    redis_backend: ManagedServer,
+    mongo_backend: ManagedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Site]:
+    """The service outside DEBUG (so its cookie is __Host-SID, Secure) on the suite's Redis and
+    MongoDB-compatible server, and the SPA on another port of the loopback address."""
+    base = tmp_path_factory.mktemp("browser")
+    api_port, spa_port = free_port(), free_port()
+    api = f"http://localhost:{api_port}"
+    same_site, cross_site = f"http://localhost:{spa_port}", f"http://127.0.0.1:{spa_port}"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DEBUG": "false",
+        "PATH_DATA": str(base),
+        "LOG_TO_FILE": "false",
+        "TORNADO_SERVER_ADDRESS": "127.0.0.1",
+        "TORNADO_SERVER_PORT": str(api_port),
+        "TORNADO_SERVER_NUMPROCS": "1",
+        "SESSION_COOKIE_SECRET": STRONG_SECRET,
+        "REDIS_URL": redis_url(redis_backend),
+        "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_backend.port}/",
+        "MONGODB_NAME": f"browser_{uuid.uuid4().hex[:12]}",
+        "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
+        "LOGIN_ACCOUNT_MAX_FAILURES": str(LOGIN_ACCOUNT_MAX_FAILURES),
+        "CORS_ORIGINS": f"{same_site},{cross_site}",
+    }
+    service_log = base / "service.log"
+    service = Process([sys.executable, "-m", "factsvc", "serve"], env, service_log)
+    try:
+        spa = start_spa(spa_port, api, base / "spa.log")
+        try:
+            service.wait_until_answering(f"http://127.0.0.1:{api_port}/readyz")
+            yield Site(api, same_site, cross_site, service_log)
+        finally:
+            spa.stop()
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (Debian's; Playwright never downloads one here)."""
+    executable = chromium_executable()
+    playwright: Playwright = sync_playwright().start()
+    try:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile for one test: no cookies, no storage, no cached preflights."""
+    fresh = browser.new_context(viewport={"width": 1200, "height": 900})
+    fresh.set_default_timeout(ACTION_TIMEOUT_MS)
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, context: BrowserContext) -> Page:
+    """A page of the test's context, photographed if the test fails."""
+    opened = context.new_page()
+    request.node.stash.setdefault(PAGES, []).append(opened)
+    return opened
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """On a failure, a screenshot of each of the test's pages in its last state, named in the
+    report (the pages are still open: fixtures end after this report)."""
+    report = yield
+    pages = item.stash.get(PAGES, [])
+    if report.failed and call.when == "call" and pages:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)
+        lines = []
+        for number, shown in enumerate(pages):
+            path = SCREENSHOTS / f"{stem}-{number}.png"
+            try:
+                shown.screenshot(path=str(path), full_page=True)
+                lines.append(f"screenshot of {shown.url}: {path}")
+            except Exception as error:  # a crashed page must not hide the test's own failure
+                lines.append(f"no screenshot of {shown.url}: {error}")
+        site = item.funcargs.get("site") if isinstance(item, pytest.Function) else None
+        if isinstance(site, Site):
+            lines.append(f"the service's output: {site.service_log}")
+        report.sections.append(("browser screenshots", "\n".join(lines)))
+    return report

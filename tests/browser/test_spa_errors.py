@@ -1,0 +1,146 @@
+"""What page scripts can read of the API's errors (bodies, X-Request-ID, Retry-After, Allow,
+WWW-Authenticate), which preflights pass (traceparent), how a refused origin fails, and the
+page's own Content-Security-Policy, in Chromium."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page
+
+from factsvc.embedded import free_port
+from tests.browser.processes import LOGIN_ACCOUNT_MAX_FAILURES, Process, Site, start_spa
+from tests.browser.spa import Spa
+from tests.browser.test_spa_journeys import PASSWORD, new_username
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+FAILED_TO_FETCH = "TypeError: Failed to fetch"
+SECONDS = re.compile(r"([1-9]\d*) s")
+
+
+def test_field_reasons_and_the_request_id_are_shown(page: Page, site: Site) -> None:
+    spa = Spa(page, site, site.same_site, "cookie")
+    spa.open()
+
+    assert spa.register(new_username(), "short") == "Registering failed."
+
+    error = spa.error()
+    assert error["error-status"] == "400 · code 3"
+    assert error["fields"] == "password: must be 8-128 characters"
+    assert re.fullmatch(r"[A-Za-z0-9._:-]{8,64}", error["request-id-header"])
+    assert error["request-id-header"] == error["request-id-body"]
+
+
+def test_repeated_failed_logins_show_the_retry_delay_from_header_and_body(
+    page: Page, site: Site
+) -> None:
+    spa = Spa(page, site, site.same_site, "cookie")
+    spa.open()
+    username = new_username()
+    assert spa.register(username, PASSWORD) == f"Registered {username}. Log in next."
+
+    statuses = []
+    for _ in range(LOGIN_ACCOUNT_MAX_FAILURES + 1):
+        assert spa.login(username, "not the password") == "Logging in failed."
+        statuses.append(spa.error()["error-status"])
+    assert statuses == [*["401 · code 1001"] * LOGIN_ACCOUNT_MAX_FAILURES, "429 · code 9"]
+
+    error = spa.error()
+    header = SECONDS.fullmatch(error["retry-after-header"])
+    assert header, f"Retry-After unreadable by the page: {error}"
+    assert error["retry-after-body"] == error["retry-after-header"]
+    assert error["request-id-header"] == error["request-id-body"]
+
+
+def test_errors_after_a_preflight_reach_the_page_with_their_headers(page: Page, site: Site) -> None:
+    spa = Spa(page, site, site.same_site, "cookie")
+    spa.open()
+    bearer = {"Authorization": "Bearer not-a-session"}
+
+    unknown = spa.fetch("/no/such/path", {"headers": bearer})
+    assert (unknown.get("status"), unknown.get("body", {}).get("code")) == (404, 7), unknown
+    assert unknown["headers"]["x-request-id"] == unknown["body"]["request_id"]
+
+    wrong_method = spa.fetch("/login", {"method": "PUT", "headers": bearer})
+    assert wrong_method.get("status") == 405, wrong_method
+    assert "POST" in (wrong_method["headers"]["allow"] or "")
+
+    no_session = spa.fetch("/account/info", {"credentials": "include"})
+    assert (no_session["status"], no_session["body"]["code"]) == (401, 4)
+    assert no_session["headers"]["www-authenticate"] == 'Bearer realm="factsvc"'
+
+
+def test_a_traceparent_header_passes_the_preflight_and_an_unlisted_header_does_not(
+    page: Page, site: Site
+) -> None:
+    spa = Spa(page, site, site.cross_site, "token")
+    spa.open()
+
+    traced = spa.fetch(
+        "/isLogined", {"headers": {"traceparent": TRACEPARENT, "tracestate": "vendor=1"}}
+    )
+    assert traced.get("status") == 200, traced
+    assert traced["body"]["logined"] is False
+
+    assert spa.fetch("/isLogined", {"headers": {"X-Not-Allowed": "1"}}) == {
+        "error": FAILED_TO_FETCH
+    }
+
+
+@pytest.fixture
+def unlisted_spa(site: Site, tmp_path: Path) -> Iterator[str]:
+    """The SPA on an origin that is not in CORS_ORIGINS (its policy still allows the API)."""
+    port = free_port()
+    spa: Process = start_spa(port, site.api, tmp_path / "unlisted-spa.log")
+    yield f"http://localhost:{port}"
+    spa.stop()
+
+
+def test_a_page_on_an_unlisted_origin_gets_failed_to_fetch(
+    page: Page, site: Site, unlisted_spa: str
+) -> None:
+    console: list[ConsoleMessage] = []
+    page.on("console", lambda message: console.append(message))
+    spa = Spa(page, site, unlisted_spa, "cookie")
+    spa.open()
+
+    assert spa.who_am_i() == "Asking who I am failed."
+    error = spa.error()
+    assert error["error-message"].startswith(f"{FAILED_TO_FETCH}. No answer reached this page")
+    assert "CORS_ORIGINS" in error["error-message"]
+    assert (error["error-status"], error["request-id-header"]) == ("no answer", "no answer")
+    assert spa.fetch("/fact?n=5") == {"error": FAILED_TO_FETCH}, "a simple request too"
+    refusals = [m.text for m in console if "blocked by CORS policy" in m.text]
+    assert len(refusals) == 2, [m.text for m in console]
+    assert all(f"from origin '{unlisted_spa}'" in text for text in refusals)
+
+
+def test_the_page_allows_only_its_own_scripts_and_connections_to_the_api(
+    page: Page, site: Site
+) -> None:
+    spa = Spa(page, site, site.same_site, "cookie")
+    response = spa.open()
+    assert response is not None
+    policy = response.header_value("content-security-policy") or ""
+    assert "default-src 'self'" in policy
+    assert f"connect-src {site.api};" in policy
+
+    ran = page.evaluate(
+        """() => {
+          const script = document.createElement("script");
+          script.textContent = "window.inlineScriptRan = true";
+          document.head.append(script);
+          return window.inlineScriptRan === true;
+        }"""
+    )
+    assert ran is False, "no inline script runs"
+    other_origin = site.api.replace("localhost", "127.0.0.1")
+    refused = page.evaluate(
+        "url => fetch(url).then(() => 'fetched', e => `${e.name}: ${e.message}`)",
+        f"{other_origin}/fact?n=5",
+    )
+    assert refused == FAILED_TO_FETCH
+    assert "Content-Security-Policy refused" in spa.shown("status")
