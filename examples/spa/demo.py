@@ -134,8 +134,10 @@ def main() -> None:
     parser.add_argument("--api-port", type=int, default=default_api_port, help="the API's port")
     parser.add_argument("--spa-port", type=int, default=8000, help="the SPA's port")
     options = parser.parse_args()
-    # SIGTERM (from a supervisor, or `kill`) stops the demo the way Ctrl-C does.
+    # SIGTERM (from a supervisor, or `kill`) stops the demo the way Ctrl-C does; SIGINT is set
+    # too, since a shell starting the demo in the background leaves it ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with Demo(options.api_port, options.spa_port) as demo:
             urls = page_urls(demo.api, options.spa_port)
