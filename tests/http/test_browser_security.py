@@ -144,8 +144,12 @@ async def test_a_preflight_for_an_unknown_path_or_method_passes_and_the_page_rea
         (TRUSTED, "GET", "/fact", "cookie", 403),
         (TRUSTED, "GET", "/nowhere", "x-foo", 403),
         (TRUSTED, "PO ST", "/account/edit", None, 403),
-        # An unlisted origin's preflight to an unknown path meets the path's 404, as before.
-        (FOREIGN, "GET", "/nowhere", None, 404),
+        (TRUSTED, "P" * 5000, "/account/edit", None, 403),
+        (TRUSTED, "P" * 33, "/nowhere", None, 403),
+        # An unlisted origin's preflight is refused on an unknown path as on any other.
+        (FOREIGN, "GET", "/nowhere", None, 403),
+        (FOREIGN, "POST", "/no/such/path", "content-type", 403),
+        ("null", "GET", "/nowhere", None, 403),
     ],
 )
 async def test_a_preflight_for_anything_else_is_refused(
@@ -190,42 +194,84 @@ async def test_the_configured_headers_and_max_age_are_what_a_preflight_allows(
     assert (refused.status, refused.code) == (403, 5)
 
 
+def refusal_record(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
+    """The one cross_origin_refused event logged."""
+    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "cross_origin_refused"]
+    return record
+
+
+@pytest.mark.parametrize("path", ["/login", "/nowhere"])
 @pytest.mark.parametrize(
-    ("origin", "headers", "setting", "reason"),
+    ("origin", "method", "headers", "setting", "reason"),
     [
-        (FOREIGN, None, "CORS_ORIGINS", "origin_not_listed"),
-        (TRUSTED, "content-type,x-foo", "CORS_ALLOWED_HEADERS", "header_not_allowed:x-foo"),
+        (FOREIGN, "POST", None, "CORS_ORIGINS", "origin_not_listed"),
+        (TRUSTED, "POST", "content-type,x-foo", "CORS_ALLOWED_HEADERS", "header_not_allowed:x-foo"),
+        (TRUSTED, "PO ST", None, "-", "no_request_method"),
+        (TRUSTED, "P" * 5000, None, "-", "method_too_long"),
     ],
 )
-async def test_a_refused_preflight_is_logged_naming_the_setting_and_why(
+async def test_a_refused_preflight_is_logged_naming_why_and_the_setting_that_decides_it(
     api: Api,
     caplog: pytest.LogCaptureFixture,
+    path: str,
     origin: str,
+    method: str,
     headers: str | None,
     setting: str,
     reason: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="factsvc.security")
-    reply = await preflight(api, "/login", "POST", origin=origin, headers=headers)
-    assert reply.status == 403
-    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "cross_origin_refused"]
+    reply = await preflight(api, path, method, origin=origin, headers=headers)
+    assert (reply.status, reply.code) == (403, 5)
+    record = refusal_record(caplog)
     assert (record.origin, record.path, record.setting, record.reason) == (  # type: ignore[attr-defined]
         origin,
-        "/login",
+        path,
         setting,
         reason,
     )
     assert f"setting={setting} reason={reason} " in record.getMessage()
 
 
-async def test_a_refused_cross_origin_post_is_logged_naming_cors_origins(
+async def test_a_refusal_logs_a_few_hundred_characters_of_what_the_client_chose(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="factsvc.security")
-    reply = await api.post("/logout", headers={"Origin": FOREIGN})
+    await preflight(api, "/login", "POST", headers="content-type, x-" + "a" * 8000)
+    assert "reason=header_not_allowed:x-" + "a" * 62 + "… " in refusal_record(caplog).getMessage()
+    caplog.clear()
+    await api.post("/logout", headers={"Origin": "https://" + "e" * 8000 + ".example"})
+    await api.post("/" + "p" * 8000, headers={"Origin": FOREIGN})
+    records = [r for r in caplog.records if getattr(r, "event", "") == "cross_origin_refused"]
+    assert len(records) == 2
+    assert [len(record.getMessage()) < 1000 for record in records] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("headers", "logged"),
+    [
+        ({"Origin": FOREIGN}, f"origin={FOREIGN} path=/logout setting=CORS_ORIGINS "),
+        (
+            {"Origin": FOREIGN, "Sec-Fetch-Site": "cross-site"},
+            f"origin={FOREIGN} path=/logout setting=CORS_ORIGINS reason=origin_not_listed ",
+        ),
+        (
+            {"Sec-Fetch-Site": "cross-site"},
+            "origin=- path=/logout setting=- reason=sec_fetch_site_without_origin ",
+        ),
+        (
+            {"Sec-Fetch-Site": "same-site"},
+            "origin=- path=/logout setting=- reason=sec_fetch_site_without_origin ",
+        ),
+    ],
+)
+async def test_a_refused_cross_origin_post_is_logged_naming_why_and_the_setting_if_any(
+    api: Api, caplog: pytest.LogCaptureFixture, headers: dict[str, str], logged: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="factsvc.security")
+    reply = await api.post("/logout", headers=headers)
     assert (reply.status, reply.code) == (403, 5)
-    (record,) = [r for r in caplog.records if getattr(r, "event", "") == "cross_origin_refused"]
-    assert "setting=CORS_ORIGINS reason=origin_not_listed " in record.getMessage()
+    assert logged in refusal_record(caplog).getMessage()
 
 
 @pytest.mark.parametrize(

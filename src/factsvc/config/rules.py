@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from factsvc.config.secret_policy import MIN_SECRET_LENGTH, secret_problem
+from factsvc.http_grammar import TOKEN
 
 # The error type of a value its rule refuses; the message then ends with the value given.
 VALUE_REFUSED = "setting_value"
@@ -214,15 +214,11 @@ class ListOf(Rule):
         return tuple(self.item(part) for part in _items(value))
 
 
-# RFC 9110 §5.1: a field name is a token.
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
 def header_name(value: object) -> str:
     """A header field name (an RFC 9110 token) other than `*`, which a credentialed CORS
     request takes literally (Fetch standard, "CORS protocol"); ValueError otherwise."""
     name = as_text(value).strip()
-    if not _TOKEN.fullmatch(name) or name == "*":
+    if not TOKEN.fullmatch(name) or name == "*":
         raise ValueError(name)
     return name
 

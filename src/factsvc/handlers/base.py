@@ -14,7 +14,7 @@ from tornado.iostream import StreamClosedError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from factsvc.errors import DependencyUnavailable, FactsvcError, NotFound
-from factsvc.handlers.cors import allow_origin_headers, is_listed_preflight, refusal_fields
+from factsvc.handlers.cors import allow_origin_headers, is_preflight, refusal_fields
 from factsvc.handlers.envelope import (
     GZIP_MIN_BYTES,
     JSON_CONTENT_TYPE,
@@ -205,11 +205,12 @@ class BaseHandler(RequestHandler):
         self.finish(orjson.dumps(body))
 
     def _log_cross_origin_refusal(self, error: BaseException | None) -> None:
+        origin = self.header("Origin")
         security_event(
             "cross_origin_refused",
-            origin=self.request.headers.get("Origin", "-"),
+            origin="-" if origin is None else origin,
             path=self.request.path,
-            **refusal_fields(error),
+            **refusal_fields(error, origin),
             client=self.request.remote_ip or "-",
             request_id=self.request_id,
         )
@@ -248,12 +249,12 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         super().prepare()
-        # A listed origin's preflight passes here too, so that the page then reads the real
-        # request's JSON 404 rather than a bare "Failed to fetch".
-        if not is_listed_preflight(
+        # A preflight is judged here as on every route: a listed origin's passes, so that the
+        # page then reads the real request's JSON 404 rather than a bare "Failed to fetch";
+        # any other is refused (403) and logged.
+        if not is_preflight(
             self.request.method,
             self.header("Origin"),
             self.header("Access-Control-Request-Method"),
-            self.origin_is_listed,
         ):
             raise NotFound(self.request.path)

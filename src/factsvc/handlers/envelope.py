@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from factsvc.http_grammar import TOKEN
+
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 # Bodies from this size are gzip-compressed for clients that accept it: smaller ones gain
 # nothing. We compress rather than Tornado's `compress_response` transform, which costs every
@@ -44,7 +46,6 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 
 # Weights by coding: the q-value grammar of RFC 9110 §12.4.2, at most three decimals.
 _QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @functools.lru_cache(maxsize=256)
@@ -55,7 +56,7 @@ def _prefers_gzip(accept_encoding: str) -> bool:
         if not coding:
             continue  # empty list elements are allowed (RFC 9110 §5.6.1)
         weight = _weight(parameters)
-        if weight is None or not _TOKEN.fullmatch(coding):
+        if weight is None or not TOKEN.fullmatch(coding):
             continue
         coding = coding.lower()
         coding = "gzip" if coding == "x-gzip" else coding

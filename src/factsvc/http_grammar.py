@@ -1,0 +1,9 @@
+"""RFC 9110's token grammar, which field names, methods and codings share."""
+
+from __future__ import annotations
+
+import re
+
+# RFC 9110 §5.6.2: token = 1*tchar, tchar being "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" /
+# "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. Match it with fullmatch().
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
