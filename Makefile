@@ -1,6 +1,6 @@
 # make run: serve on TORNADO_SERVER_PORT with embedded Redis and MongoDB-compatible servers.
-# make test: lint, type-check and run the whole test suite (installs Chromium first when it is
-#   missing: the browser tests in tests/browser drive it).
+# make test: lint, type-check and run the whole test suite (installs Debian's Chromium first when
+#   none starts: the browser tests in tests/browser drive it; CHROMIUM=<path> names another).
 # make demo: the service on embedded backends and the demo SPA (examples/spa) beside it; prints
 #   the page's URL for each session mode (ports: TORNADO_SERVER_PORT=8888, SPA_PORT=8000).
 # make docs: regenerate the files derived from declarations (src/factsvc/openapi.json, the
@@ -46,21 +46,21 @@ typecheck: $(STAMP)
 pytest: $(STAMP) chromium
 	$(BIN)/pytest
 
-# The browser tests drive Debian's Chromium (Playwright never downloads a browser here): on
-# Debian or Ubuntu as root it is installed with apt-get when missing, elsewhere this says how.
-# Only the outcome counts: an update that fails for an unrelated source is not an error.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "chromium not found: installing it with apt-get"; \
+# The browser tests drive the Chromium that examples/spa/chromium.py finds: $$CHROMIUM (a path or a
+# name on PATH) or `chromium` on PATH, which must start; Playwright never downloads one. When none
+# does, Debian's package is installed with apt-get (as root, CHROMIUM unset). Not on Ubuntu: its
+# chromium package is only a shim that starts the snap, and snaps do not run in containers;
+# chromium.py then says what to install instead. Only the outcome counts: an update that fails
+# for an unrelated source is not an error.
+chromium: $(STAMP)
+	@$(BIN)/python examples/spa/chromium.py --quiet || { \
+	  if [ "$$(id -u)" = 0 ] && [ -z "$${CHROMIUM:-}" ] && command -v apt-get >/dev/null 2>&1 \
+	      && ! grep -Eqs '^ID="?ubuntu"?$$' /etc/os-release; then \
+	    echo "no Chromium that starts: installing Debian's chromium with apt-get"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get update || true; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium || true; \
 	  fi; \
-	  command -v chromium >/dev/null 2>&1 || { \
-	    echo "Chromium is missing: the browser tests (tests/browser) need 'chromium' on PATH."; \
-	    echo "Install it with your package manager (Debian/Ubuntu, as root: apt-get install chromium),"; \
-	    echo "then run make test again."; \
-	    exit 1; }; }
+	  $(BIN)/python examples/spa/chromium.py; }
 
 test: lint typecheck pytest
 

@@ -12,17 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
-HERE = Path(__file__).resolve().parent
-READY_TIMEOUT_SECONDS = 60.0
-STOP_TIMEOUT_SECONDS = 20.0
+from processes import Process, ProcessFailed, service_command, spa_command
 
 
 def spa_origins(spa_port: int) -> tuple[str, str]:
@@ -39,31 +34,27 @@ def page_urls(api: str, spa_port: int) -> dict[str, str]:
     }
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 class Demo:
-    """The service (`factsvc serve --embedded`) and serve.py, as child processes in sessions of
-    their own, so that a Ctrl-C reaches this process alone and it stops them in turn.
+    """The service (`factsvc serve --embedded`, DEBUG) and serve.py, as Processes.
 
-    `env` adds to (or overrides) the service's environment; `quiet` sends both processes'
-    output to /dev/null. Entering starts both and waits until each answers (SystemExit if one
-    exits or neither answers within READY_TIMEOUT_SECONDS); leaving stops each by its pid.
-    """
+    `env` adds to (or overrides) the service's environment; `log_dir`, when given, receives
+    service.log and spa.log instead of this process's output. Entering starts both and waits
+    until each answers (ProcessFailed if one exits or does not answer in time); leaving stops
+    each by its pid."""
 
     def __init__(
-        self, api_port: int, spa_port: int, env: dict[str, str] | None = None, quiet: bool = False
+        self,
+        api_port: int,
+        spa_port: int,
+        env: dict[str, str] | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         self.api = f"http://localhost:{api_port}"
         self.api_port, self.spa_port = api_port, spa_port
         self.env = env or {}
-        self.output = subprocess.DEVNULL if quiet else None
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_dir = log_dir
+        self.processes: list[Process] = []
+        self._stack = ExitStack()
 
     def __enter__(self) -> Demo:
         service_env = os.environ | {
@@ -74,16 +65,21 @@ class Demo:
             "CORS_ORIGINS": ",".join(spa_origins(self.spa_port)),
             **self.env,
         }
-        try:
-            self._start(
-                "service", [sys.executable, "-m", "factsvc", "serve", "--embedded"], service_env
+        with ExitStack() as starting:
+            service = starting.enter_context(
+                Process(
+                    "service", service_command(embedded=True), service_env, self._log("service")
+                )
             )
-            spa = [sys.executable, str(HERE / "serve.py"), "--port", str(self.spa_port)]
-            self._start("spa", [*spa, "--api", self.api], dict(os.environ))
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+            spa = starting.enter_context(
+                Process(
+                    "SPA", spa_command(self.spa_port, self.api), dict(os.environ), self._log("spa")
+                )
+            )
+            self.processes = [service, spa]
+            service.wait_until_answering(f"{self.api}/readyz")
+            spa.wait_until_answering(f"http://localhost:{self.spa_port}/")
+            self._stack = starting.pop_all()
         return self
 
     def __exit__(
@@ -92,40 +88,15 @@ class Demo:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.stop()
+        self._stack.close()
 
-    def _start(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and files
-            command, env=env, stdout=self.output, stderr=self.output, start_new_session=True
-        )
-
-    def _wait_ready(self) -> None:
-        checks = {"service": f"{self.api}/readyz", "spa": f"http://localhost:{self.spa_port}/"}
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while checks:
-            self.check_running()
-            checks = {name: url for name, url in checks.items() if not _answers(url)}
-            if checks and time.monotonic() > deadline:
-                raise SystemExit(f"demo: no answer from {', '.join(checks.values())}")
-            time.sleep(0.2)
+    def _log(self, name: str) -> Path | None:
+        return None if self.log_dir is None else self.log_dir / f"{name}.log"
 
     def check_running(self) -> None:
-        """SystemExit when either process has exited."""
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise SystemExit(f"demo: the {name} exited with status {process.returncode}")
-
-    def stop(self) -> None:
-        """SIGTERM to each process still running, by pid; SIGKILL if it outlasts the timeout."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """ProcessFailed when either process has exited."""
+        for process in self.processes:
+            process.check_running()
 
 
 def main() -> None:
@@ -151,6 +122,8 @@ def main() -> None:
             while True:
                 demo.check_running()
                 time.sleep(0.5)
+    except ProcessFailed as failed:
+        raise SystemExit(f"demo: {failed}") from None
     except KeyboardInterrupt:
         print("demo: stopped")
 

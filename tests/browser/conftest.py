@@ -1,29 +1,30 @@
-"""Browser-test fixtures: Debian's Chromium under Playwright, the service as a production-like
-process, the demo SPA served by examples/spa/serve.py, and a screenshot of every page of a test
-that fails (kept under test-output/browser/, its path in the failure's report)."""
+"""Browser-test fixtures: Chromium (examples/spa/chromium.py: Debian's) under Playwright, the
+service as a production-like process, the demo SPA served by examples/spa/serve.py (both run by
+examples/spa/processes.py), and for a test that fails, a screenshot of each of its pages and a copy
+of the service's output under test-output/browser/ (emptied when the browser tests start), their
+paths in the failure's report."""
 
 from __future__ import annotations
 
 import os
 import re
-import sys
+import shutil
 import uuid
 from collections.abc import Generator, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+import chromium
 from factsvc.embedded import ManagedServer, free_port
-from tests.browser.processes import (
+from processes import Process, service_command, spa_command
+from tests.browser.site import (
     ACTION_TIMEOUT_MS,
     BCRYPT_ROUNDS,
-    CHROMIUM_ARGS,
+    FAILURES,
     LOGIN_ACCOUNT_MAX_FAILURES,
-    SCREENSHOTS,
-    Process,
+    START_TIMEOUT_SECONDS,
     Site,
-    chromium_executable,
-    start_spa,
 )
 from tests.support.servers import STRONG_SECRET, redis_url
 
@@ -59,26 +60,34 @@ def site(
         "CORS_ORIGINS": f"{same_site},{cross_site}",
     }
     service_log = base / "service.log"
-    service = Process([sys.executable, "-m", "factsvc", "serve"], env, service_log)
-    try:
-        spa = start_spa(spa_port, api, base / "spa.log")
-        try:
-            service.wait_until_answering(f"http://127.0.0.1:{api_port}/readyz")
-            yield Site(api, same_site, cross_site, service_log)
-        finally:
-            spa.stop()
-    finally:
-        service.stop()
+    spa_env = {"PATH": env["PATH"]}
+    with (
+        Process("service", service_command(embedded=False), env, service_log) as service,
+        Process("SPA", spa_command(spa_port, api), spa_env, base / "spa.log") as spa,
+    ):
+        service.wait_until_answering(f"http://127.0.0.1:{api_port}/readyz", START_TIMEOUT_SECONDS)
+        spa.wait_until_answering(f"http://127.0.0.1:{spa_port}/", START_TIMEOUT_SECONDS)
+        yield Site(api, same_site, cross_site, service_log)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def empty_failures_directory() -> None:
+    """Empties FAILURES before the first browser test: what it then holds is this run's."""
+    shutil.rmtree(FAILURES, ignore_errors=True)
 
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's; Playwright never downloads one here)."""
-    executable = chromium_executable()
+    """Headless Chromium (chromium.py's: Debian's; Playwright never downloads one here). The
+    tests fail, never skip, when there is none."""
+    try:
+        executable, _ = chromium.executable()
+    except chromium.ChromiumMissing as missing:
+        pytest.fail(str(missing))
     playwright: Playwright = sync_playwright().start()
     try:
         launched = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            executable_path=executable, args=chromium.LAUNCH_ARGS, headless=True
         )
         yield launched
         launched.close()
@@ -107,16 +116,17 @@ def page(request: pytest.FixtureRequest, context: BrowserContext) -> Page:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """On a failure, a screenshot of each of the test's pages in its last state, named in the
+    """On a failure, a screenshot of each of the test's pages in its last state and a copy of
+    the service's output so far (pytest prunes its own temporary directories), named in the
     report (the pages are still open: fixtures end after this report)."""
     report = yield
     pages = item.stash.get(PAGES, [])
     if report.failed and call.when == "call" and pages:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        FAILURES.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name)
         lines = []
         for number, shown in enumerate(pages):
-            path = SCREENSHOTS / f"{stem}-{number}.png"
+            path = FAILURES / f"{stem}-{number}.png"
             try:
                 shown.screenshot(path=str(path), full_page=True)
                 lines.append(f"screenshot of {shown.url}: {path}")
@@ -124,6 +134,7 @@ def pytest_runtest_makereport(
                 lines.append(f"no screenshot of {shown.url}: {error}")
         site = item.funcargs.get("site") if isinstance(item, pytest.Function) else None
         if isinstance(site, Site):
-            lines.append(f"the service's output: {site.service_log}")
-        report.sections.append(("browser screenshots", "\n".join(lines)))
+            kept = shutil.copyfile(site.service_log, FAILURES / f"{stem}-service.log")
+            lines.append(f"the service's output: {kept}")
+        report.sections.append(("browser failure", "\n".join(lines)))
     return report

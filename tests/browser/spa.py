@@ -3,14 +3,13 @@ the page shows; and every request and answer the page exchanged with the API."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from playwright.sync_api import Locator, Page, Request, Response, expect
 
-from tests.browser.processes import Site
+import driving
+from tests.browser.site import Site
 
-BUSY = re.compile(r"\bbusy\b")
 # A page script's fetch: the status, the headers a page script can read, and the JSON body;
 # or the error the fetch rejected with ("TypeError: Failed to fetch").
 FETCH_FROM_PAGE = """async ([url, init]) => {
@@ -82,17 +81,12 @@ class Spa:
         return self.submit("fact", {"n": str(n)})
 
     def submit(self, form: str, values: dict[str, str]) -> str:
-        """Fill the form `form` (its id) with `values` (by input name) and submit it."""
-        for name, value in values.items():
-            self.page.locator(f"#{form} [name={name}]").fill(value)
-        return self.press(f"#{form} button")
+        """The status line after submitting the form `form` filled with `values` (driving.py)."""
+        return driving.submit(self.page, form, values)
 
     def press(self, selector: str) -> str:
-        """Click the control at `selector`; when the action it started is over, the status
-        line it left. (The click's handler marks the status busy before it returns.)"""
-        self.page.locator(selector).click()
-        expect(self.field("status")).not_to_have_class(BUSY)
-        return self.shown("status")
+        """The status line after the action that a click on `selector` started (driving.py)."""
+        return driving.press(self.page, selector)
 
     def error(self) -> dict[str, str]:
         """The error panel, by field; `fields` is the field reasons, one per line."""

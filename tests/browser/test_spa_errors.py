@@ -4,6 +4,7 @@ page's own Content-Security-Policy, in Chromium."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
 from factsvc.embedded import free_port
-from tests.browser.processes import LOGIN_ACCOUNT_MAX_FAILURES, Process, Site, start_spa
+from processes import Process, spa_command
+from tests.browser.site import LOGIN_ACCOUNT_MAX_FAILURES, START_TIMEOUT_SECONDS, Site
 from tests.browser.spa import Spa
 from tests.browser.test_spa_journeys import PASSWORD, new_username
 
@@ -94,9 +96,10 @@ def test_a_traceparent_header_passes_the_preflight_and_an_unlisted_header_does_n
 def unlisted_spa(site: Site, tmp_path: Path) -> Iterator[str]:
     """The SPA on an origin that is not in CORS_ORIGINS (its policy still allows the API)."""
     port = free_port()
-    spa: Process = start_spa(port, site.api, tmp_path / "unlisted-spa.log")
-    yield f"http://localhost:{port}"
-    spa.stop()
+    env = {"PATH": os.environ.get("PATH", "")}
+    with Process("SPA", spa_command(port, site.api), env, tmp_path / "unlisted-spa.log") as spa:
+        spa.wait_until_answering(f"http://127.0.0.1:{port}/", START_TIMEOUT_SECONDS)
+        yield f"http://localhost:{port}"
 
 
 def test_a_page_on_an_unlisted_origin_gets_failed_to_fetch(

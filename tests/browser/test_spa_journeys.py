@@ -10,7 +10,8 @@ from typing import Any
 
 from playwright.sync_api import Page, Response
 
-from tests.browser.processes import Site
+from factsvc.api_schema.defaults import SESSION_COOKIE
+from tests.browser.site import Site
 from tests.browser.spa import Spa
 
 PASSWORD = "correct horse battery"
@@ -19,7 +20,6 @@ NEW_PASSWORD = "staple gun and tape 42"
 NICKNAME = "<b>Ada</b>"
 FACT_N = 20_000
 PASSWORD_CHANGED = "Password changed: every other session ended, this page has a new one."
-SESSION_COOKIE = "__Host-SID"
 
 
 def new_username() -> str:
