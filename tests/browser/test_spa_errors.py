@@ -133,8 +133,11 @@ def test_the_page_allows_only_its_own_scripts_and_connections_to_the_api(
 
     ran = page.evaluate(
         """() => {
+          // A Trusted Types policy of the test's own passes the script text to the sink, so
+          // that what refuses it is script-src ('self', from default-src).
+          const policy = trustedTypes.createPolicy("test", { createScript: (text) => text });
           const script = document.createElement("script");
-          script.textContent = "window.inlineScriptRan = true";
+          script.text = policy.createScript("window.inlineScriptRan = true");
           document.head.append(script);
           return window.inlineScriptRan === true;
         }"""
@@ -147,3 +150,29 @@ def test_the_page_allows_only_its_own_scripts_and_connections_to_the_api(
     )
     assert refused == FAILED_TO_FETCH
     assert "Content-Security-Policy refused" in spa.shown("status")
+
+
+def test_the_page_takes_no_string_as_html_or_script(page: Page, site: Site) -> None:
+    """Trusted Types (require-trusted-types-for 'script'): a string given to an HTML or script
+    sink throws instead of being parsed, so an injected string never becomes markup or code.
+    (The journeys prove that the SPA's own code needs no such sink.)"""
+    spa = Spa(page, site, site.same_site, "cookie")
+    spa.open()
+
+    refused = page.evaluate(
+        """() => {
+          const attempts = {
+            innerHTML: () => { document.createElement("div").innerHTML = "<img src=x>"; },
+            scriptText: () => { document.createElement("script").text = "1"; },
+          };
+          return Object.fromEntries(Object.entries(attempts).map(([sink, attempt]) => {
+            try {
+              attempt();
+              return [sink, "accepted"];
+            } catch (error) {
+              return [sink, error.name];
+            }
+          }));
+        }"""
+    )
+    assert refused == {"innerHTML": "TypeError", "scriptText": "TypeError"}
