@@ -37,3 +37,15 @@ export function readConfig(location) {
   const base = api.origin + api.pathname.replace(/\/+$/, "");
   return { api: base, apiOrigin: api.origin, mode, problems };
 }
+
+/**
+ * This page's URL in session `mode`, its other settings kept.
+ * @param {Location} location
+ * @param {string} mode
+ * @returns {string}
+ */
+export function urlInMode(location, mode) {
+  const url = new URL(location.href);
+  url.searchParams.set("mode", mode);
+  return url.href;
+}

@@ -1,7 +1,7 @@
 // Wires the page's forms and buttons to the API client, one action at a time.
 
 import { Api } from "./api.js";
-import { readConfig } from "./config.js";
+import { readConfig, urlInMode } from "./config.js";
 import * as view from "./view.js";
 
 const config = readConfig(window.location);
@@ -52,9 +52,19 @@ onSubmit("register", "Registering", async ({ username, password, nickname }) => 
 });
 
 onSubmit("login", "Logging in", async ({ username, password }) => {
-  const { user } = await api.login(username, password);
-  view.showUser(user);
-  return `Logged in as ${user.username}.`;
+  try {
+    const { user } = await api.login(username, password);
+    view.showUser(user);
+    return `Logged in as ${user.username}.`;
+  } catch (error) {
+    // A page on another site than the API asked for cookie mode: the API refuses it (400,
+    // errors.session) rather than set a cookie this page's browser would drop.
+    const refused = error.answer?.body?.errors?.session;
+    if (config.mode === "cookie" && typeof refused === "string") {
+      view.showModeAdvice(refused, urlInMode(window.location, "token"));
+    }
+    throw error;
+  }
 });
 
 onClick("whoami", "Asking who I am", async () => {

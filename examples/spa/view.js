@@ -27,6 +27,19 @@ export function showConfig(config, pageOrigin) {
   problem.hidden = config.problems.length === 0;
 }
 
+/**
+ * The API refused to hold this page's session in a cookie (`reason`, the answer's
+ * errors.session: the page is on another site than the API, whose cookie the browser would
+ * drop): say so, with a link to this page in token mode (`tokenModeUrl`).
+ */
+export function showModeAdvice(reason, tokenModeUrl) {
+  put("mode-advice", `The API refused cookie mode (session: ${reason}).`);
+  const link = field("token-mode-url");
+  link.href = tokenModeUrl;
+  link.textContent = "Open this page in token mode.";
+  document.getElementById("mode-advice").hidden = false;
+}
+
 /** The one-line status: what was done, or what is being done (`busy`). */
 export function showStatus(text, { busy = false } = {}) {
   const status = field("status");
