@@ -34,9 +34,11 @@ MAX_DISCARDED_BODY_FACTOR = 16
 
 def make_http_server(app: Application, settings: Settings) -> EnvelopeHTTPServer:
     """The HTTP/1.1 server with the configured limits; what its parser refuses (a head over
-    HTTP_MAX_HEADER_BYTES, a malformed message) is answered in the envelope (http_connection)."""
+    HTTP_MAX_HEADER_BYTES, a malformed message) is answered in the envelope (http_connection),
+    readable by pages on CORS_ORIGINS as every other answer is."""
     return EnvelopeHTTPServer(
         app,
+        listed_origins=settings.cors_origins,
         # Client-sent X-Real-Ip / X-Forwarded-For are not trusted: the peer address is.
         xheaders=False,
         decompress_request=False,

@@ -166,6 +166,8 @@ def one_envelope(reply: bytes, status: int) -> dict[str, object]:
     envelope: dict[str, object] = orjson.loads(body)
     assert envelope["code"] == 3
     assert envelope["request_id"] == headers["x-request-id"]
+    # No origin is listed in these tests: no page may read the answer, and it varies on none.
+    assert not [name for name in headers if name.startswith("access-control-") or name == "vary"]
     return envelope
 
 
@@ -238,6 +240,19 @@ async def test_a_request_tornado_refuses_gets_a_json_400(
 ) -> None:
     reply = await exchange_until_closed(base_url, request_bytes)
     assert one_envelope(reply, 400)["message"] == "bad request"
+
+
+@pytest.mark.parametrize("origin", ["https://app.example", "null"])
+async def test_a_refused_request_with_its_own_id_and_an_origin_is_answered_with_that_id(
+    http_server: HTTPServer, base_url: str, origin: str
+) -> None:
+    request = (
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-ID: refused-req-0001\r\n"
+        b"Origin: %s\r\nno colon here\r\n\r\n" % origin.encode()
+    )
+    assert one_envelope(await exchange_until_closed(base_url, request), 400)["request_id"] == (
+        "refused-req-0001"
+    )
 
 
 async def test_an_answered_request_whose_body_is_then_refused_gets_only_its_answer(
