@@ -64,9 +64,28 @@ def test_a_value_other_than_an_object_is_refused(body: bytes) -> None:
     assert reason(body) == "must be a JSON object"
 
 
-def test_duplicate_keys_are_refused_even_when_nested() -> None:
-    assert reason(b'{"a": 1, "a": 2}') == "must be a JSON object in UTF-8"
-    assert reason(b'{"a": {"b": 1, "b": 1}}') == "must be a JSON object in UTF-8"
+def test_duplicate_keys_are_refused_by_name_even_when_nested() -> None:
+    assert reason(b'{"a": 1, "a": 2}') == 'duplicate key: "a"'
+    assert reason(b'{"a": {"b": 1, "c": 2, "b": 1}}') == 'duplicate key: "b"'
+    assert reason(b'{"x": 1, "y": 2, "y": 3, "x": 4}') == 'duplicate key: "y"'
+    assert reason(b'[{"a": 1, "a": 2}]') == 'duplicate key: "a"'
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        (b"session", '"session"'),
+        (b'a\\nb\\"c', '"a\\nb\\"c"'),
+        ("caf\u00e9\u202e".encode(), '"caf\\u00e9\\u202e"'),
+        (b"\\ud800", '"\\ud800"'),
+        (b"k" * 41, '"' + "k" * 40 + '"...'),
+        (b"k" * 40, '"' + "k" * 40 + '"'),
+    ],
+)
+def test_a_duplicate_key_is_shown_escaped_in_ascii_and_cut(key: bytes, shown: str) -> None:
+    body = b'{"' + key + b'": 1, "' + key + b'": 2}'
+    assert reason(body) == "duplicate key: " + shown
+    assert reason(body).isascii()
 
 
 @pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])

@@ -12,6 +12,16 @@ from factsvc.errors import InvalidInput
 # caller's stack.
 MAX_NESTING = 32
 LONE_SURROGATES = "must not contain lone surrogates"
+# How much of a duplicate key its reason shows: enough to name any field, never a whole body.
+KEY_SHOWN = 40
+
+
+class DuplicateKey(Exception):
+    """An object of the body names a key twice (RFC 8259 §4: its meaning is then unpredictable)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key: {shown_key(key)}")
+        self.key = key
 
 
 def is_json_media_type(content_type: str | None) -> bool:
@@ -29,7 +39,8 @@ def parse_json_object(body: bytes) -> dict[str, object]:
 
     UTF-8 only, an object at the top, no duplicate keys, no NaN or Infinity, no lone surrogates
     in keys or strings, at most MAX_NESTING levels of objects and arrays.
-    Raises InvalidInput with a reason for the field `body`.
+    Raises InvalidInput with a reason for the field `body` ("duplicate key: <the key>" for
+    a key given twice).
     """
     try:
         value = json.loads(
@@ -37,6 +48,8 @@ def parse_json_object(body: bytes) -> dict[str, object]:
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_refuse_constant,
         )
+    except DuplicateKey as duplicate:
+        raise InvalidInput({"body": str(duplicate)}) from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise InvalidInput({"body": "must be a JSON object in UTF-8"}) from None
     if not isinstance(value, dict):
@@ -72,10 +85,21 @@ def _encodable(text: str) -> bool:
     return True
 
 
+def shown_key(key: str) -> str:
+    """`key` as a reason shows it: a JSON string in ASCII (every control character, non-ASCII
+    character and lone surrogate escaped), of at most KEY_SHOWN characters, then "..." when
+    cut."""
+    return json.dumps(key[:KEY_SHOWN]) + ("..." if len(key) > KEY_SHOWN else "")
+
+
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise ValueError("duplicate key")
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
     return result
 
 
