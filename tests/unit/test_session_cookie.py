@@ -9,12 +9,15 @@ import pytest
 from tornado.web import create_signed_value
 
 from factsvc.config import ConfigError, Settings
-from factsvc.handlers.session_cookie import CookiePolicy, cookie_name, cookie_values
+from factsvc.handlers.session_cookie import WSP, CookiePolicy, cookie_name, cookie_values
 
 CURRENT = "current-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 PREVIOUS = "previous-secret-0123456789-abcdefghijklmnopqrstuvwx"
 SECRETS = {7: CURRENT, 3: PREVIOUS}
 DAY = 86400
+# Every character str.strip() removes (str.isspace) that a user agent keeps: a name written with
+# one is another cookie to the browser, one the __Host- prefix's rules never applied to.
+NOT_WSP = [c for c in map(chr, range(0x110000)) if c.isspace() and c not in WSP]
 
 
 def policy(
@@ -119,6 +122,7 @@ def test_a_signature_older_than_the_lifetime_and_a_day_is_refused() -> None:
         (["SID=a"], ["a"]),
         (["SID=a; SID=b"], ["a", "b"]),
         (["x=1;SID=a ;  SID = b; y=2"], ["a", "b"]),
+        (["\tSID\t=\ta\t; \t SID=b \t"], ["a", "b"]),
         (["SID=a", "other=1; SID=b"], ["a", "b"]),
         (['SID="2|1:0|3:a=="'], ["2|1:0|3:a=="]),
         (['SID="'], ['"']),
@@ -134,6 +138,26 @@ def test_every_value_of_the_name_is_read_as_browsers_send_cookies(
     lines: list[str], values: list[str]
 ) -> None:
     assert cookie_values(lines, "SID") == values
+
+
+def test_only_spaces_and_tabs_are_trimmed_around_a_name_or_a_value() -> None:
+    assert len(NOT_WSP) == 27, "NBSP, NEL, the line and paragraph separators, LF, VT, ..."
+    for blank in NOT_WSP:
+        for line in (f"{blank}SID=a", f"SID{blank}=a", f"x=1;{blank}SID=a", f"x=1; SID {blank}=a"):
+            assert cookie_values([line], "SID") == [], repr(line)
+        assert cookie_values([f"SID={blank}a{blank}"], "SID") == [f"{blank}a{blank}"]
+
+
+@pytest.mark.parametrize("blank", NOT_WSP, ids=lambda blank: f"U+{ord(blank):04X}")
+def test_a_cookie_named_with_another_blank_is_never_the_session(blank: str) -> None:
+    cookies, valid, other = policy(), policy().signed("token-1"), policy().signed("token-2")
+    assert cookies.session_token([f"{blank}__Host-SID={valid}"]) is None
+    assert cookies.session_token([f"__Host-SID{blank}={valid}"]) is None
+    assert cookies.session_token([f"a=1;{blank}__Host-SID={valid}"]) is None
+    assert cookies.session_token([f"__Host-SID={valid}; {blank}__Host-SID={other}"]) == "token-1"
+    assert cookies.session_token([f"__Host-SID={valid}{blank}"]) is None
+    assert cookies.verified_tokens([f"{blank}__Host-SID={valid}"]) == frozenset()
+    assert not cookies.carried([f"{blank}__Host-SID={valid}"])
 
 
 @pytest.mark.parametrize("junk", ["junk", "", '"x"', "2|1:0|10:1700000000|3:SID|8:dG9r|00"])
@@ -159,6 +183,27 @@ def test_the_same_session_twice_is_that_session_and_two_sessions_are_none() -> N
     assert cookies.session_token([f"__Host-SID={first}; __Host-SID={again}"]) == "token-1"
     assert cookies.session_token([f"__Host-SID={first}; __Host-SID={other}"]) is None
     assert cookies.session_token([f"__Host-SID={other}", f"__Host-SID={first}"]) is None
+
+
+def test_every_distinct_verified_token_is_found_and_nothing_else() -> None:
+    cookies = policy()
+    first, again, other = (
+        cookies.signed("token-1"),
+        policy(key_version=3).signed("token-1"),
+        cookies.signed("token-2"),
+    )
+    lines = [f"__Host-SID={first}; __Host-SID=junk; SID={other}", f"__Host-SID={again}"]
+    assert cookies.verified_tokens(lines) == {"token-1"}
+    lines.append(f"x=1; __Host-SID={other}")
+    assert cookies.verified_tokens(lines) == {"token-1", "token-2"}
+    assert cookies.verified_tokens(["__Host-SID=junk"]) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("samesite", "crosses"), [("Lax", False), ("Strict", False), ("None", True)]
+)
+def test_only_a_samesite_none_cookie_crosses_sites(samesite: str, crosses: bool) -> None:
+    assert policy(samesite=samesite).crosses_sites is crosses
 
 
 def test_a_cookie_of_the_name_is_carried_whether_or_not_it_verifies() -> None:

@@ -16,6 +16,12 @@ HOST_PREFIX = "__Host-"
 SECURE_PREFIXES = ("__secure-", "__host-")
 # Tornado's signed-value format 2, the one that carries the key version.
 SIGNED_VALUE_VERSION = 2
+# The only blanks a user agent trims around a cookie's name and value: WSP, SP or HTAB (RFC 6265
+# §5.2 step 4, unchanged in RFC 6265bis; RFC 5234 Appendix B.1).
+# str.strip() would also drop NBSP, NEL and other Unicode spaces (Tornado decodes headers as
+# Latin-1), which browsers keep in a name: "\xa0__Host-SID" is a different cookie to them, one
+# any sibling subdomain may set without the prefix's rules, and must never pass for ours.
+WSP = " \t"
 
 
 class CookieAttributes(TypedDict):
@@ -77,6 +83,12 @@ class CookiePolicy:
             key_version=key_version,
         )
 
+    @property
+    def crosses_sites(self) -> bool:
+        """Whether a browser may store and send the cookie on cross-site requests: only when
+        SameSite is None (RFC 6265bis), and third-party cookie blocking may still drop it."""
+        return self.samesite == "None"
+
     def attributes(self) -> CookieAttributes:
         """The Set-Cookie attributes for Tornado's set_cookie and clear_cookie: Path=/, no
         Domain (a host-only cookie, as the __Host- prefix requires), HttpOnly, SameSite,
@@ -114,12 +126,18 @@ class CookiePolicy:
         another host (`SID=<valid>; SID=junk`, in either order) cannot log its user out. One
         verified token, however often it comes, is the session; two different ones are none,
         so that a tossed cookie never chooses whose session a request runs in."""
-        tokens = {
+        tokens = self.verified_tokens(cookie_lines)
+        return next(iter(tokens)) if len(tokens) == 1 else None
+
+    def verified_tokens(self, cookie_lines: Iterable[str]) -> frozenset[str]:
+        """Every distinct token the request's cookies of this name carry under a signature
+        that verifies: the sessions a login or a logout ends, whichever one the request runs
+        in (session_token)."""
+        return frozenset(
             token
             for value in cookie_values(cookie_lines, self.name)
             if (token := self.verified(value)) is not None
-        }
-        return tokens.pop() if len(tokens) == 1 else None
+        )
 
     def carried(self, cookie_lines: Iterable[str]) -> bool:
         """Whether the request carries a cookie of this name, verified or not."""
@@ -131,17 +149,18 @@ def cookie_values(cookie_lines: Iterable[str], name: str) -> list[str]:
 
     A browser sends its cookies as `name=value` pairs joined by "; " (RFC 6265 §5.4; HTTP/2
     may split them over several Cookie lines, RFC 9113 §8.2.3): each line is split on ";" and
-    each pair on its first "=", blanks around both trimmed; names compare exactly (they are
-    case-sensitive); a pair without "=" is a nameless cookie and never this one. A value in
-    double quotes (RFC 6265 §4.1.1's cookie-value; http.cookies quotes Tornado's signed values,
-    which hold "=") loses its quotes. Tornado's own parser keeps only the last value of a name,
-    and http.cookies skips or merges malformed pairs, so neither can see every value."""
+    each pair on its first "=", spaces and tabs around both trimmed (WSP: no other blank);
+    names compare exactly (they are case-sensitive); a pair without "=" is a nameless cookie
+    and never this one. A value in double quotes (RFC 6265 §4.1.1's cookie-value;
+    http.cookies quotes Tornado's signed values, which hold "=") loses its quotes. Tornado's
+    own parser keeps only the last value of a name, and http.cookies skips or merges malformed
+    pairs, so neither can see every value."""
     values = []
     for line in cookie_lines:
         for pair in line.split(";"):
             key, equals, value = pair.partition("=")
-            if equals and key.strip() == name:
-                value = value.strip()
+            if equals and key.strip(WSP) == name:
+                value = value.strip(WSP)
                 if len(value) >= 2 and value[0] == value[-1] == '"':
                     value = value[1:-1]
                 values.append(value)
