@@ -135,6 +135,9 @@ LOGOUT = Operation(
     "post",
     "logout",
     "End the session, and expire the cookie if the request carried it",
+    description="Ends every session the request presents: the bearer's and each one a cookie "
+    "of the session cookie's name verifies for. A carried cookie is expired whatever the "
+    "outcome, 401 included.",
     tag="accounts",
     security=Security.SESSION,
     answer=r.LoggedOut,
@@ -158,7 +161,8 @@ ACCOUNT_EDIT = Operation(
     "Change the nickname, gender or password",
     description="A password change ends every session of the user and opens a new one for this "
     "client, delivered the way the request presented its own: `token` in the body for "
-    "`Authorization: Bearer`, a new cookie for the cookie.",
+    "`Authorization: Bearer` (a cookie carried beside it is expired), a new cookie for the "
+    "cookie.",
     tag="accounts",
     security=Security.SESSION,
     body=RequestBody("EditRequest", AccountEditBody),

@@ -184,7 +184,7 @@ async def test_a_hash_of_a_lower_cost_is_upgraded_at_login(
     assert settings.bcrypt_rounds == 4
     # The same data behind a service configured with a higher cost.
     async with open_services(with_settings(settings, bcrypt_rounds=5)) as stronger:
-        await stronger.accounts.login({"username": "alice", "password": PASSWORD}, "c", None)
+        await stronger.accounts.login({"username": "alice", "password": PASSWORD}, "c")
     assert users.find_one({"username": "alice"})["password_hash"].startswith("$2b$05$")
 
 
@@ -294,7 +294,7 @@ async def test_unknown_user_and_wrong_password_take_the_same_time(settings: Sett
         async def login_time(username: str) -> float:
             started = time.perf_counter()
             with pytest.raises(BadCredentials):
-                await accounts.login({"username": username, "password": "wrong guess"}, "c", None)
+                await accounts.login({"username": username, "password": "wrong guess"}, "c")
             return time.perf_counter() - started
 
         await login_time("nobody")  # the dummy hash is made on first use
@@ -333,14 +333,14 @@ async def test_a_full_bcrypt_queue_answers_503_at_once(
     )
     async with open_services(no_wait) as s:
         body = {"username": "alice", "password": PASSWORD}
-        slow = asyncio.ensure_future(s.accounts.login(body, "192.0.2.1", None))
+        slow = asyncio.ensure_future(s.accounts.login(body, "192.0.2.1"))
         deadline = time.monotonic() + 5
         while s.pools["bcrypt"].pending == 0:  # until the first login is hashing
             assert time.monotonic() < deadline
             await asyncio.sleep(0.001)
         started = time.perf_counter()
         with pytest.raises(Overloaded):
-            await s.accounts.login(body, "192.0.2.2", None)
+            await s.accounts.login(body, "192.0.2.2")
         assert time.perf_counter() - started < 0.05
         assert (await slow).user.username == "alice"
 
@@ -362,6 +362,20 @@ async def test_lone_surrogates_anywhere_in_a_body_are_refused(
     await api.login()
     reply = await api.post(path, raw=raw)
     assert (reply.status, reply.code) == (400, 3)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (b'{"username": "a", "username": "b", "password": "x"}', '"username"'),
+        (b'{"\\ud800\\n\xc3\xa9": 1, "\\ud800\\n\xc3\xa9": 2}', '"\\ud800\\n\\u00e9"'),
+        (b'{"' + b"k" * 5000 + b'": 1, "' + b"k" * 5000 + b'": 2}', '"' + "k" * 40 + '"...'),
+    ],
+)
+async def test_a_duplicate_key_is_named_readably(api: Api, raw: bytes, shown: str) -> None:
+    reply = await api.post("/register", raw=raw)
+    assert (reply.status, reply.code) == (400, 3)
+    assert reply.body["errors"] == {"body": "duplicate key: " + shown}
 
 
 async def test_concurrent_wrong_logins_cannot_exceed_the_client_limit(api: Api) -> None:

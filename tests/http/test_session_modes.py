@@ -12,6 +12,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.httputil import HTTPHeaders
 
 from factsvc.config import Settings
+from factsvc.handlers.session_delivery import CROSS_SITE_COOKIE
 from tests.support.api import PASSWORD, Api, Reply, session_cookie_name
 from tests.support.servers import AppFactory, with_settings
 
@@ -20,6 +21,9 @@ pytestmark = pytest.mark.gen_test(timeout=60)
 NEW_PASSWORD = "a brand new secret"
 # What a browser's fetch() sends besides its Origin (W3C Fetch Metadata).
 BROWSER = {"Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Dest": "empty"}
+# A page on another site than the API's, listed in CORS_ORIGINS where a test needs it.
+ANOTHER_SITE = "https://spa.example"
+CROSS_SITE = {"Origin": ANOTHER_SITE, "Sec-Fetch-Mode": "cors", "Sec-Fetch-Site": "cross-site"}
 
 
 def only_cookie(reply: Reply) -> SimpleCookie:
@@ -63,6 +67,22 @@ async def test_either_fetch_metadata_header_marks_a_browser(registered: Api, hea
     assert len(login.set_cookies()) == 1
 
 
+@pytest.mark.parametrize(
+    ("app", "origin"),
+    [({}, None), ({"cors_origins": ("http://app.example:8000",)}, "http://app.example:8000")],
+    indirect=["app"],
+)
+async def test_a_browser_that_sends_no_fetch_metadata_is_told_by_its_origin(
+    registered: Api, app: tornado.web.Application, base_url: str, origin: str | None
+) -> None:
+    # Chromium sends no Sec-Fetch-* to an API on plain http other than localhost, but an
+    # Origin with every POST: the page's own (same origin) or a listed one.
+    login = await registered.login(headers={"Origin": origin or base_url})
+    assert login.status == 200
+    assert "token" not in login.body
+    assert len(login.set_cookies()) == 1
+
+
 async def test_another_client_that_chooses_no_mode_gets_both(registered: Api, name: str) -> None:
     login = await registered.login()
     assert set(only_cookie(login)) == {name}
@@ -100,6 +120,45 @@ async def test_any_other_mode_is_refused_before_anything_happens(
     reply = await registered.post("/login", body)
     assert (reply.status, reply.code) == (400, 3)
     assert reply.body["errors"] == {"session": "must be 'cookie' or 'token'"}
+    assert reply.set_cookies() == []
+
+
+@pytest.mark.parametrize("app", [{"cors_origins": (ANOTHER_SITE,)}], indirect=True)
+@pytest.mark.parametrize("mode", ["cookie", None])
+async def test_a_page_on_another_site_is_told_to_log_in_in_token_mode(
+    registered: Api, app: tornado.web.Application, mode: str | None
+) -> None:
+    # Refused before the credentials are looked at, like any other body rule.
+    for password in (PASSWORD, "not the password"):
+        refused = await registered.login(password=password, session=mode, headers=CROSS_SITE)
+        assert (refused.status, refused.code) == (400, 3)
+        assert refused.body["errors"] == {"session": CROSS_SITE_COOKIE}
+        assert refused.set_cookies() == []
+        assert refused.headers["Access-Control-Allow-Origin"] == ANOTHER_SITE
+    login = await registered.login(session="token", headers=CROSS_SITE)
+    assert login.status == 200
+    assert login.set_cookies() == []
+    assert (await registered.get("/account/info", token=login.body["token"])).status == 200
+
+
+@pytest.mark.parametrize(
+    "app", [{"cors_origins": (ANOTHER_SITE,), "session_cookie_samesite": "None"}], indirect=True
+)
+@pytest.mark.parametrize("mode", ["cookie", None])
+async def test_with_samesite_none_a_page_on_another_site_gets_the_cookie(
+    registered: Api, app: tornado.web.Application, mode: str | None, name: str
+) -> None:
+    login = await registered.login(session=mode, headers=CROSS_SITE)
+    assert login.status == 200
+    assert "token" not in login.body
+    assert set(only_cookie(login)) == {name}
+
+
+async def test_a_mode_given_twice_is_named_as_the_duplicate(registered: Api) -> None:
+    raw = b'{"username": "alice", "password": "%s", "session": "cookie", "session": "token"}'
+    reply = await registered.post("/login", raw=raw % PASSWORD.encode())
+    assert (reply.status, reply.code) == (400, 3)
+    assert reply.body["errors"] == {"body": 'duplicate key: "session"'}
     assert reply.set_cookies() == []
 
 
@@ -271,3 +330,30 @@ async def test_two_different_sessions_in_one_request_are_no_session(
     assert await info_with(http_client, base_url, f"{first}; {first}") == 200
     both = await sent_with(http_client, base_url + "/isLogined", f"{second}; {first}")
     assert (both.body["logined"], both.body["user"]) == (False, None)
+
+
+# The blanks str.strip() removes and browsers keep in a cookie's name that a header line can
+# carry: a field value holds obs-text (RFC 9110 §5.5; Tornado decodes it as Latin-1) but no
+# control character (tests/unit/test_session_cookie.py covers every other blank).
+HEADER_BLANKS = [c for c in map(chr, range(0x80, 0x100)) if c.isspace()]
+
+
+@pytest.mark.parametrize("blank", HEADER_BLANKS, ids=lambda blank: f"U+{ord(blank):04X}")
+async def test_a_cookie_whose_name_only_looks_like_the_sessions_is_never_read(
+    http_client: AsyncHTTPClient, base_url: str, name: str, blank: str
+) -> None:
+    alice, mallory = Api(http_client, base_url), Api(http_client, base_url)
+    await alice.register("alice")
+    await mallory.register("mallory")
+    await alice.login("alice", session="cookie")
+    await mallory.login("mallory", session="cookie")
+    # A sibling subdomain may set "\xa0__Host-SID" without Secure and for the parent domain:
+    # to the browser it is no __Host- cookie, and it is sent beside the real one.
+    tossed = f"{blank}{name}={mallory.cookies[name]}"
+    assert HEADER_BLANKS == ["\x85", "\xa0"]
+    alone = await sent_with(http_client, base_url + "/isLogined", tossed)
+    assert (alone.status, alone.body["logined"]) == (200, False)
+    beside = await sent_with(
+        http_client, base_url + "/account/info", f"{name}={alice.cookies[name]}; {tossed}"
+    )
+    assert (beside.status, beside.body["user"]["username"]) == (200, "alice")

@@ -146,7 +146,7 @@ class Race:
 
     async def login(self, password: str = OLD) -> str:
         body = {"username": "alice", "password": password}
-        return (await self.accounts.login(body, "192.0.2.1", None)).token
+        return (await self.accounts.login(body, "192.0.2.1")).token
 
     async def change(self, token: str) -> EditResult:
         return await self.accounts.edit(token, {"password": NEW, "old_password": OLD})

@@ -64,7 +64,9 @@ class World:
         self, username: str = "alice", password: str = PASSWORD, token: str | None = None
     ) -> LoginResult:
         return await self.accounts.login(
-            {"username": username, "password": password}, CLIENT, token
+            {"username": username, "password": password},
+            CLIENT,
+            presented=[token] if token is not None else [],
         )
 
     def stored_hash(self, username: str = "alice") -> str:
@@ -246,15 +248,47 @@ async def test_an_unknown_token_is_refused_not_adopted() -> None:
         await world.accounts.info(invented)
 
 
+async def test_login_ends_every_session_presented() -> None:
+    world = World()
+    await world.register()
+    await world.register("mallory")
+    first, second = (await world.login()).token, (await world.login()).token
+    others = (await world.login("mallory")).token
+    presented = [first, "A" * 43, second, others, first]
+    body = {"username": "alice", "password": PASSWORD}
+    result = await world.accounts.login(body, CLIENT, presented=presented)
+    for token in (first, second, others):
+        assert await world.accounts.current_user(token) is None
+    assert await world.accounts.current_user(result.token) is not None
+    assert len(world.session_store.records) == 1
+
+
+async def test_logout_ends_every_session_presented_and_needs_one_live() -> None:
+    world = World()
+    await world.register()
+    await world.register("mallory")
+    first, second = (await world.login()).token, (await world.login()).token
+    others = (await world.login("mallory")).token
+    kept = (await world.login()).token
+    await world.accounts.logout(["A" * 43, first, second, others, first])
+    for token in (first, second, others):
+        assert await world.accounts.current_user(token) is None
+    assert await world.accounts.current_user(kept) is not None
+    for presented in ([], ["A" * 43], [first, "junk"]):
+        with pytest.raises(NotAuthenticated):
+            await world.accounts.logout(presented)
+    assert await world.accounts.current_user(kept) is not None
+
+
 async def test_logout_ends_the_session() -> None:
     world = World()
     await world.register()
     token = (await world.login()).token
-    await world.accounts.logout(token)
+    await world.accounts.logout([token])
     with pytest.raises(NotAuthenticated):
         await world.accounts.info(token)
     with pytest.raises(NotAuthenticated):
-        await world.accounts.logout(token)
+        await world.accounts.logout([token])
 
 
 async def test_sessions_end_after_their_absolute_lifetime_even_when_used() -> None:
@@ -440,7 +474,7 @@ async def test_an_ended_session_is_not_brought_back_by_a_late_edit() -> None:
     token = (await world.login()).token
     session = await world.sessions.resolve(token)
     assert session is not None
-    await world.accounts.logout(token)
+    await world.accounts.logout([token])
     await world.sessions.refresh_snapshot(session, {"id": "x"})
     assert world.session_store.records == {}
     with pytest.raises(NotAuthenticated):

@@ -150,7 +150,7 @@ async def test_wrong_guesses_count_against_the_accounts_login_limit() -> None:
     with pytest.raises(Duplicate):  # past the limit, even the right password: a plain 409
         await world.register()
     with pytest.raises(RateLimited):
-        await world.accounts.login({"username": "alice", "password": PASSWORD}, CLIENT, None)
+        await world.accounts.login({"username": "alice", "password": PASSWORD}, CLIENT)
 
 
 async def test_a_right_retry_does_not_use_up_the_accounts_limit() -> None:
@@ -164,7 +164,7 @@ async def test_a_right_retry_does_not_use_up_the_accounts_limit() -> None:
 async def test_a_password_change_whose_answer_was_lost_is_retried_as_not_logged_in() -> None:
     world = World()
     await world.register()
-    login = await world.accounts.login({"username": "alice", "password": PASSWORD}, CLIENT, None)
+    login = await world.accounts.login({"username": "alice", "password": PASSWORD}, CLIENT)
     change = {"password": NEW_PASSWORD, "old_password": PASSWORD}
     await world.accounts.edit(login.token, change)
     # The retry never reaches the password check, so it is never "wrong password" (403): the
@@ -172,4 +172,4 @@ async def test_a_password_change_whose_answer_was_lost_is_retried_as_not_logged_
     with pytest.raises(NotAuthenticated):
         await world.accounts.edit(login.token, change)
     again = {"username": "alice", "password": NEW_PASSWORD}
-    assert (await world.accounts.login(again, CLIENT, None)).user.username == "alice"
+    assert (await world.accounts.login(again, CLIENT)).user.username == "alice"

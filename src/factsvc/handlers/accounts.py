@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from factsvc.errors import Duplicate, WrongOldPassword
+from factsvc.handlers.authorization import bearer_token
 from factsvc.handlers.base import BaseHandler
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.error_map import error_answer, kind_of
@@ -32,7 +33,8 @@ KEPT_REFUSALS = (Duplicate, WrongOldPassword)
 
 
 class AccountHandler(BaseHandler):
-    """Finds the session token (bearer first, then the signed cookie) and delivers new ones."""
+    """Finds the session tokens a request presents (a Bearer token, the signed cookie's values)
+    and delivers new ones."""
 
     def initialize(
         self,
@@ -52,26 +54,35 @@ class AccountHandler(BaseHandler):
 
     def check_trusted_origin(self, origin: str) -> bool:
         """Cross-origin state changes pass for trusted origins, and for requests whose only
-        credential is a bearer token: session_token() then ignores any cookie, so a forged
-        request cannot borrow a victim's cookie, and a bad token gets 401."""
+        credential is a bearer token: a forged request carries no cookie to borrow, and a bad
+        token gets 401."""
         if self.origin_is_listed(origin):
             return True
-        bearer = (self.header("Authorization") or "").lower().startswith("bearer ")
-        return bearer and "Cookie" not in self.request.headers
+        return self.bearer() is not None and "Cookie" not in self.request.headers
 
-    def presents_bearer(self) -> bool:
-        """Whether the request presents its session with an Authorization header, which then
-        decides alone (of a scheme other than Bearer, it presents none): see session_token."""
-        return "Authorization" in self.request.headers
+    def bearer(self) -> str | None:
+        """The token of the request's `Authorization: Bearer` ("" when it holds none), or None
+        when it presents no bearer (authorization.bearer_token). A bearer takes precedence over
+        the cookie: see session_token."""
+        return bearer_token(self.header("Authorization"))
 
     def session_token(self) -> str | None:
-        """The token of the session the request presents: `Authorization: Bearer`, else the
-        one session its cookies of the session cookie's name stand for (CookiePolicy)."""
-        authorization = self.header("Authorization")
-        if authorization is not None:
-            scheme, _, token = authorization.partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
-        return self._cookies.session_token(self.request.headers.get_list("Cookie"))
+        """The token of the session the request runs in: the bearer's, else the one session
+        its cookies of the session cookie's name stand for (CookiePolicy.session_token)."""
+        bearer = self.bearer()
+        if bearer is not None:
+            return bearer
+        return self._cookies.session_token(self._cookie_lines())
+
+    def presented_tokens(self) -> list[str]:
+        """Every session token the request presents: the bearer's and each cookie value's
+        that verifies, whichever one the request runs in; what a login or a logout ends."""
+        bearer = self.bearer()
+        cookie_tokens = sorted(self._cookies.verified_tokens(self._cookie_lines()))
+        return [bearer, *cookie_tokens] if bearer else cookie_tokens
+
+    def _cookie_lines(self) -> list[str]:
+        return self.request.headers.get_list("Cookie")
 
     def client_address(self) -> str:
         return self._clients.resolve(self.request)
@@ -92,8 +103,9 @@ class AccountHandler(BaseHandler):
 
     def expire_session_cookie(self) -> None:
         """Expire the session cookie, when the request carried one: a client that never had
-        it (a bearer client) gets no Set-Cookie."""
-        if self._cookies.carried(self.request.headers.get_list("Cookie")):
+        it (a bearer client) gets no Set-Cookie. Set before an error, it goes with the error's
+        answer too (Tornado's send_error keeps the cookies set)."""
+        if self._cookies.carried(self._cookie_lines()):
             self.clear_cookie(self._cookies.name, **self._cookies.attributes())
 
     async def respond_once(
@@ -152,9 +164,14 @@ class LoginHandler(AccountHandler):
         # The service validates the whole body again (the credentials are its business); only
         # the chosen session mode is read here, and a bad body is refused the same way.
         mode = parse(LoginBody, body).session_mode()
-        result = await self._accounts.login(body, self.client_address(), self.session_token())
+        delivery = login_delivery(
+            mode, self.request.headers, cookie_crosses_sites=self._cookies.crosses_sites
+        )
+        result = await self._accounts.login(
+            body, self.client_address(), presented=self.presented_tokens()
+        )
         payload: dict[str, object] = {"user": result.user.public()}
-        self.deliver(result.token, login_delivery(mode, self.request.headers), payload)
+        self.deliver(result.token, delivery, payload)
         await self.write_envelope(payload)
 
 
@@ -168,8 +185,10 @@ class IsLoginedHandler(AccountHandler):
 
 class LogoutHandler(AccountHandler):
     async def post(self) -> None:
-        await self._accounts.logout(self.session_token())
+        # Before the outcome is known: a client left holding a cookie that no session answers
+        # to (junk, or two sessions) could never clear it, HttpOnly as it is.
         self.expire_session_cookie()
+        await self._accounts.logout(self.presented_tokens())
         await self.write_envelope({})
 
 
@@ -189,7 +208,11 @@ class AccountEditHandler(AccountHandler):
         payload: dict[str, object] = {"user": result.user.public()}
         if result.new_token is None:
             return success(200, payload)
-        self.deliver(result.new_token, renewal_delivery(self.presents_bearer()), payload)
+        by_bearer = self.bearer() is not None
+        self.deliver(result.new_token, renewal_delivery(by_bearer), payload)
+        if by_bearer:
+            # The change ended the user's sessions: a cookie carried beside the bearer is dead.
+            self.expire_session_cookie()
         # Never kept: a replay would hand the new session's token to whoever sends the key, and
         # put a usable token into Redis, where sessions keep only hashes.
         return success(200, payload, keep=False)

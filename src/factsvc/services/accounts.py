@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -97,10 +97,11 @@ class AccountService:
         return user
 
     async def login(
-        self, body: Mapping[str, object], client: str, presented_token: str | None
+        self, body: Mapping[str, object], client: str, *, presented: Iterable[str] = ()
     ) -> LoginResult:
-        """A new session for a LoginBody mapping's credentials, ending the presented one;
-        raises InvalidInput, RateLimited, Overloaded, BadCredentials or DependencyUnavailable."""
+        """A new session for a LoginBody mapping's credentials, ending every session whose
+        token the request `presented`; raises InvalidInput, RateLimited, Overloaded,
+        BadCredentials or DependencyUnavailable."""
         credentials = parse(LoginBody, body)
         # Taken before the credential is read: see SessionService.retire_credential.
         started_at = self._sessions.now()
@@ -108,10 +109,9 @@ class AccountService:
             stored = await self._check_credentials(
                 credentials.username, credentials.password, client
             )
-        # Whatever session came with the login is ended: a fixed id never becomes logged in.
-        presented = await self._sessions.resolve(presented_token)
-        if presented is not None:
-            await self._sessions.destroy(presented)
+        # Every session that came with the login is ended, not only the one the request would
+        # run in: a fixed id never becomes logged in, nor outlives the login beside the new one.
+        await self._sessions.end(presented)
         session = await self._open_session(stored, started_at, client)
         security_event("login_succeeded", user=stored.user.id, client=client)
         return LoginResult(stored.user, session.token)
@@ -195,10 +195,14 @@ class AccountService:
         session = await self._require_session(token)
         return (await self._require_account(session)).user
 
-    async def logout(self, token: str | None) -> None:
-        session = await self._require_session(token)
-        await self._sessions.destroy(session)
-        security_event("logout", user=session.user_id)
+    async def logout(self, presented: Iterable[str]) -> None:
+        """End every session whose token the request presented (its bearer's and each of its
+        cookies'); raises NotAuthenticated when none of them was live."""
+        ended = await self._sessions.end(presented)
+        if not ended:
+            raise NotAuthenticated()
+        for session in ended:
+            security_event("logout", user=session.user_id)
 
     async def edit(self, token: str | None, body: Mapping[str, object]) -> EditResult:
         """Apply an AccountEditBody mapping to the session's user. A password change needs

@@ -188,8 +188,10 @@ class LoginBody(Body):
             Field(
                 description="How the client holds its session: `cookie`, the session cookie "
                 "alone (no `token`, which page scripts could read); `token`, `token` alone (no "
-                "cookie). Absent: `cookie` for a browser (a request with `Sec-Fetch-Mode` or "
-                "`Sec-Fetch-Site`), both for any other client."
+                "cookie). Absent: `cookie` for a browser (a request with `Origin`, "
+                "`Sec-Fetch-Mode` or `Sec-Fetch-Site`), both for any other client. The cookie "
+                "for a page on another site (`Sec-Fetch-Site: cross-site`) is refused (400) "
+                "unless SESSION_COOKIE_SAMESITE is None."
             ),
             Reasons("must be " + _one_of(SESSION_MODES, quote="'")),
         ]

@@ -8,7 +8,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -174,6 +174,17 @@ class SessionService:
 
     async def destroy(self, session: Session) -> None:
         await self._store.delete(session.key, session.user_id)
+
+    async def end(self, tokens: Iterable[str]) -> list[Session]:
+        """End the live session of each token (a token given twice, once); the sessions ended,
+        in the order given. Malformed, unknown and expired tokens end nothing."""
+        ended = []
+        for token in dict.fromkeys(tokens):
+            session = await self.resolve(token)
+            if session is not None:
+                await self.destroy(session)
+                ended.append(session)
+        return ended
 
     async def retire_credential(self, user_id: str, replaced_version: int) -> None:
         """Before a password change stores its new hash: end every session of the user and
