@@ -41,10 +41,15 @@ EXCHANGE_SECONDS = 5.0
 # that parser. Every route gets every header in the broad test; the readers get many more values.
 PARSED_HEADERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Origin": (
-        "Tornado's cross_origin_protection (urlsplit, against Host), CORS (cors.py)",
-        ("POST /logout", "GET /fact?n=500", "OPTIONS /account/edit"),
+        "Tornado's cross_origin_protection (urlsplit, against Host), CORS (cors.py), "
+        "session_delivery.is_browser at /login (present or not), http_connection for a "
+        "refused message (414, 431, 400)",
+        ("POST /logout", "GET /fact?n=500", "OPTIONS /account/edit", "POST /login"),
     ),
-    "Sec-Fetch-Site": ("Tornado's cross_origin_protection", ("POST /account/edit",)),
+    "Sec-Fetch-Site": (
+        "Tornado's cross_origin_protection; session_delivery at /login (is_browser, is_cross_site)",
+        ("POST /account/edit", "POST /login"),
+    ),
     "Sec-Fetch-Mode": (
         "session_delivery.is_browser (present or not), at /login",
         ("POST /account/edit", "POST /login"),
