@@ -133,7 +133,6 @@ class EnvelopeStream(IOStream):
         self._head: asyncio.Future[bytes] | None = None  # the read of the latest head
         self._answered = False  # a final answer went out since this request's head was read
         self._linger = False
-        self._answer_on_close = b""
         self._overflow: bytes | None = None  # what was received of a head over the limit
 
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
@@ -183,9 +182,15 @@ class EnvelopeStream(IOStream):
         super().close(exc_info)
 
     async def _answer_in_stages(self, sock: socket.socket) -> None:
-        answer = self._answer_on_close
+        """Close `sock` in stages, answering first a head over the limit (a 400 is written
+        already)."""
+        answer = b""
         if self._overflow is not None:
-            received = await _rest_of_head(sock, self._overflow)
+            try:
+                received = await _rest_of_head(sock, self._overflow)
+            except asyncio.CancelledError:  # a stop that could not wait (finish_lingering)
+                sock.close()
+                raise
             status = head_overflow_status(received, self._head_limit)
             why = f"request head over {self._head_limit} bytes"
             answer = refusal_response(status, head_of(received), self._listed_origins, why)
