@@ -65,7 +65,7 @@ PARSED_HEADERS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("GET /account/info", "POST /login"),
     ),
     "Authorization": (
-        "AccountHandler.session_token and check_trusted_origin",
+        "authorization.bearer_token (the session's credential, and check_trusted_origin)",
         ("GET /account/info", "POST /logout"),
     ),
     "X-Forwarded-For": ("ClientAddressResolver, behind a trusted proxy", ("POST /register",)),
