@@ -1,6 +1,6 @@
 """What page scripts can read of the API's errors (bodies, X-Request-ID, Retry-After, Allow,
-WWW-Authenticate), which preflights pass (traceparent), how a refused origin fails, and the
-page's own Content-Security-Policy, in Chromium."""
+WWW-Authenticate; the connection layer's 414 and 431 too), which preflights pass (traceparent),
+how a refused origin fails, and the page's own Content-Security-Policy, in Chromium."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
+from factsvc.api_schema.defaults import setting_default
 from factsvc.embedded import free_port
 from processes import Process, spa_command
 from tests.browser.site import LOGIN_ACCOUNT_MAX_FAILURES, START_TIMEOUT_SECONDS, Site
@@ -21,6 +22,13 @@ from tests.browser.test_spa_journeys import PASSWORD, new_username
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 FAILED_TO_FETCH = "TypeError: Failed to fetch"
 SECONDS = re.compile(r"([1-9]\d*) s")
+# A request line or a header line 4 KiB over the service's head limit (HTTP_MAX_HEADER_BYTES).
+TOO_LONG = setting_default("http_max_header_bytes", int) + 4096
+# Cookies of other apps on localhost (any port): Chromium keeps each up to 4096 bytes.
+JAR_FILLER = """count => {
+  for (let i = 0; i < count; i++) document.cookie = `other_app_${i}=${"x".repeat(4000)}; path=/`;
+  return document.cookie.length;
+}"""
 
 
 def test_field_reasons_and_the_request_id_are_shown(page: Page, site: Site) -> None:
@@ -90,6 +98,40 @@ def test_a_traceparent_header_passes_the_preflight_and_an_unlisted_header_does_n
     assert spa.fetch("/isLogined", {"headers": {"X-Not-Allowed": "1"}}) == {
         "error": FAILED_TO_FETCH
     }
+
+
+def test_a_url_or_a_header_over_the_head_limit_is_a_readable_json_error(
+    page: Page, site: Site
+) -> None:
+    """The connection layer's 414 and 431 carry the CORS headers of a listed origin, so the page
+    reads their status, body and request id instead of "Failed to fetch"."""
+    spa = Spa(page, site, site.cross_site, "token")
+    spa.open()
+
+    long_url = spa.fetch("/fact?n=" + "1" * TOO_LONG)
+    long_header = spa.fetch("/isLogined", {"headers": {"X-Request-ID": "r" * TOO_LONG}})
+
+    for answer, status in ((long_url, 414), (long_header, 431)):
+        assert (answer.get("status"), answer.get("body", {}).get("code")) == (status, 3), answer
+        request_id = answer["headers"]["x-request-id"]
+        assert re.fullmatch(r"[A-Za-z0-9._:-]{8,64}", request_id or ""), answer
+        assert answer["body"]["request_id"] == request_id
+
+
+def test_a_cookie_jar_over_the_head_limit_shows_a_431_with_its_request_id(
+    page: Page, site: Site
+) -> None:
+    """Other apps on localhost fill the jar that the API on localhost shares: the page shows the
+    431 the connection layer answers, not "Failed to fetch"."""
+    spa = Spa(page, site, site.same_site, "cookie")
+    spa.open()
+    assert page.evaluate(JAR_FILLER, TOO_LONG // 4000 + 1) > TOO_LONG
+
+    assert spa.who_am_i() == "Asking who I am failed."
+    error = spa.error()
+    assert error["error-status"] == "431 · code 3"
+    assert re.fullmatch(r"[A-Za-z0-9._:-]{8,64}", error["request-id-header"])
+    assert error["request-id-header"] == error["request-id-body"]
 
 
 @pytest.fixture

@@ -1,14 +1,16 @@
 """The demo SPA's whole journey in Chromium, in each session mode: cookie mode on the API's site
 (the session cookie stored, sent, hidden from page scripts, no token in the page) and token mode
-across sites (a bearer token, no cookie stored)."""
+across sites (a bearer token, no cookie stored); cookie mode across sites is refused, and the page
+says how to log in instead."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Page, Response
+from playwright.sync_api import Page, Response, expect
 
 from factsvc.api_schema.defaults import SESSION_COOKIE
 from tests.browser.site import Site
@@ -133,3 +135,32 @@ def test_token_mode_across_sites_sends_a_bearer_token_and_stores_no_cookie(
     assert spa.logout() == "Logged out."
     assert set_cookie_headers(spa.api_responses("POST", "/logout")[-1]) == []
     assert spa.who_am_i() == "Not logged in.", "the page forgot the token"
+
+
+def test_cookie_mode_on_another_site_is_refused_with_the_way_to_token_mode(
+    page: Page, site: Site
+) -> None:
+    spa = Spa(page, site, site.cross_site, "cookie")
+    spa.open()
+    username = new_username()
+    assert spa.register(username, PASSWORD) == f"Registered {username}. Log in next."
+
+    assert spa.login(username, PASSWORD) == "Logging in failed."
+    error = spa.error()
+    assert error["error-status"] == "400 · code 3"
+    reason = error["fields"].removeprefix("session: ")
+    assert reason != error["fields"], f"no errors.session: {error}"
+    assert "token" in reason
+    assert error["request-id-header"] == error["request-id-body"]
+    (refused,) = spa.api_responses("POST", "/login")
+    assert set_cookie_headers(refused) == [], "no cookie the browser would drop"
+    assert page.context.cookies() == []
+    assert spa.shown("mode-advice") == f"The API refused cookie mode (session: {reason})."
+    assert spa.shown("token-mode-url") == "Open this page in token mode."
+
+    spa.field("token-mode-url").click()
+    expect(spa.field("mode")).to_have_attribute("data-mode", "token")
+    opened = urlsplit(page.url)
+    assert f"{opened.scheme}://{opened.netloc}" == site.cross_site
+    assert parse_qs(opened.query) == {"api": [site.api], "mode": ["token"]}
+    assert spa.login(username, PASSWORD) == f"Logged in as {username}."
