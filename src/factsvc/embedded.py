@@ -66,6 +66,8 @@ class ManagedServer:
     log_path: Path
     # Beside the server's data: lets the next start stop a server that a killed service left.
     pid_file: Path | None = None
+    # The whole environment of the process; None: this process's own.
+    env: dict[str, str] | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -74,6 +76,7 @@ class ManagedServer:
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(  # noqa: S603 - argv built from trusted parts
                 self.argv,
+                env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
