@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable
-from factsvc.services.limits import CounterStore
+from factsvc.services.limits import CounterStore, Reservation
 from factsvc.storage.redis_counters import RedisCounterStore
 from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
 from tests.support.fake_redis_stores import FakeCounterStore
@@ -55,24 +55,6 @@ async def test_counters_are_independent_of_each_other(counters: Subject[CounterS
     assert await counters.store.hit("b", 10) == (1, 10)
 
 
-async def test_a_refund_takes_back_one_hit_within_the_same_window(
-    counters: Subject[CounterStore],
-) -> None:
-    for _ in range(3):
-        await counters.store.hit("k", 10)
-    await counters.store.refund("k")
-    await counters.wait(1.1)
-    count, seconds_left = await counters.store.hit("k", 10)
-    assert (count, seconds_left <= 9) == (3, True)
-
-
-async def test_a_refund_of_a_missing_counter_creates_nothing(
-    counters: Subject[CounterStore],
-) -> None:
-    await counters.store.refund("missing")
-    assert await counters.store.hit("missing", 10) == (1, 10)
-
-
 async def test_a_reset_starts_a_new_window_at_the_next_hit(
     counters: Subject[CounterStore],
 ) -> None:
@@ -90,6 +72,127 @@ async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
         await counters.cut_off.hit("k", 10)
     assert raised.value.states == {"redis": "unavailable"}
     with pytest.raises(DependencyUnavailable):
-        await counters.cut_off.refund("k")
+        await counters.cut_off.reserve("k", "l", max_failures=1, lease_seconds=9, window_seconds=9)
+    with pytest.raises(DependencyUnavailable):
+        await counters.cut_off.settle("k", "l", failed=True, window_seconds=9)
     with pytest.raises(DependencyUnavailable):
         await counters.cut_off.reset("k")
+
+
+ADMITTED, BUSY = Reservation("admitted"), Reservation("busy")
+
+
+async def reserve(
+    store: CounterStore,
+    lease: str,
+    max_failures: int = 2,
+    lease_seconds: int = 60,
+    window: int = 10,
+) -> Reservation:
+    return await store.reserve(
+        "k", lease, max_failures=max_failures, lease_seconds=lease_seconds, window_seconds=window
+    )
+
+
+async def fail(store: CounterStore, lease: str, window: int = 10) -> None:
+    await store.settle("k", lease, failed=True, window_seconds=window)
+
+
+async def release(store: CounterStore, lease: str) -> None:
+    await store.settle("k", lease, failed=False, window_seconds=10)
+
+
+async def test_places_are_held_up_to_the_limit_then_the_store_is_busy(
+    counters: Subject[CounterStore],
+) -> None:
+    assert [await reserve(counters.store, lease) for lease in "abc"] == [ADMITTED, ADMITTED, BUSY]
+
+
+async def test_a_place_given_back_without_failing_counts_nothing(
+    counters: Subject[CounterStore],
+) -> None:
+    for _ in range(5):
+        assert await reserve(counters.store, "a", max_failures=1) == ADMITTED
+        await release(counters.store, "a")
+    assert await reserve(counters.store, "a", max_failures=1) == ADMITTED
+
+
+async def test_failures_reaching_the_limit_lock_for_the_rest_of_the_window(
+    counters: Subject[CounterStore],
+) -> None:
+    for lease in "ab":
+        assert await reserve(counters.store, lease) == ADMITTED
+        await fail(counters.store, lease)
+    assert await reserve(counters.store, "c") == Reservation("locked", 10)
+    await counters.wait(1.1)
+    locked = await reserve(counters.store, "c")
+    assert locked.outcome == "locked"
+    assert 8 <= locked.seconds_left <= 9
+
+
+async def test_failures_plus_places_held_make_the_store_busy_not_locked(
+    counters: Subject[CounterStore],
+) -> None:
+    await reserve(counters.store, "a")
+    await fail(counters.store, "a")
+    assert await reserve(counters.store, "b") == ADMITTED
+    assert await reserve(counters.store, "c") == BUSY
+    await release(counters.store, "b")
+    assert await reserve(counters.store, "c") == ADMITTED
+
+
+async def test_the_failure_window_opens_at_the_first_failure_and_is_never_extended(
+    counters: Subject[CounterStore],
+) -> None:
+    await reserve(counters.store, "a", window=2)
+    await counters.wait(1.1)
+    await fail(counters.store, "a", window=2)  # the window opens here, not at the reservation
+    await counters.wait(1.1)
+    await reserve(counters.store, "b", window=2)
+    await fail(counters.store, "b", window=2)
+    assert (await reserve(counters.store, "c", window=2)).outcome == "locked"
+    await counters.wait(1.1)
+    assert await reserve(counters.store, "c", window=2) == ADMITTED
+
+
+async def test_a_lapsed_lease_counts_as_one_failure_and_its_late_end_as_none(
+    counters: Subject[CounterStore],
+) -> None:
+    assert await reserve(counters.store, "a", lease_seconds=1) == ADMITTED
+    await counters.wait(1.1)
+    assert await reserve(counters.store, "b") == ADMITTED  # a's lapse is one failure of two
+    await fail(counters.store, "a")  # counted already, when it lapsed
+    await release(counters.store, "b")
+    assert await reserve(counters.store, "c") == ADMITTED
+    await fail(counters.store, "c")
+    assert (await reserve(counters.store, "d")).outcome == "locked"
+
+
+async def test_a_reset_forgets_failures_but_keeps_places_held(
+    counters: Subject[CounterStore],
+) -> None:
+    await reserve(counters.store, "a")
+    await fail(counters.store, "a")
+    assert await reserve(counters.store, "b") == ADMITTED
+    await counters.store.reset("k")
+    assert await reserve(counters.store, "c") == ADMITTED
+    assert await reserve(counters.store, "d") == BUSY
+
+
+async def test_ending_a_lease_never_held_counts_nothing(counters: Subject[CounterStore]) -> None:
+    await fail(counters.store, "never-reserved")
+    assert await reserve(counters.store, "a", max_failures=1) == ADMITTED
+
+
+async def test_leases_and_failures_of_other_keys_are_independent(
+    counters: Subject[CounterStore],
+) -> None:
+    await reserve(counters.store, "a", max_failures=1)
+    await fail(counters.store, "a")
+    assert (
+        await counters.store.reserve(
+            "other", "b", max_failures=1, lease_seconds=60, window_seconds=10
+        )
+        == ADMITTED
+    )
+    assert (await reserve(counters.store, "c", max_failures=1)).outcome == "locked"

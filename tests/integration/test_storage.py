@@ -20,6 +20,7 @@ from factsvc.services.users import NewAccount
 from factsvc.storage import mongo
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_cache import RedisFactorialCache
+from factsvc.storage.redis_counters import LEASES_PREFIX as COUNTER_LEASES_PREFIX
 from factsvc.storage.redis_counters import PREFIX as COUNTER_PREFIX
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_sessions import SESSION_PREFIX, USER_INDEX_PREFIX, RedisSessionStore
@@ -73,10 +74,13 @@ async def test_rate_limit_windows_start_at_the_first_hit_and_are_never_extended(
         count, ttl = await counters.hit("k", 10)
         assert count == 2
         assert ttl <= 9
-        await counters.refund("k")
-        assert int(redis_direct.get(COUNTER_PREFIX + "k") or 0) == 1
-        await counters.refund("missing")
+        assert int(redis_direct.get(COUNTER_PREFIX + "k") or 0) == 2
+        await counters.settle("missing", "lease", failed=True, window_seconds=10)
         assert redis_direct.exists(COUNTER_PREFIX + "missing") == 0
+        await counters.reserve("g", "l", max_failures=3, lease_seconds=60, window_seconds=10)
+        assert 60_000 < redis_direct.pttl(COUNTER_LEASES_PREFIX + "g") <= 70_000
+        await counters.settle("g", "l", failed=True, window_seconds=10)
+        assert 0 < redis_direct.ttl(COUNTER_PREFIX + "g") <= 10, "failures expire with the window"
     finally:
         await redis.aclose()
 

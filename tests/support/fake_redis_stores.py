@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from factsvc.errors import DependencyUnavailable
+from factsvc.services.limits import Reservation
 from factsvc.services.sessions import Fence
 
 
@@ -119,12 +120,16 @@ def _seconds_left(deadline: float, now: float) -> int:
 
 
 class FakeCounterStore:
-    """The CounterStore port in memory, with fixed windows on `clock` (seconds); tests/contract
-    proves it against RedisCounterStore."""
+    """The CounterStore port in memory, with fixed windows and leases on `clock` (seconds);
+    tests/contract proves it against RedisCounterStore. `counts` holds each live window's
+    count, `leases` each key's leases with when they lapse. Every method runs without
+    awaiting, so each is atomic as the Lua scripts are in Redis."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.counts: dict[str, int] = {}
         self.window_ends: dict[str, float] = {}
+        self.leases: dict[str, dict[str, float]] = {}
+        self.leases_end: dict[str, float] = {}
         self.available = True
         self._clock = clock
 
@@ -137,18 +142,47 @@ class FakeCounterStore:
             del self.counts[key], self.window_ends[key]
         return key in self.counts
 
-    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        self._check()
+    def _add(self, key: str, amount: int, window_seconds: int) -> int:
         if not self._live(key):
             self.counts[key] = 0
             self.window_ends[key] = self._clock() + window_seconds
-        self.counts[key] += 1
-        return self.counts[key], max(_seconds_left(self.window_ends[key], self._clock()), 0)
+        self.counts[key] += amount
+        return self.counts[key]
 
-    async def refund(self, key: str) -> None:
+    def _held(self, key: str) -> dict[str, float]:
+        if key in self.leases and self._clock() >= self.leases_end[key]:
+            del self.leases[key], self.leases_end[key]
+        return self.leases.get(key, {})
+
+    async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         self._check()
-        if self._live(key):
-            self.counts[key] -= 1
+        count = self._add(key, 1, window_seconds)
+        return count, max(_seconds_left(self.window_ends[key], self._clock()), 0)
+
+    async def reserve(
+        self, key: str, lease: str, *, max_failures: int, lease_seconds: int, window_seconds: int
+    ) -> Reservation:
+        self._check()
+        now = self._clock()
+        held = self._held(key)
+        lapsed = [name for name, ends in held.items() if ends <= now]
+        for name in lapsed:
+            del held[name]
+        if lapsed:
+            self._add(key, len(lapsed), window_seconds)
+        failures = self.counts[key] if self._live(key) else 0
+        if failures >= max_failures:
+            return Reservation("locked", max(_seconds_left(self.window_ends[key], now), 0))
+        if failures + len(held) >= max_failures:
+            return Reservation("busy")
+        self.leases.setdefault(key, held)[lease] = now + lease_seconds
+        self.leases_end[key] = now + lease_seconds + window_seconds
+        return Reservation("admitted")
+
+    async def settle(self, key: str, lease: str, *, failed: bool, window_seconds: int) -> None:
+        self._check()
+        if self._held(key).pop(lease, None) is not None and failed:
+            self._add(key, 1, window_seconds)
 
     async def reset(self, key: str) -> None:
         self._check()

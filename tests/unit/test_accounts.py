@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import pytest
 
@@ -26,16 +27,32 @@ from tests.support.fakes import FakeAccountStore, InlineRunner
 
 pytestmark = pytest.mark.gen_test
 
+T = TypeVar("T")
 PASSWORD = "correct horse battery"
 CLIENT = "192.0.2.1"
 
 
+class InterleavingRunner(InlineRunner):
+    """Runs each blocking function after yielding to the loop, so that concurrent use cases
+    interleave as they do on the bcrypt threads: all of them have started before any ends."""
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        await asyncio.sleep(0.001)
+        return await super().run(function, *args)
+
+
 class World:
-    def __init__(self, rounds: int = 4, account_limit: int = 5, client_limit: int = 8) -> None:
+    def __init__(
+        self,
+        rounds: int = 4,
+        account_limit: int = 5,
+        client_limit: int = 8,
+        runner: InlineRunner | None = None,
+    ) -> None:
         self.store = FakeAccountStore()
         self.session_store = FakeSessionStore()
         self.counters = FakeCounterStore()
-        self.runner = InlineRunner()
+        self.runner = runner or InlineRunner()
         self.now = 1_000_000.0
         self.sessions = SessionService(
             self.session_store, idle_seconds=600, absolute_seconds=3600, clock=lambda: self.now
@@ -414,7 +431,7 @@ async def test_concurrent_failures_cannot_exceed_the_limit() -> None:
     assert kinds == ["BadCredentials"] * 3 + ["RateLimited"] * 7
 
 
-async def test_a_success_refunds_its_own_attempt_but_not_earlier_failures() -> None:
+async def test_a_success_counts_nothing_and_keeps_the_clients_earlier_failures() -> None:
     world = World(account_limit=100, client_limit=3)
     await world.register()
     for _ in range(2):
@@ -425,6 +442,77 @@ async def test_a_success_refunds_its_own_attempt_but_not_earlier_failures() -> N
         await world.login(username="nobody", password="wrong password")
     with pytest.raises(RateLimited):
         await world.login(username="nobody", password="wrong password")
+
+
+async def test_concurrent_valid_logins_from_one_client_are_never_limited() -> None:
+    world = World(account_limit=3, client_limit=3, runner=InterleavingRunner())
+    await world.register()
+    results = await asyncio.gather(*(world.login() for _ in range(10)), return_exceptions=True)
+    assert [type(result).__name__ for result in results] == ["LoginResult"] * 10
+
+
+async def test_concurrent_wrong_guesses_are_judged_no_more_often_than_the_limit() -> None:
+    world = World(account_limit=100, client_limit=3, runner=InterleavingRunner())
+    await world.register()
+    calls = world.runner.calls
+    results = await asyncio.gather(
+        *(world.login(password="wrong password") for _ in range(10)), return_exceptions=True
+    )
+    kinds = sorted(type(result).__name__ for result in results)
+    assert kinds == ["BadCredentials"] * 3 + ["RateLimited"] * 7
+    assert world.runner.calls - calls == 3, "a refused guess is never checked"
+
+
+async def test_valid_logins_racing_wrong_guesses_fail_only_once_the_guesses_lock_the_client() -> (
+    None
+):
+    world = World(account_limit=100, client_limit=3, runner=InterleavingRunner())
+    await world.register()
+    await world.register("bob")
+    attempts = [
+        world.login() if i % 2 == 0 else world.login("bob", password="wrong password")
+        for i in range(12)
+    ]
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    kinds = [type(result).__name__ for result in results]
+    assert kinds.count("BadCredentials") == 3
+    assert set(kinds[::2]) <= {"LoginResult", "RateLimited"}
+    # The three failures locked the client: the right password is refused now too.
+    with pytest.raises(RateLimited):
+        await world.login()
+
+
+async def test_the_account_lock_refuses_the_right_password_from_any_client() -> None:
+    world = World(account_limit=3, client_limit=100)
+    await world.register()
+    for _ in range(3):
+        with pytest.raises(BadCredentials):
+            await world.login(password="wrong password")
+    with pytest.raises(RateLimited):
+        await world.accounts.login({"username": "alice", "password": PASSWORD}, "198.51.100.9")
+
+
+async def test_a_login_that_fails_on_a_dependency_counts_no_failure() -> None:
+    world = World(account_limit=1, client_limit=1)
+    await world.register()
+    world.store.available = False
+    for _ in range(3):
+        with pytest.raises(DependencyUnavailable):
+            await world.login(password="wrong password")
+    world.store.available = True
+    assert (await world.login()).token
+
+
+async def test_concurrent_wrong_old_passwords_are_judged_no_more_often_than_the_limit() -> None:
+    world = World(account_limit=3, runner=InterleavingRunner())
+    await world.register()
+    token = (await world.login()).token
+    change = {"password": "new secret words", "old_password": "wrong password"}
+    results = await asyncio.gather(
+        *(world.accounts.edit(token, change) for _ in range(8)), return_exceptions=True
+    )
+    kinds = sorted(type(result).__name__ for result in results)
+    assert kinds == ["RateLimited"] * 5 + ["WrongOldPassword"] * 3
 
 
 async def test_registrations_from_one_client_are_rate_limited() -> None:

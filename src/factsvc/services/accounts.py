@@ -80,7 +80,7 @@ class AccountService:
         Overloaded, Duplicate (a taken username) or DependencyUnavailable."""
         new = parse(RegisterBody, body, PasswordPolicy(self._common))
         async with self._hasher.admitted():
-            await self._limiter.attempt((self._limits.registrations_per_client, client))
+            await self._limiter.count((self._limits.registrations_per_client, client))
             # Hashed before the uniqueness check: a taken name costs as long as a free one.
             password_hash = await self._hasher.hash(new.password)
         account = NewAccount(new.username, new.nickname, new.gender, password_hash, self._clock())
@@ -140,23 +140,23 @@ class AccountService:
         raise BadCredentials()
 
     async def _check_credentials(self, username: str, password: str, client: str) -> StoredAccount:
-        """The account whose password this is, after the rate limits; BadCredentials if none."""
-        await self._limiter.attempt(
-            (self._limits.per_account, username), (self._limits.per_client, client)
-        )
-        stored = await self._store.find_by_username(username)
-        if stored is None:
-            await self._hasher.spend_equal_time(password)
-            verified = False
-        else:
-            verified = await self._hasher.verify(password, stored.password_hash)
-        if stored is None or not verified:
-            security_event("login_failed", username=username, client=client)
-            raise BadCredentials()
+        """The account whose password this is, judged within the failure limits (a failure
+        counts against the account and the client); BadCredentials if none."""
+        limits = (self._limits.per_account, username), (self._limits.per_client, client)
+        async with self._limiter.guess(*limits) as guess:
+            stored = await self._store.find_by_username(username)
+            if stored is None:
+                await self._hasher.spend_equal_time(password)
+                verified = False
+            else:
+                verified = await self._hasher.verify(password, stored.password_hash)
+            if stored is None or not verified:
+                security_event("login_failed", username=username, client=client)
+                await guess.failed()
+                raise BadCredentials()
 
-        # Only failures count: the owner's success clears the account, refunds the client.
-        await self._limiter.reset(self._limits.per_account, username)
-        await self._limiter.refund(self._limits.per_client, client)
+        # Only failures count: the owner's success clears the account's.
+        await self._limiter.clear(self._limits.per_account, username)
         if self._hasher.needs_upgrade(stored.password_hash):
             # Conditional: a password changed meanwhile is never overwritten by the old one.
             await self._store.update(
@@ -207,7 +207,8 @@ class AccountService:
     async def edit(self, token: str | None, body: Mapping[str, object]) -> EditResult:
         """Apply an AccountEditBody mapping to the session's user. A password change needs
         the old password, ends every session of the user and returns a new token. Raises
-        NotAuthenticated, InvalidInput, RateLimited, WrongOldPassword or DependencyUnavailable."""
+        NotAuthenticated, InvalidInput, RateLimited, WrongOldPassword, Overloaded (no place to
+        check the old password in time) or DependencyUnavailable."""
         session = await self._require_session(token)
         stored = await self._require_account(session)
         edit = parse(AccountEditBody, body, PasswordPolicy(self._common, stored.user.username))
@@ -223,11 +224,12 @@ class AccountService:
 
         old_password, new_password = password_change
         account_limit = (self._limits.per_account, stored.user.username)
-        await self._limiter.attempt(account_limit)
-        if not await self._hasher.verify(old_password, stored.password_hash):
-            security_event("password_change_refused", user=session.user_id)
-            raise WrongOldPassword()
-        await self._limiter.reset(*account_limit)
+        async with self._limiter.guess(account_limit) as guess:
+            if not await self._hasher.verify(old_password, stored.password_hash):
+                security_event("password_change_refused", user=session.user_id)
+                await guess.failed()
+                raise WrongOldPassword()
+        await self._limiter.clear(*account_limit)
         changes["password_hash"] = await self._hasher.hash(new_password)
         # The old credential is retired before the hash changes: every session ends, and no
         # login that verified the old hash opens one later (_open_session). Should the write

@@ -54,15 +54,15 @@ class RegistrationRecovery:
         ):
             raise Duplicate("username")
         try:
-            await self._limiter.attempt((self._per_account, username))
+            async with self._limiter.guess((self._per_account, username)) as guess:
+                async with self._hasher.admitted():
+                    verified = await self._hasher.verify(password, stored.password_hash)
+                if not verified:
+                    security_event("login_failed", username=username, reason="registration_retry")
+                    await guess.failed()
+                    raise Duplicate("username")
         except RateLimited:
             raise Duplicate("username") from None
-        async with self._hasher.admitted():
-            verified = await self._hasher.verify(password, stored.password_hash)
-        if not verified:
-            security_event("login_failed", username=username, reason="registration_retry")
-            raise Duplicate("username")
-        await self._limiter.refund(self._per_account, username)
         return stored.user
 
 
