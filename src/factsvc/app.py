@@ -60,6 +60,7 @@ def make_app(
     settings: Settings, services: Services, in_flight: InFlightRequests | None = None
 ) -> Application:
     secrets, key_version = cookie_secrets(settings)
+    clients = ClientAddressResolver(settings.trusted_proxies)
     # What the routes' handlers take in initialize(), by name; each route names its needs.
     dependencies: dict[str, object] = {
         "factorials": services.factorials,
@@ -74,7 +75,7 @@ def make_app(
             secrets=secrets,
             key_version=key_version,
         ),
-        "clients": ClientAddressResolver(settings.trusted_proxies),
+        "clients": clients,
         "idempotency": services.idempotency,
     }
     routes = [route.rule(dependencies) for route in ROUTES]
@@ -90,7 +91,7 @@ def make_app(
         cross_origin_protection=True,
         trusted_origins=list(settings.cors_origins),
         cors=CorsPolicy(settings.cors_allowed_headers, settings.cors_max_age_seconds),
-        log_function=count_and_log(services.metrics, route_names(routes)),
+        log_function=count_and_log(services.metrics, route_names(routes), clients),
         in_flight=in_flight,
         max_request_body=settings.http_max_body_bytes,
     )

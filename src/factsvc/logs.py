@@ -109,9 +109,10 @@ class JsonFormatter(logging.Formatter):
         return escape_for_log(line)
 
 
-def log_request(handler: RequestHandler) -> None:
-    """Method, path, status and time only: never bodies, query strings, cookies or headers.
-    The method and path are the client's text: the formatters escape them with the line."""
+def log_request(handler: RequestHandler, client: str) -> None:
+    """Method, path, status, time and the `client` address only: never bodies, query
+    strings, cookies or headers. The method and path are the client's text: the formatters
+    escape them with the line."""
     status = handler.get_status()
     level = logging.INFO if status < 500 else logging.ERROR
     if not access_log.isEnabledFor(level):
@@ -124,6 +125,6 @@ def log_request(handler: RequestHandler) -> None:
         request.path,
         status,
         1000.0 * request.request_time(),
-        request.remote_ip,
-        extra={"request_id": getattr(handler, "request_id", "-")},
+        client,
+        extra={"request_id": getattr(handler, "request_id", "-"), "client": client},
     )

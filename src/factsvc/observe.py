@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tornado.web import RequestHandler
 
+from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.logs import log_request
 
 if TYPE_CHECKING:
@@ -37,10 +38,14 @@ def route_names(
 
 
 def count_and_log(
-    metrics: Metrics, routes: Mapping[type[RequestHandler], str]
+    metrics: Metrics,
+    routes: Mapping[type[RequestHandler], str],
+    clients: ClientAddressResolver,
 ) -> Callable[[RequestHandler], None]:
     """Tornado's `log_function`: counts each answered request under the name `routes` gives
-    its handler class (UNMATCHED for any other), then writes its access log line."""
+    its handler class (UNMATCHED for any other), then writes its access log line with the
+    client's address as `clients` resolves it (the rate limits' own: behind a trusted proxy,
+    the client's, not the proxy's)."""
 
     def answered(handler: RequestHandler) -> None:
         request = handler.request
@@ -50,6 +55,6 @@ def count_and_log(
             handler.get_status(),
             request.request_time(),
         )
-        log_request(handler)
+        log_request(handler, clients.resolve(request))
 
     return answered

@@ -1,4 +1,4 @@
-"""The client's address for rate limits: the TCP peer, or X-Forwarded-For behind a trusted proxy."""
+"""The client's address for rate limits and the access log: the peer, or X-Forwarded-For's."""
 
 from __future__ import annotations
 
