@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 from factsvc.config import ConfigError, Settings
 
@@ -34,28 +32,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Imported late: a configuration error is reported before anything heavy loads, and
     # prometheus_client must not be imported before the metrics directory is set.
+    from factsvc.instance import InstanceInUse, adopt_legacy_embedded_data, claimed_instance_dir
     from factsvc.logs import configure_logging
 
     configure_logging(settings)
-    with multiprocess_metrics_dir(settings.metrics_dir):
+    # Fixed now: a port settled later (port 0) must not rename the directory claimed.
+    settings = settings.replaced(instance_name=settings.instance_name)
+    with contextlib.ExitStack() as claim:
+        try:
+            claim.enter_context(claimed_instance_dir(settings))
+        except InstanceInUse as error:
+            print(f"factsvc: {error}", file=sys.stderr)
+            return 2
+        if args.embedded:
+            adopt_legacy_embedded_data(settings)
         from factsvc.server import serve
 
         return serve(settings, embedded=args.embedded)
-
-
-@contextlib.contextmanager
-def multiprocess_metrics_dir(metrics_dir: Path) -> Iterator[None]:
-    """Workers share metric files in a directory of this run's own, set before
-    prometheus_client is imported (it reads the variable once) and removed at exit."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        yield
-        return
-    directory = metrics_dir / str(os.getpid())
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
-    try:
-        yield
-    finally:
-        if os.getpid() == int(directory.name):
-            shutil.rmtree(directory, ignore_errors=True)

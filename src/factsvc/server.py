@@ -72,7 +72,11 @@ def serve(settings: Settings, *, embedded: bool) -> int:
         processes = process_count(settings)
         if processes == 1:
             sockets = bind_sockets(settings.server_port, settings.server_address or None)
-            log.info("listening on port %d with 1 process", settings.server_port)
+            log.info(
+                "instance %s listening on port %d with 1 process",
+                settings.instance_name,
+                settings.server_port,
+            )
             run_event_loop(settings, run_worker(settings, sockets, backends))
             return 0
         # Each worker listens on a socket of its own on the same port (SO_REUSEPORT) and the
@@ -85,7 +89,12 @@ def serve(settings: Settings, *, embedded: bool) -> int:
         for sock in probe:
             sock.close()
         settings = settings.replaced(server_port=port)
-        log.info("listening on port %d with %d processes", port, processes)
+        log.info(
+            "instance %s listening on port %d with %d processes",
+            settings.instance_name,
+            port,
+            processes,
+        )
         return _run_workers(processes, settings, backends)
     finally:
         if backends is not None:

@@ -17,6 +17,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from factsvc.config.instance_name import default_instance_name
 from factsvc.embedded import free_port
 from tests.support.servers import STRONG_SECRET
 
@@ -138,7 +139,7 @@ def test_embedded_debug_service_serves_and_stops_cleanly_on_sigterm(start_servic
     log_text = (service.data / "log" / "factsvc.log").read_text()
     assert "GET /fact 200" in log_text
     assert "n=10" not in log_text, "query strings stay out of the access log"
-    assert (service.data / "embedded" / "mongo").is_dir()
+    assert (service.data / default_instance_name(service.port) / "embedded" / "mongo").is_dir()
 
 
 def answered_fact_requests(metrics_url: str) -> float:
@@ -175,8 +176,10 @@ def test_production_mode_runs_several_workers_and_stops_on_sigint(start_service:
         assert time.monotonic() < deadline, f"{counted} of 10 requests counted"
         time.sleep(0.1)
     assert counted == 10
+    metrics = service.data / default_instance_name(service.port) / "metrics"
+    assert any(metrics.iterdir()), "the workers' metric files are in the instance's directory"
     assert service.stop(signal.SIGINT) == 0
-    assert not (service.data / "metrics").exists() or not any((service.data / "metrics").iterdir())
+    assert not metrics.exists()
     assert not any(alive(pid) for pid in children)
 
 
@@ -204,14 +207,15 @@ def test_a_bad_configuration_stops_the_start_with_the_variable_named(
 def test_backends_left_by_a_killed_service_are_stopped_by_the_next_start(
     start_service: Any,
 ) -> None:
-    killed = start_service("--embedded")
+    # The same instance again: its servers' pid files are in its own directory.
+    killed = start_service("--embedded", INSTANCE_NAME="restarted")
     killed.wait_ready()
     leftovers = embedded_backend_pids(killed.process.pid)
     assert len(leftovers) == 2
     killed.process.kill()
     killed.process.wait(10)
 
-    again = start_service("--embedded")
+    again = start_service("--embedded", INSTANCE_NAME="restarted")
     again.wait_ready()
     assert not any(alive(pid) for pid in leftovers)
     assert again.stop() == 0

@@ -12,6 +12,7 @@ from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, field_validat
 
 from factsvc.config.addresses import NETWORKS, ORIGINS, Host, Network, Url, url_or_built
 from factsvc.config.declaring import Area, setting, variable_of
+from factsvc.config.instance_name import InstanceName, default_instance_name
 from factsvc.config.loading import DeclaredSettings
 from factsvc.config.rules import (
     HEADER_NAMES,
@@ -59,7 +60,7 @@ class Settings(DeclaredSettings):
     debug: Bool = setting("DEBUG", True, A.SERVICE)
     """false in production: secure cookies, no error detail, N processes"""
     path_data: Annotated[Path, AbsolutePath()] = setting("PATH_DATA", Path("/tmp"), A.SERVICE)  # noqa: S108
-    """logs in log/, embedded data in embedded/, metric files in metrics/; `make run` uses ./data"""
+    """logs in log/; each instance's metric files and embedded data in <INSTANCE_NAME>/"""
     log_level: LogLevel = setting("LOGGING_LOGGER_LEVEL", "", A.SERVICE)
     """root log level; empty: DEBUG when DEBUG is true, else INFO"""
     log_to_file: Bool = setting("LOG_TO_FILE", True, A.SERVICE)
@@ -76,6 +77,8 @@ class Settings(DeclaredSettings):
     """listening address; empty: every interface"""
     server_numprocs: Workers = setting("TORNADO_SERVER_NUMPROCS", 0, A.SERVICE)
     """worker processes; 0: one per CPU; DEBUG always runs one"""
+    instance_name: Annotated[str, InstanceName()] = setting("INSTANCE_NAME", "", A.SERVICE)
+    """this instance's directory in PATH_DATA, unique among those sharing it; empty: host-port"""
     event_loop: Annotated[str, Choice(("uvloop", "asyncio"))] = setting(
         "EVENT_LOOP", "uvloop", A.SERVICE
     )
@@ -232,6 +235,17 @@ class Settings(DeclaredSettings):
             return level  # DEBUG itself was refused, and its error says enough
         return check("DEBUG" if info.data["debug"] else "INFO")
 
+    @field_validator("instance_name", mode="wrap")
+    @classmethod
+    def _instance_from_host_and_port(
+        cls, name: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        if name != "":
+            return check(name)
+        if "server_port" not in info.data:
+            return name  # the port was refused, and its error says enough
+        return check(default_instance_name(info.data["server_port"]))
+
     @field_validator("session_cookie_secret")
     @classmethod
     def _strong_outside_debug(cls, secret: str, info: ValidationInfo) -> str:
@@ -271,14 +285,19 @@ class Settings(DeclaredSettings):
         return self.path_data / "log"
 
     @property
+    def instance_dir(self) -> Path:
+        """PATH_DATA/INSTANCE_NAME: what this instance keeps apart from the others (instance.py)."""
+        return self.path_data / self.instance_name
+
+    @property
     def embedded_dir(self) -> Path:
-        """PATH_DATA/embedded: the embedded servers' data (`serve --embedded`)."""
-        return self.path_data / "embedded"
+        """The instance's embedded/: its embedded servers' data (`serve --embedded`)."""
+        return self.instance_dir / "embedded"
 
     @property
     def metrics_dir(self) -> Path:
-        """PATH_DATA/metrics: the worker processes' shared metric files, a folder a run."""
-        return self.path_data / "metrics"
+        """The instance's metrics/: its worker processes' metric files, emptied at each start."""
+        return self.instance_dir / "metrics"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
