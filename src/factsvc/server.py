@@ -63,7 +63,9 @@ def serve(settings: Settings, *, embedded: bool) -> int:
     """Run the service until SIGTERM or SIGINT; the exit status for the process."""
     for line in origin_advice(settings):  # once for the service, before any worker starts
         log.log(line.level, "%s", line.message)
-    backends = EmbeddedBackends.start(settings.embedded_dir, settings.log_dir) if embedded else None
+    backends = (
+        EmbeddedBackends.start(settings.embedded_dir, settings.embedded_dir) if embedded else None
+    )
     if backends is not None:
         settings = settings.with_backends(
             redis_url=backends.redis_url, mongodb_uri=backends.mongodb_uri

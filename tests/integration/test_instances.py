@@ -186,8 +186,9 @@ def test_embedded_instances_on_one_path_data_keep_their_own_data(start: Starter)
 
     second = start("--embedded")
     second.wait_ready()
-    assert (first.dir / "embedded").is_dir()
-    assert (second.dir / "embedded").is_dir()
+    for instance in (first, second):
+        assert (instance.dir / "embedded" / "embedded-redis.log").stat().st_size > 0
+    assert not list((first.dir.parent / "log").glob("embedded-*")), "their logs are their own"
     login = {"username": "alice", "password": "a" * 12 + "!x"}
     assert fetch(second.url("/login"), login)[0] == 401, "the second's accounts are its own"
     assert fetch(first.url("/login"), login)[0] == 200, "the first's servers still run"

@@ -281,7 +281,7 @@ class Settings(DeclaredSettings):
 
     @property
     def log_dir(self) -> Path:
-        """PATH_DATA/log: the service's log file and the embedded servers' logs."""
+        """PATH_DATA/log: the service's log file, one for every instance sharing PATH_DATA."""
         return self.path_data / "log"
 
     @property
@@ -291,7 +291,7 @@ class Settings(DeclaredSettings):
 
     @property
     def embedded_dir(self) -> Path:
-        """The instance's embedded/: its embedded servers' data (`serve --embedded`)."""
+        """The instance's embedded/: its embedded servers' data and logs (`serve --embedded`)."""
         return self.instance_dir / "embedded"
 
     @property
