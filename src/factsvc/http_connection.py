@@ -6,7 +6,11 @@ it cannot parse. The stream below answers both in the JSON envelope: 414 when th
 alone outgrew the limit, 431 when the header block did, 400 for the rest, with the CORS headers
 a listed origin gets on every answer, so that a page reads it. It then closes in stages (RFC
 9112 §9.6): half-close, read and drop what the client is still sending for a short while, then
-close, so that the client reads the answer instead of a connection reset.
+close, so that the client reads the answer instead of a connection reset (staged_close.py).
+
+For a stop that loses no request (graceful_stop.py), the server keeps every open connection in
+its OpenConnections, each knowing since when it has been idle, and stops accepting without
+resetting a connection that reached its listeners (listener_close.py).
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Collection, Mapping
+import time
+from collections.abc import Awaitable, Collection, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 import orjson
+from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
 from tornado.httputil import HTTPConnection, HTTPMessageDelegate
 from tornado.iostream import IOStream, UnsatisfiableReadError
@@ -26,8 +32,11 @@ from tornado.iostream import IOStream, UnsatisfiableReadError
 from factsvc.handlers.cors import origin_answer_headers
 from factsvc.handlers.envelope import JSON_CONTENT_TYPE
 from factsvc.handlers.error_map import error_answer
-from factsvc.refused_head import head_end, head_of, head_overflow_status, origin_in, request_id_in
+from factsvc.listener_close import queued_connections, refuse_new_connections
+from factsvc.open_connections import OpenConnections
+from factsvc.refused_head import head_of, head_overflow_status, origin_in, request_id_in
 from factsvc.request_head import CheckedHeadDelegate
+from factsvc.staged_close import LINGER_SECONDS, close_in_stages, rest_of_head
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +44,6 @@ log = logging.getLogger(__name__)
 # a malformed request line or header line, a bad or missing Host, a bad Content-Length or
 # Transfer-Encoding, a broken chunk, a declared body over max_body_size.
 TORNADO_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
-LINGER_SECONDS = 2.0
-LINGER_MAX_BYTES = 1 << 20
-# When a head outgrows the limit, its later lines (Origin, X-Request-ID) may still be on their
-# way: the answer waits this long at most, for this many bytes at most, for the head's end.
-HEAD_REST_SECONDS = 0.25
-HEAD_REST_MAX_BYTES = 256 << 10
 
 
 def error_response(status: int, request_id: str, headers: Mapping[str, str]) -> bytes:
@@ -73,7 +76,7 @@ def refusal_response(status: int, head: bytes, listed_origins: Collection[str], 
 
 class EnvelopeHTTPServer(HTTPServer):
     """Tornado's HTTPServer, each plain connection served through an EnvelopeStream, each
-    request through a CheckedHeadDelegate."""
+    request through a CheckedHeadDelegate; `connections` holds them while they are open."""
 
     def initialize(self, *args: Any, listed_origins: Collection[str] = (), **kwargs: Any) -> None:
         """Tornado's HTTPServer settings, and the CORS origins (CORS_ORIGINS) whose pages may
@@ -81,6 +84,22 @@ class EnvelopeHTTPServer(HTTPServer):
         super().initialize(*args, **kwargs)
         self.lingering: set[asyncio.Task[None]] = set()
         self.listed_origins = frozenset(listed_origins)
+        self.connections = OpenConnections()
+        self.listeners: list[socket.socket] = []
+
+    def add_sockets(self, sockets: Iterable[socket.socket]) -> None:
+        sockets = list(sockets)
+        self.listeners += sockets
+        super().add_sockets(sockets)
+
+    async def stop_accepting(self) -> None:
+        """Stop accepting without resetting a connection that reached a listener: new ones
+        are refused, and those under way or queued are served (listener_close.py)."""
+        await refuse_new_connections(self.listeners)
+        for connection, address in queued_connections(self.listeners):
+            self.handle_stream(IOStream(connection), address)
+        self.listeners.clear()
+        self.stop()
 
     def handle_stream(self, stream: IOStream, address: tuple[Any, ...]) -> None:
         if type(stream) is IOStream:
@@ -89,6 +108,7 @@ class EnvelopeHTTPServer(HTTPServer):
                 stream.socket,
                 self.lingering,
                 self.listed_origins,
+                self.connections,
                 max_buffer_size=self.max_buffer_size,
                 read_chunk_size=self.read_chunk_size,
             )
@@ -97,7 +117,14 @@ class EnvelopeHTTPServer(HTTPServer):
     def start_request(
         self, server_conn: object, request_conn: HTTPConnection
     ) -> HTTPMessageDelegate:
+        stream = getattr(server_conn, "stream", None)  # an HTTP1ServerConnection's
+        if isinstance(stream, EnvelopeStream) and isinstance(request_conn, HTTP1Connection):
+            self.connections.reading(stream, request_conn)
         return CheckedHeadDelegate(super().start_request(server_conn, request_conn))
+
+    def close_after_answers(self) -> None:
+        """Every answer from now on says `Connection: close` and ends its connection."""
+        self.connections.close_after_answers(self.conn_params)
 
     async def finish_lingering(self) -> None:
         """Wait for the staged closes under way to end by themselves (each is bounded by
@@ -116,18 +143,22 @@ class EnvelopeStream(IOStream):
     """An IOStream that answers in the envelope where HTTP1Connection would close silently (a
     head over the limit) or write a bare 400, and closes such a connection in stages.
     `lingering` holds the tasks that finish those closes; pages on `listed_origins` may read
-    the answers."""
+    the answers. It is in `connections` from its creation to its close."""
 
     def __init__(
         self,
         sock: socket.socket,
         lingering: set[asyncio.Task[None]],
         listed_origins: Collection[str],
+        connections: OpenConnections,
         **kwargs: Any,
     ) -> None:
         super().__init__(sock, **kwargs)
         self._lingering = lingering
         self._listed_origins = listed_origins
+        self._connections = connections
+        connections.opened(self)
+        self._waiting_since = time.monotonic()
         self._reading_head = False
         self._head_limit: int | None = None
         self._head: asyncio.Future[bytes] | None = None  # the read of the latest head
@@ -138,6 +169,7 @@ class EnvelopeStream(IOStream):
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
         # HTTP1Connection reads each request's head this way, and nothing else.
         self._reading_head, self._head_limit, self._answered = True, max_bytes, False
+        self._waiting_since = time.monotonic()
         future = super().read_until_regex(regex, max_bytes)
         if isinstance(future, asyncio.Future):
             self._head = future
@@ -146,6 +178,18 @@ class EnvelopeStream(IOStream):
 
     def _head_read(self, _future: asyncio.Future[bytes]) -> None:
         self._reading_head = False
+
+    def idle_since(self) -> float | None:
+        """Since when (time.monotonic()) this connection has waited for a request with
+        nothing of it received (here or in the socket) and nothing left to send; else None."""
+        if not self._reading_head or self._read_buffer_size or self.writing() or self.closed():
+            return None
+        try:
+            if self.socket.recv(1, socket.MSG_PEEK):
+                return None
+        except OSError:
+            pass  # nothing to read (BlockingIOError), or a broken connection: nothing to lose
+        return self._waiting_since
 
     def write(self, data: bytes | memoryview) -> asyncio.Future[None]:
         if data == TORNADO_BARE_400:
@@ -169,6 +213,7 @@ class EnvelopeStream(IOStream):
         return head.result()
 
     def close(self, exc_info: Any = False) -> None:
+        self._connections.closed(self)
         if not self.closed():
             if self._reading_head and isinstance(exc_info, UnsatisfiableReadError):
                 self._overflow = bytes(self._read_buffer)
@@ -187,55 +232,11 @@ class EnvelopeStream(IOStream):
         answer = b""
         if self._overflow is not None:
             try:
-                received = await _rest_of_head(sock, self._overflow)
+                received = await rest_of_head(sock, self._overflow)
             except asyncio.CancelledError:  # a stop that could not wait (finish_lingering)
                 sock.close()
                 raise
             status = head_overflow_status(received, self._head_limit)
             why = f"request head over {self._head_limit} bytes"
             answer = refusal_response(status, head_of(received), self._listed_origins, why)
-        await _close_in_stages(sock, answer)
-
-
-async def _rest_of_head(sock: socket.socket, received: bytes) -> bytes:
-    """`received` (the start of a head over the limit) and what follows it on `sock` up to
-    the end of the head, at most HEAD_REST_MAX_BYTES more for at most HEAD_REST_SECONDS."""
-    start = len(received) - len(received.lstrip(b"\r\n"))
-    if head_end(received, start) is not None:
-        return received
-    buffer = bytearray(received)
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(HEAD_REST_SECONDS):
-            while len(buffer) - len(received) < HEAD_REST_MAX_BYTES:
-                chunk = await loop.sock_recv(sock, 64 * 1024)
-                if not chunk:
-                    break
-                buffer += chunk
-                # The end may straddle the chunk's start: "\n\r\n" is three bytes long.
-                if head_end(buffer, max(start, len(buffer) - len(chunk) - 2)) is not None:
-                    break
-    except (OSError, TimeoutError):
-        pass  # what came is all there is to read the head from
-    return bytes(buffer)
-
-
-async def _close_in_stages(sock: socket.socket, answer: bytes) -> None:
-    """Send `answer`, half-close, read and drop what still comes (at most LINGER_MAX_BYTES for
-    LINGER_SECONDS), then close: RFC 9112 §9.6's staged close."""
-    loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(LINGER_SECONDS):
-            if answer:
-                await loop.sock_sendall(sock, answer)
-            sock.shutdown(socket.SHUT_WR)
-            dropped = 0
-            while dropped < LINGER_MAX_BYTES:
-                chunk = await loop.sock_recv(sock, 64 * 1024)
-                if not chunk:
-                    break
-                dropped += len(chunk)
-    except (OSError, TimeoutError):
-        pass  # the client left or took too long: nothing more is owed to it
-    finally:
-        sock.close()
+        await close_in_stages(sock, answer)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 
 class InFlightRequests:
+    """Requests from the handler's prepare() to its on_finish(), or to the client's leaving
+    before the method could run (handlers/base.py); a stop waits until there are none."""
+
     def __init__(self) -> None:
         self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def count(self) -> int:
@@ -18,15 +16,6 @@ class InFlightRequests:
 
     def started(self) -> None:
         self._count += 1
-        self._idle.clear()
 
     def finished(self) -> None:
         self._count -= 1
-        if self._count == 0:
-            self._idle.set()
-
-    async def wait_idle(self, grace_seconds: float) -> bool:
-        """True when every request finished within `grace_seconds`."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace_seconds)
-        return self._count == 0

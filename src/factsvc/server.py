@@ -21,13 +21,13 @@ from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
 from factsvc.config.origin_advice import origin_advice
 from factsvc.embedded import EmbeddedBackends
+from factsvc.graceful_stop import STOP_SIGNALS, StopSignals, stop_gracefully
 from factsvc.http_connection import EnvelopeHTTPServer
 from factsvc.inflight import InFlightRequests
 from factsvc.metrics import forget_process
 
 log = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 MAX_WORKER_RESTARTS = 100
 MAX_DISCARDED_BODY_FACTOR = 16
 
@@ -119,10 +119,8 @@ async def run_worker(
     sockets: Sequence[socket.socket],
     backends: EmbeddedBackends | None = None,
 ) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop.set)
+    signals = StopSignals()
+    signals.install(asyncio.get_running_loop())
     in_flight = InFlightRequests()
     async with open_services(settings) as services:
         server = make_http_server(make_app(settings, services, in_flight), settings)
@@ -133,15 +131,16 @@ async def run_worker(
         server.add_sockets(sockets)
         supervisor = asyncio.ensure_future(_watch_backends(backends)) if backends else None
         lag_probe = asyncio.ensure_future(_sample_metrics(services, in_flight))
-        await stop.wait()
+        await signals.begun.wait()
+        await stop_gracefully(
+            server,
+            in_flight,
+            services.readiness,
+            signals,
+            drain_seconds=settings.shutdown_drain_seconds,
+            grace_seconds=settings.shutdown_grace_seconds,
+        )
         lag_probe.cancel()
-        log.info("stopping: %d request(s) in flight", in_flight.count)
-        services.readiness.mark_stopping()
-        server.stop()
-        if not await in_flight.wait_idle(settings.shutdown_grace_seconds):
-            log.warning("grace period over: aborting %d request(s)", in_flight.count)
-        await server.close_all_connections()
-        await server.finish_lingering()
         services.metrics.flush()
         if supervisor is not None:
             supervisor.cancel()

@@ -47,6 +47,7 @@ LogLevel = Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL
 MongoUri = Annotated[str, Url(("mongodb://", "mongodb+srv://"))]
 RedisUrl = Annotated[str, Url(("redis://", "rediss://", "unix://"))]
 API_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID")
+DRAIN_SECONDS = 5.0  # SHUTDOWN_DRAIN_SECONDS outside DEBUG
 TRACE_CONTEXT_HEADERS = ("traceparent", "tracestate")  # W3C Trace Context, sent by tracing SDKs
 
 
@@ -83,10 +84,14 @@ class Settings(DeclaredSettings):
         "EVENT_LOOP", "uvloop", A.SERVICE
     )
     """the event loop every process runs; asyncio: the standard library's"""
+    shutdown_drain_seconds: Annotated[float, Number(0.0, 600.0)] = setting(
+        "SHUTDOWN_DRAIN_SECONDS", "", A.SERVICE
+    )
+    """how long a stop serves on, /readyz 503, before accepting ends; empty: 0 in DEBUG, else 5"""
     shutdown_grace_seconds: Annotated[float, Number(0.0, 600.0)] = setting(
         "SHUTDOWN_GRACE_SECONDS", 10.0, A.SERVICE
     )
-    """how long SIGTERM waits for requests in flight"""
+    """how long a stop waits, once it stops accepting, for requests and connections under way"""
     readiness_timeout_seconds: Timeout = setting("READINESS_TIMEOUT_SECONDS", 0.5, A.SERVICE)
     """how long /readyz waits for each backend"""
 
@@ -245,6 +250,19 @@ class Settings(DeclaredSettings):
         if "server_port" not in info.data:
             return name  # the port was refused, and its error says enough
         return check(default_instance_name(info.data["server_port"]))
+
+    @field_validator("shutdown_drain_seconds", mode="wrap")
+    @classmethod
+    def _drain_from_debug(
+        cls, seconds: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        # A load balancer needs a couple of health-check intervals to see /readyz fail; in
+        # development a Ctrl-C should stop at once.
+        if seconds != "":
+            return check(seconds)
+        if "debug" not in info.data:
+            return seconds  # DEBUG itself was refused, and its error says enough
+        return check(0.0 if info.data["debug"] else DRAIN_SECONDS)
 
     @field_validator("session_cookie_secret")
     @classmethod
