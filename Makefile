@@ -6,6 +6,9 @@
 # make docs: regenerate the files derived from declarations (src/factsvc/openapi.json, the
 #   README's settings table, .env.example).
 # make bench: load-test with wrk and rewrite BENCHMARKS.md (options: BENCH_ARGS="--help").
+# make cluster: nginx on TORNADO_SERVER_PORT in front of two instances of the service (two
+#   processes each) sharing one Redis and one MongoDB-compatible server, all on loopback and
+#   under PATH_DATA; prints what runs where; Ctrl-C stops every process it started.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -16,7 +19,26 @@ TORNADO_SERVER_PORT ?= 8888
 SPA_PORT ?= 8000
 export PATH_DATA ?= $(CURDIR)/data
 
-.PHONY: install run demo test lint typecheck pytest chromium bench docs clean
+.PHONY: install run demo cluster test lint typecheck pytest chromium test-tools bench docs clean
+
+# Debian's packages of the named commands (package and command alike), installed with apt-get
+# when one is missing and we run as root where apt-get exists; then each must be there.
+# nginx may sit in an sbin directory that a user's PATH lacks.
+SBIN_PATH := $$PATH:/usr/sbin:/usr/local/sbin
+define debian_tools
+missing=""; for tool in $(1); do \
+  PATH="$(SBIN_PATH)" command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+done; \
+if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+  echo "missing:$$missing; installing Debian's packages with apt-get"; \
+  DEBIAN_FRONTEND=noninteractive apt-get update || true; \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing || true; \
+fi; \
+for tool in $(1); do \
+  PATH="$(SBIN_PATH)" command -v $$tool >/dev/null 2>&1 || { \
+    echo "$$tool is missing: install it (Debian/Ubuntu: apt-get install $$tool)"; exit 1; }; \
+done
+endef
 
 install: $(STAMP)
 
@@ -43,8 +65,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) chromium
+pytest: $(STAMP) chromium test-tools
 	$(BIN)/pytest
+
+# tests/nginx runs a real nginx in front of two instances, and wrk through it during a rolling
+# restart; tests/test_deployment_files.py validates docker-compose.yml with docker-compose
+# (1.29 checks the schema without a Docker engine).
+test-tools:
+	@$(call debian_tools,nginx wrk docker-compose)
+
+cluster: $(STAMP)
+	@$(call debian_tools,nginx)
+	$(BIN)/python -m factsvc.cluster
 
 # The browser tests drive the Chromium that examples/spa/chromium.py finds: $$CHROMIUM (a path or a
 # name on PATH) or `chromium` on PATH, which must start; Playwright never downloads one. When none
@@ -65,6 +97,7 @@ chromium: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(BENCH_STAMP)
+	@$(call debian_tools,nginx)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Files generated from declarations; tests fail while a committed one differs.

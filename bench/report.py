@@ -178,6 +178,7 @@ def render(results: dict[str, Any], outputs: Outputs, charts_drawn: bool) -> str
     lines += _bcrypt_section(results)
     lines += _memory_section(summary["memory"])
     lines += _processes_section(summary["processes"])
+    lines += _proxied_section(summary.get("proxied"))
     lines += _probe_section(summary)
     lines += _problems_section(summary["problems"])
     return "\n".join(lines).rstrip() + "\n"
@@ -283,6 +284,37 @@ def _processes_section(compare: dict[str, Any]) -> list[str]:
         "",
         *_table(["server", f"{many} processes", "1 process", "ratio"], rows),
     ]
+
+
+def _proxied_section(found: dict[str, Any] | None) -> list[str]:
+    lines = ["## Through nginx", ""]
+    if not found or not found["rows"]:
+        return [*lines, "Not measured.", ""]
+    lines += [
+        f"Hot at {found['level']} connections in `make cluster`'s topology: nginx (one worker, "
+        f"its access log on) in front of instances of {found['processes']} processes each, on "
+        "Redis (state and cache) and a MongoDB-compatible server, all on this machine's cores. "
+        "Ratios are to the first instance answered directly in the same cluster run; medians "
+        "of the rounds.",
+        "",
+    ]
+    rows = []
+    for server, r in found["rows"].items():
+        latency = r["latency_ms"]
+        errors = {k: v for k, v in r["socket_errors"].items() if v}
+        rows.append(
+            [
+                server,
+                _number(r["requests_per_second"]),
+                _number(r.get("ratio_to_direct"), ".2f"),
+                _ms(latency["p50"]),
+                _ms(latency["p99"]),
+                _counts(errors) if errors else "0",
+                f"{r['non_2xx']:,}",
+            ]
+        )
+    header = ["server", "requests/s", "ratio to direct", "p50", "p99", "socket errors", "non-2xx"]
+    return [*lines, *_table(header, rows)]
 
 
 def _probe_section(summary: dict[str, Any]) -> list[str]:

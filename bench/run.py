@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import signal
 import sys
@@ -19,6 +20,7 @@ from typing import Any, NoReturn
 
 import charts
 import machine
+import proxied
 import report
 import summary
 from options import REPO, Outputs, parse_options
@@ -103,6 +105,15 @@ class Bench:
                 reference, service = self._start_pair(stack, 1)
                 self._prepare(HOT, service)
                 self._alternate(reference, service, 1, summary.compare_level(self.options.levels))
+        progress("hot through nginx: one instance, then two")
+        proxied.measure(
+            self.wrk,
+            self.options,
+            functools.partial(self._record, HOT),
+            connections=summary.compare_level(self.options.levels),
+            service_env=self.settings,
+            work_dir=self.work_dir,
+        )
 
     def _warm_up(self, reference: Server, service: Server) -> None:
         """Every scenario once, unrecorded, at the highest level: caches, pools, connections and

@@ -7,6 +7,7 @@ from collections import Counter
 from statistics import median
 from typing import Any
 
+import proxied
 from factsvc.config import Settings
 from scenarios import BY_NAME, HOT, LOGIN, PER_LEVEL, PROBE
 from wrk import MAX_THREADS
@@ -142,6 +143,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "reference": reference,
         "probe_background": during_probe,
         "processes": _processes_compare(records, processes, level),
+        "proxied": _proxied(records, processes, level),
         "login": _login(scenarios[LOGIN.name], results["bcrypt_limit"]),
         "memory": _memory(results["memory"]),
         "problems": _problems(records),
@@ -160,6 +162,20 @@ def _processes_compare(records: list[Record], processes: int, level: int) -> dic
         one_rps = _value(one, "requests_per_second")
         found[server] = {"many": many_rps, "one": one_rps, "ratio": _ratio(many_rps, one_rps)}
     return found
+
+
+def _proxied(records: list[Record], processes: int, level: int) -> dict[str, Any]:
+    """Hot through nginx: each server's row at `level`, with its ratio to the instance
+    answered directly in the same cluster run."""
+    rows: dict[str, Any] = {}
+    for server in proxied.SERVERS:
+        found = _at(_rows(records, HOT.name, server, processes), level)
+        if found is not None:
+            rows[server] = found
+    direct = _value(rows.get(proxied.DIRECT), "requests_per_second")
+    for found in rows.values():
+        found["ratio_to_direct"] = _ratio(found["requests_per_second"], direct)
+    return {"level": level, "processes": processes, "rows": rows}
 
 
 def _login(rows: list[Record], limit: dict[str, Any]) -> dict[str, Any]:

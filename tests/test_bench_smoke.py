@@ -68,6 +68,9 @@ def test_smoke_run_measures_every_scenario_and_writes_its_outputs(tmp_path: Path
             rate = row["requests_per_second"]
             assert isinstance(rate, int | float), (name, row)
             assert rate > 0, (name, row)
+    proxied = results["summary"]["proxied"]["rows"]
+    assert set(proxied) == {"instance direct", "nginx, 1 instance", "nginx, 2 instances"}
+    assert all(row["requests_per_second"] > 0 for row in proxied.values()), proxied
     for record in results["records"]:
         assert record["unexpected"] == {}, record
     assert (tmp_path / "BENCHMARKS.md").is_file()

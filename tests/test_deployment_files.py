@@ -5,9 +5,13 @@ No Docker engine is needed: the files are parsed and compared with what the serv
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,15 +19,17 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from factsvc.cluster.nginx_config import render_compose
 from factsvc.config import Settings
 from factsvc.config.declaring import variables
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-SERVICES = ("app", "mongo", "redis")
+SERVICES = ("app", "nginx", "mongo", "redis")
 BACKENDS = ("mongo", "redis")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|AUTH", re.IGNORECASE)
 # A whole value that is one compose interpolation: ${NAME}, ${NAME:?message}, ${NAME?message}.
@@ -174,14 +180,103 @@ def test_the_backend_publishes_no_ports(name: str) -> None:
     assert definition.get("network_mode") != "host", f"{name} shares the host's network"
 
 
-def test_the_app_publishes_port_8888() -> None:
-    assert ("8888", "8888") in published_ports(service("app"))
+def test_only_nginx_publishes_port_8888_and_the_app_no_port_so_that_it_scales() -> None:
+    assert published_ports(service("nginx")) == [("8888", "8080")]
+    app = service("app")
+    # A host port or a container name would stop `docker compose up --scale app=3`.
+    assert not app.get("ports"), f"app publishes {app.get('ports')!r}"
+    assert "container_name" not in app
 
 
 def test_the_app_restarts_and_stops_gracefully() -> None:
     app = service("app")
     assert app.get("restart") == "unless-stopped"
     assert app.get("stop_grace_period") == "30s"
+
+
+# nginx in front
+
+
+def nginx_directives(text: str) -> dict[str, list[str]]:
+    """Each directive of an nginx configuration with the arguments of each occurrence."""
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = re.fullmatch(r"\s*([a-z_0-9]+)\s+([^;{#]*?)\s*;\s*", line)
+        if match:
+            found.setdefault(match.group(1), []).append(match.group(2))
+    return found
+
+
+def test_nginx_runs_deploy_nginx_conf_once_the_app_is_healthy() -> None:
+    nginx = service("nginx")
+    assert ("./deploy/nginx.conf", "/etc/nginx/nginx.conf") in volume_mounts(nginx)
+    assert (nginx.get("depends_on") or {}).get("app", {}).get("condition") == "service_healthy"
+
+
+def test_deploy_nginx_conf_is_the_rendering_of_the_settings() -> None:
+    assert NGINX_CONF.read_text(encoding="utf-8") == render_compose(), (
+        "deploy/nginx.conf is stale: python -m factsvc.cluster.nginx_config --write"
+    )
+
+
+def test_nginx_limits_agree_with_the_settings_defaults() -> None:
+    directives = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
+    fields = Settings.model_fields
+    assert directives["client_max_body_size"] == [str(fields["http_max_body_bytes"].default)]
+    # One buffer of the whole limit: the request line and each header line fit in one.
+    header_bytes = fields["http_max_header_bytes"].default
+    assert directives["large_client_header_buffers"] == [f"1 {header_bytes}"]
+
+
+def test_nginx_keeps_connections_to_the_app_and_passes_on_the_client() -> None:
+    directives = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
+    assert directives["server"] == ["app:8888 max_fails=1 fail_timeout=2s"]
+    assert directives["keepalive"], "no keep-alive to the app"
+    assert directives["proxy_http_version"] == ["1.1"]
+    headers = directives["proxy_set_header"]
+    assert 'Connection ""' in headers
+    # Replaced, not appended to: a client's own X-Forwarded-For never reaches the app.
+    assert "X-Forwarded-For $remote_addr" in headers
+    assert "X-Request-ID $factsvc_request_id" in headers
+    assert directives["server_tokens"] == ["off"]
+    assert directives["listen"] == ["8080"]
+
+
+def test_nginx_retries_on_another_instance_only_what_is_safe_to_send_twice() -> None:
+    directives = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
+    # Without non_idempotent: a POST that reached an instance is never sent to another.
+    assert directives["proxy_next_upstream"] == ["error timeout"]
+
+
+def test_the_app_believes_x_forwarded_for_from_the_stack_network_only() -> None:
+    trusted = environment(service("app")).get("TRUSTED_PROXIES", "")
+    configs = load_compose()["networks"]["default"]["ipam"]["config"]
+    assert [config["subnet"] for config in configs] == [trusted]
+    default = re.fullmatch(r"\$\{STACK_SUBNET:-([^}]+)\}", trusted)
+    assert default, trusted
+    assert ipaddress.ip_network(default.group(1)).is_private
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    """Compose's own validation (schema and interpolation), without a Docker engine."""
+    executable = shutil.which("docker-compose")
+    assert executable, "docker-compose is missing: `make test-tools` installs Debian's package"
+    secrets = (
+        "SESSION_COOKIE_SECRET",
+        "MONGO_ROOT_USERNAME",
+        "MONGO_ROOT_PASSWORD",
+        "REDIS_PASSWORD",
+    )
+    stand_ins = dict.fromkeys(secrets, "stand-in-value-0123456789abcdef0123456789abcdef")
+    checked = subprocess.run(
+        [executable, "-f", str(COMPOSE_FILE), "config", "-q"],
+        env={"PATH": os.environ.get("PATH", "")} | stand_ins,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 # Secrets

@@ -1,0 +1,1 @@
+"""Several instances of the service behind nginx: its configuration, and `make cluster`."""
