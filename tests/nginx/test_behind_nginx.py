@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
+from factsvc.cluster.nginx_config import CONNECT_TIMEOUT_SECONDS, FAIL_TIMEOUT_SECONDS
 from factsvc.cluster.topology import Cluster
 from factsvc.embedded import LOOPBACK
 from tests.nginx.conftest import (
@@ -141,9 +142,14 @@ def wrk_executable() -> str:
     return found
 
 
-def wait_until_nginx_uses(cluster: Cluster, port: int, log_offset: int, timeout: float) -> None:
-    """Wait until nginx's access log, past `log_offset` bytes, shows an answer from `port`
-    (after a refused connection nginx leaves an instance alone for its fail_timeout)."""
+def wait_until_nginx_relies_on(cluster: Cluster, port: int, timeout: float) -> None:
+    """Wait until nginx sends requests to the restarted instance on `port` again, and no
+    failure from its stop can take it out any more: a connection attempted as it stopped may
+    fail up to proxy_connect_timeout later, and nginx then leaves the instance alone for
+    fail_timeout (passive health). Stopping the other instance before that would leave nginx
+    none to send requests to."""
+    time.sleep(CONNECT_TIMEOUT_SECONDS + FAIL_TIMEOUT_SECONDS)
+    log_offset = nginx_access_log(cluster).stat().st_size
     marker = f"upstream={LOOPBACK}:{port} upstream_status=200"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -178,17 +184,14 @@ def test_a_rolling_restart_loses_no_request(cluster: Cluster, username: str) -> 
         "--",
         token,
     ]
-    access_log = nginx_access_log(cluster)
     wrk = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)
         for instance in cluster.instances:
             instance.stop()
-            # Past this point the log names the instance only once it serves again.
-            offset = access_log.stat().st_size
             instance.start()
             instance.wait_ready()
-            wait_until_nginx_uses(cluster, instance.port, offset, timeout=10.0)
+            wait_until_nginx_relies_on(cluster, instance.port, timeout=10.0)
         time.sleep(0.5)
         summary = finish_wrk(wrk)
     finally:

@@ -30,6 +30,8 @@ INDENT = "    "
 # nginx tries it again with one request. Short, so that a restarted instance is back soon.
 MAX_FAILS = 1
 FAIL_TIMEOUT_SECONDS = 2
+# A connection to an instance on the same host or network is accepted at once, or refused.
+CONNECT_TIMEOUT_SECONDS = 1
 # What nginx tells a client that no instance answered: the service's own answer when a
 # dependency is down (503 code 10), with nginx's status, and a retry hint as the service gives.
 RETRY_AFTER_SECONDS = 1
@@ -138,6 +140,7 @@ def render(settings: Settings, site: Site, *, notice: str = "") -> str:
             for upstream in site.upstreams
         ),
         "upstream_keepalive_timeout": str(upstream_keepalive_seconds(settings)),
+        "connect_timeout_seconds": str(CONNECT_TIMEOUT_SECONDS),
         "max_body_bytes": str(settings.http_max_body_bytes),
         "max_header_bytes": str(settings.http_max_header_bytes),
         "body_timeout_seconds": f"{settings.http_body_timeout_seconds:g}",
