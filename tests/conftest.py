@@ -22,7 +22,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
-from factsvc.embedded import ManagedServer, mongo_server, redis_server
+from factsvc.embedded import ManagedServer, mongo_server, redis_cache_server, redis_server
 from factsvc.server import make_http_server
 from tests.support.api import Api
 from tests.support.servers import (
@@ -66,6 +66,19 @@ def own_redis(tmp_path: Path) -> Iterator[ManagedServer]:
     server.stop()
 
 
+# Small, so that a test fills it with a few dozen large factorials.
+CACHE_SERVER_MAX_BYTES = 3 << 20
+
+
+@pytest.fixture
+def own_redis_cache(tmp_path: Path) -> Iterator[ManagedServer]:
+    """A redis-server of this test alone, configured as `serve --embedded` runs the factorial
+    cache's (maxmemory CACHE_SERVER_MAX_BYTES, allkeys-lru, nothing on disk)."""
+    server = _started(redis_cache_server(tmp_path / "cache-data", tmp_path, CACHE_SERVER_MAX_BYTES))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def redis_direct(redis_backend: ManagedServer) -> Iterator[redis_sync.Redis]:
     """A plain client to inspect and prepare the shared test Redis; emptied for each test."""
@@ -94,6 +107,9 @@ def settings(
         mongodb_name=f"test_{uuid.uuid4().hex[:16]}",
         mongodb_timeout_ms=1000,
         fact_max_n=100_000,
+        # Every n goes through the cache, so that small, readable values exercise Redis; the
+        # tests of FACT_CACHE_MIN_N set their own.
+        fact_cache_min_n=0,
         # bcrypt's lowest cost keeps the suite fast; tests about cost set their own.
         bcrypt_rounds=4,
         bcrypt_max_pending=64,

@@ -29,8 +29,8 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-SERVICES = ("app", "nginx", "mongo", "redis")
-BACKENDS = ("mongo", "redis")
+SERVICES = ("app", "nginx", "mongo", "redis", "redis-cache")
+BACKENDS = ("mongo", "redis", "redis-cache")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|AUTH", re.IGNORECASE)
 # A whole value that is one compose interpolation: ${NAME}, ${NAME:?message}, ${NAME?message}.
 ONE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?:(?::?\?)[^}]*)?\}")
@@ -297,7 +297,11 @@ def test_every_secret_variable_is_an_interpolation_not_a_literal() -> None:
 
 @pytest.mark.parametrize(
     ("variable", "scheme", "host"),
-    [("MONGODB_URI", "mongodb", "mongo"), ("REDIS_URL", "redis", "redis")],
+    [
+        ("MONGODB_URI", "mongodb", "mongo"),
+        ("REDIS_URL", "redis", "redis"),
+        ("REDIS_CACHE_URL", "redis", "redis-cache"),
+    ],
 )
 def test_the_backend_url_points_at_its_service_with_a_password_from_the_environment(
     variable: str, scheme: str, host: str
@@ -329,6 +333,28 @@ def test_the_redis_password_on_the_command_line_is_an_interpolation() -> None:
     assert ONE_REFERENCE.fullmatch(password), "redis --requirepass is given a literal"
     assert "--appendonly" in words
     assert words[words.index("--appendonly") + 1] == "yes"
+
+
+def command_words(name: str) -> list[str]:
+    command = service(name).get("command")
+    return shlex.split(command) if isinstance(command, str) else [str(w) for w in command or []]
+
+
+def option(words: list[str], name: str) -> str:
+    assert name in words, f"no {name} in {words}"
+    return words[words.index(name) + 1]
+
+
+def test_the_cache_redis_is_bounded_evicts_lru_and_keeps_nothing_on_disk() -> None:
+    words = command_words("redis-cache")
+    assert ONE_REFERENCE.fullmatch(option(words, "--requirepass"))
+    default = Settings.model_fields["fact_cache_max_bytes"].default
+    bound = f"${{FACT_CACHE_MAX_BYTES:-{default}}}"
+    assert option(words, "--maxmemory") == bound
+    assert environment(service("app")).get("FACT_CACHE_MAX_BYTES") == bound
+    assert option(words, "--maxmemory-policy") == "allkeys-lru"
+    assert (option(words, "--save"), option(words, "--appendonly")) == ("", "no")
+    assert not service("redis-cache").get("volumes"), "the cache keeps nothing"
 
 
 # Volumes

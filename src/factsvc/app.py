@@ -36,7 +36,7 @@ from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
-from factsvc.storage.redis_cache import RedisFactorialCache
+from factsvc.storage.redis_cache_choice import choose_factorial_cache
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
 from factsvc.storage.redis_sessions import RedisSessionStore
@@ -145,12 +145,23 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         local_cache: LRUCache[int, str] = LRUCache(
             maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len
         )
+        cache_redis = redis
+        if settings.redis_cache_url != settings.redis_url:
+            cache_redis = redis_client.make_redis(settings, settings.redis_cache_url)
+            stack.push_async_callback(cache_redis.aclose, close_connection_pool=True)
         factorials = FactorialService(
-            cache=RedisFactorialCache(redis, ttl_seconds=settings.fact_cache_ttl),
+            cache=await choose_factorial_cache(
+                cache_redis,
+                shares_state=cache_redis is redis,
+                ttl_seconds=settings.fact_cache_ttl,
+                max_bytes=settings.fact_cache_max_bytes,
+            ),
             computer=PooledFactorialComputer(factorial_runner),
             local_cache=local_cache,
             max_n=settings.fact_max_n,
+            cache_min_n=settings.fact_cache_min_n,
             on_lookup=metrics.count_lookup,
+            on_cache_unavailable=metrics.fact_cache_unavailable.inc,
         )
         stack.push_async_callback(factorials.drain)
         account_store = MongoAccountStore(

@@ -161,6 +161,34 @@ def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> Mana
     )
 
 
+def redis_cache_server(
+    data_dir: Path, log_dir: Path, max_bytes: int, port: int | None = None
+) -> ManagedServer:
+    """A redis-server for the factorial cache alone: at most `max_bytes` of memory (its
+    maxmemory), evicting the least recently used keys to make room, and nothing on disk (a lost
+    cache is recomputed). `data_dir` is only its working directory."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        find_redis_server(),
+        "--bind", LOOPBACK,
+        "--port", str(port),
+        "--dir", str(data_dir),
+        "--maxmemory", str(max_bytes),
+        "--maxmemory-policy", "allkeys-lru",
+        "--save", "",
+        "--appendonly", "no",
+        "--protected-mode", "yes",
+    ]  # fmt: skip
+    return ManagedServer(
+        "redis-server (cache)",
+        argv,
+        port,
+        log_dir / "embedded-redis-cache.log",
+        data_dir / "server.pid",
+    )
+
+
 def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) -> ManagedServer:
     """The secantusdb server; data_dir None keeps its data in memory only."""
     port = port or free_port()
@@ -182,16 +210,21 @@ def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) 
 
 @dataclass
 class EmbeddedBackends:
+    """Redis for state, Redis for the factorial cache, and the MongoDB-compatible server."""
+
     redis: ManagedServer
     mongo: ManagedServer
+    cache: ManagedServer
 
     @classmethod
-    def start(cls, data_dir: Path, log_dir: Path) -> EmbeddedBackends:
-        """Start both servers with their data under `data_dir` and logs in `log_dir`, and wait
-        until they listen; stops whichever started if the other fails."""
+    def start(cls, data_dir: Path, log_dir: Path, cache_max_bytes: int) -> EmbeddedBackends:
+        """Start the servers with their data under `data_dir` and logs in `log_dir`, the cache's
+        within `cache_max_bytes`, and wait until they listen; stops whichever started if
+        another fails."""
         backends = cls(
             redis=redis_server(data_dir / "redis", log_dir),
             mongo=mongo_server(data_dir / "mongo", log_dir),
+            cache=redis_cache_server(data_dir / "redis-cache", log_dir, cache_max_bytes),
         )
         try:
             for server in backends.servers:
@@ -202,19 +235,25 @@ class EmbeddedBackends:
             backends.stop()
             raise
         log.info(
-            "embedded backends: redis on port %d, mongodb-compatible on port %d",
+            "embedded backends: redis on port %d, its cache on port %d, mongodb-compatible on "
+            "port %d",
             backends.redis.port,
+            backends.cache.port,
             backends.mongo.port,
         )
         return backends
 
     @property
-    def servers(self) -> tuple[ManagedServer, ManagedServer]:
-        return (self.redis, self.mongo)
+    def servers(self) -> tuple[ManagedServer, ...]:
+        return (self.redis, self.mongo, self.cache)
 
     @property
     def redis_url(self) -> str:
         return f"redis://{LOOPBACK}:{self.redis.port}/0"
+
+    @property
+    def redis_cache_url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.cache.port}/0"
 
     @property
     def mongodb_uri(self) -> str:

@@ -31,11 +31,11 @@ class Metrics:
     """The service's metrics, and the counts each process keeps until `flush()` adds them.
 
     `requests` (counter: route, method, status), `request_seconds` (histogram of seconds:
-    route), `fact_lookups` (counter: source), `queue_depth` (gauge of jobs: pool), `rejections`
-    (counter: pool), `local_cache_bytes` (gauge of bytes), `requests_in_flight` (gauge of
-    requests) and `loop_lag` (histogram of seconds) are prometheus_client metrics. In
-    multiprocess mode they write this process's files and `exposition()` reads every
-    process's; otherwise they live in `registry`."""
+    route), `fact_lookups` (counter: source), `fact_cache_unavailable` (counter),
+    `queue_depth` (gauge of jobs: pool), `rejections` (counter: pool), `local_cache_bytes`
+    (gauge of bytes), `requests_in_flight` (gauge of requests) and `loop_lag` (histogram of
+    seconds) are prometheus_client metrics. In multiprocess mode they write this process's
+    files and `exposition()` reads every process's; otherwise they live in `registry`."""
 
     def __init__(self) -> None:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
@@ -60,6 +60,12 @@ class Metrics:
             "factsvc_fact_lookups",
             "Where /fact found its value: memory, redis or computed.",
             ["source"],
+            registry=owner,
+        )
+        self.fact_cache_unavailable = Counter(
+            "factsvc_fact_cache_unavailable",
+            "Reads and writes of the shared factorial cache that failed or were skipped because "
+            "its Redis could not be reached (the service computed instead).",
             registry=owner,
         )
         self.queue_depth = Gauge(

@@ -64,11 +64,17 @@ def serve(settings: Settings, *, embedded: bool) -> int:
     for line in origin_advice(settings):  # once for the service, before any worker starts
         log.log(line.level, "%s", line.message)
     backends = (
-        EmbeddedBackends.start(settings.embedded_dir, settings.embedded_dir) if embedded else None
+        EmbeddedBackends.start(
+            settings.embedded_dir, settings.embedded_dir, settings.fact_cache_max_bytes
+        )
+        if embedded
+        else None
     )
     if backends is not None:
         settings = settings.with_backends(
-            redis_url=backends.redis_url, mongodb_uri=backends.mongodb_uri
+            redis_url=backends.redis_url,
+            mongodb_uri=backends.mongodb_uri,
+            redis_cache_url=backends.redis_cache_url,
         )
     try:
         processes = process_count(settings)

@@ -1,4 +1,5 @@
-"""The FactorialCache port: FakeCache and RedisFactorialCache pass the same checks."""
+"""The FactorialCache port: FakeCache, RedisFactorialCache (a cache server of its own) and
+BoundedRedisFactorialCache (a server shared with state) pass the same checks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from redis.asyncio import Redis
 
 from factsvc.errors import CacheUnavailable
 from factsvc.services.factorial import FactorialCache
+from factsvc.storage.redis_bounded_cache import BoundedRedisFactorialCache
 from factsvc.storage.redis_cache import RedisFactorialCache
 from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
 from tests.support.fakes import FakeCache
@@ -14,7 +16,7 @@ from tests.support.fakes import FakeCache
 pytestmark = pytest.mark.gen_test(timeout=30)
 
 
-@pytest.fixture(params=["fake", "redis"])
+@pytest.fixture(params=["fake", "redis", "bounded"])
 def caches(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[FactorialCache]:
     if request.param == "fake":
         cut_off = FakeCache()
@@ -22,6 +24,11 @@ def caches(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[Factor
         return fake_subject(FakeCache(), cut_off, clock)
     live: Redis = request.getfixturevalue("live_redis")
     dead: Redis = request.getfixturevalue("dead_redis")
+    if request.param == "bounded":
+        return real_subject(
+            BoundedRedisFactorialCache(live, ttl_seconds=60, max_bytes=1 << 20),
+            BoundedRedisFactorialCache(dead, ttl_seconds=60, max_bytes=1 << 20),
+        )
     return real_subject(
         RedisFactorialCache(live, ttl_seconds=60), RedisFactorialCache(dead, ttl_seconds=60)
     )

@@ -26,9 +26,10 @@ async def fetch(client: AsyncHTTPClient, url: str, **kwargs: Any) -> HTTPRespons
 
 
 async def stored_keys(redis_direct: redis_sync.Redis, count: int) -> list[bytes]:
-    """Redis's keys once there are `count` of them: values are written after the answer."""
+    """The cached values' keys once there are `count` of them: values are written after the
+    answer (beside them, the bounded cache's index has keys of its own)."""
     deadline = asyncio.get_running_loop().time() + 5
-    while len(keys := redis_direct.keys("*")) < count:
+    while len(keys := redis_direct.keys(KEY_PREFIX + "*")) < count:
         assert asyncio.get_running_loop().time() < deadline, keys
         await asyncio.sleep(0.01)  # the service shares this loop: let it write
     return cast(list[bytes], keys)  # the client does not decode responses: keys stay bytes

@@ -125,7 +125,7 @@ def test_embedded_debug_service_serves_and_stops_cleanly_on_sigterm(start_servic
     service = start_service("--embedded")
     service.wait_ready()
     backends = embedded_backend_pids(service.process.pid)
-    assert len(backends) == 2, "a redis-server and a MongoDB-compatible server"
+    assert len(backends) == 3, "redis-servers for state and cache, a MongoDB-compatible server"
     status, body = get_json(service.url("/fact?n=10"))
     assert (status, body["fact"]) == (200, "3628800")
 
@@ -165,7 +165,7 @@ def test_production_mode_runs_several_workers_and_stops_on_sigint(start_service:
     children = child_pids(service.process.pid)
     workers = child_pids(service.process.pid, "-m factsvc serve")
     assert len(workers) == 2
-    assert len(embedded_backend_pids(service.process.pid)) == 2
+    assert len(embedded_backend_pids(service.process.pid)) == 3
     for _ in range(10):
         status, body = get_json(service.url("/fact?n=20"))
         assert (status, body["fact"]) == (200, "2432902008176640000")
@@ -211,7 +211,7 @@ def test_backends_left_by_a_killed_service_are_stopped_by_the_next_start(
     killed = start_service("--embedded", INSTANCE_NAME="restarted")
     killed.wait_ready()
     leftovers = embedded_backend_pids(killed.process.pid)
-    assert len(leftovers) == 2
+    assert len(leftovers) == 3
     killed.process.kill()
     killed.process.wait(10)
 

@@ -189,6 +189,8 @@ class Settings(DeclaredSettings):
     """Redis database number, when REDIS_URL is empty"""
     redis_url: RedisUrl = setting("REDIS_URL", "", A.REDIS, secret=True)
     """connection URL (it may carry credentials); empty: redis://REDIS_HOST:REDIS_PORT/REDIS_DB"""
+    redis_cache_url: RedisUrl = setting("REDIS_CACHE_URL", "", A.REDIS, secret=True)
+    """the factorial cache's server (it may carry credentials); empty: REDIS_URL's"""
     redis_timeout_seconds: Timeout = setting("REDIS_TIMEOUT_SECONDS", 0.5, A.REDIS)
     """connect and command timeout"""
     redis_max_connections: Count = setting("REDIS_MAX_CONNECTIONS", 256, A.REDIS)
@@ -204,6 +206,14 @@ class Settings(DeclaredSettings):
     """largest n accepted"""
     fact_cache_ttl: Lifetime = setting("FACT_CACHE_TTL", 7 * DAY, A.FACTORIALS)
     """seconds a value stays in Redis"""
+    fact_cache_max_bytes: Annotated[int, WholeNumber(1 << 20, 1 << 40)] = setting(
+        "FACT_CACHE_MAX_BYTES", 256 << 20, A.FACTORIALS
+    )
+    """bound of the factorial cache in Redis: its own server's maxmemory, else the service's"""
+    fact_cache_min_n: Annotated[int, WholeNumber(0, 1_000_000)] = setting(
+        "FACT_CACHE_MIN_N", 5000, A.FACTORIALS
+    )
+    """smallest n kept in Redis; smaller ones are cheaper to compute than to fetch"""
     fact_local_cache_bytes: Annotated[int, WholeNumber(0, 1 << 40)] = setting(
         "FACT_LOCAL_CACHE_BYTES", 64 << 20, A.FACTORIALS
     )
@@ -297,6 +307,13 @@ class Settings(DeclaredSettings):
             url, check, info, "redis://{}:{}/{}", "redis_host", "redis_port", "redis_db"
         )
 
+    @field_validator("redis_cache_url", mode="wrap")
+    @classmethod
+    def _cache_on_the_state_server_by_default(
+        cls, url: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        return check(url) if url else info.data.get("redis_url", url)
+
     @property
     def log_dir(self) -> Path:
         """PATH_DATA/log: the service's log file, one for every instance sharing PATH_DATA."""
@@ -323,9 +340,12 @@ class Settings(DeclaredSettings):
         ConfigError names every bad variable."""
         return super().from_env(env).with_checked_secret()
 
-    def with_backends(self, *, redis_url: str, mongodb_uri: str) -> Self:
-        """A copy that uses these backends (e.g. the embedded servers)."""
-        return self.replaced(redis_url=redis_url, mongodb_uri=mongodb_uri)
+    def with_backends(self, *, redis_url: str, mongodb_uri: str, redis_cache_url: str = "") -> Self:
+        """A copy that uses these backends (e.g. the embedded servers); the cache on redis_url
+        unless redis_cache_url names its own server."""
+        return self.replaced(
+            redis_url=redis_url, mongodb_uri=mongodb_uri, redis_cache_url=redis_cache_url
+        )
 
     def with_checked_secret(self) -> Self:
         """In DEBUG with no secret, a copy with a random one (and a warning: sessions end at

@@ -1,5 +1,6 @@
-"""The factorial use case: validate n, then serve n! from memory, the shared cache, or a fresh
-computation, with one computation per n however many requests ask for it at once."""
+"""The factorial use case: validate n, then serve n! from memory, the shared cache (n large
+enough to be worth a round trip), or a fresh computation, with one computation per n however
+many requests ask for it at once."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ class Factorial(NamedTuple):
 
 
 class FactorialService:
+    """n! for 0 <= n <= max_n. Values are kept in `local_cache` (this process) and, for
+    n >= `cache_min_n`, in the shared `cache`; `on_lookup(source)` counts where each value came
+    from, `on_cache_unavailable()` each time the shared cache could not be used. The service
+    works without the shared cache, and logs when it goes and when it comes back."""
+
     def __init__(
         self,
         *,
@@ -45,9 +51,14 @@ class FactorialService:
         computer: FactorialComputer,
         local_cache: MutableMapping[int, str],
         max_n: int,
+        cache_min_n: int = 0,
         on_lookup: Callable[[str], None] = lambda _: None,
+        on_cache_unavailable: Callable[[], None] = lambda: None,
     ) -> None:
         self._on_lookup = on_lookup
+        self._on_cache_unavailable = on_cache_unavailable
+        self._cache_down = False
+        self._cache_min_n = cache_min_n
         self._cache = cache
         self._computer = computer
         self._local = local_cache
@@ -86,7 +97,8 @@ class FactorialService:
         return Factorial(n, decimal, cached=cached)
 
     async def _load(self, n: int) -> tuple[str, bool]:
-        shared = await self._get_shared(n)
+        # Below cache_min_n computing costs no more than a round trip to the cache.
+        shared = await self._get_shared(n) if n >= self._cache_min_n else None
         if shared is not None:
             self._on_lookup("redis")
             self._remember(n, shared)
@@ -94,15 +106,17 @@ class FactorialService:
         self._on_lookup("computed")
         decimal = await self._computer.compute(n)
         self._remember(n, decimal)
-        self._write_shared_in_background(n, decimal)
+        if n >= self._cache_min_n:
+            self._write_shared_in_background(n, decimal)
         return decimal, False
 
     async def _get_shared(self, n: int) -> str | None:
         try:
             decimal = await self._cache.get(n)
         except CacheUnavailable as error:
-            log.warning("factorial cache unavailable, computing n=%d: %s", n, error)
+            self._cache_failed(error)
             return None
+        self._cache_answered()
         if decimal is not None and not is_plausible_factorial(n, decimal):
             log.warning("factorial cache held a malformed value for n=%d; recomputing", n)
             return None
@@ -123,7 +137,23 @@ class FactorialService:
         try:
             await self._cache.set(n, decimal)
         except CacheUnavailable as error:
-            log.warning("factorial cache unavailable, n=%d not stored: %s", n, error)
+            self._cache_failed(error)
+        else:
+            self._cache_answered()
+
+    def _cache_failed(self, error: CacheUnavailable) -> None:
+        # Once per outage, not once per request: a dead cache would flood the log otherwise.
+        self._on_cache_unavailable()
+        if not self._cache_down:
+            self._cache_down = True
+            log.warning(
+                "factorial cache unavailable (%s): computing without it until it answers", error
+            )
+
+    def _cache_answered(self) -> None:
+        if self._cache_down:
+            self._cache_down = False
+            log.info("factorial cache available again")
 
     async def drain(self) -> None:
         """Wait for background cache writes; called before the clients close."""

@@ -9,10 +9,11 @@ from redis.backoff import NoBackoff
 from factsvc.config import Settings
 
 
-def make_redis(settings: Settings) -> Redis:
+def make_redis(settings: Settings, url: str = "") -> Redis:
+    """A client of `url`, else of REDIS_URL, with the REDIS_* timeouts and pool size."""
     timeout = settings.redis_timeout_seconds
     pool = BlockingConnectionPool.from_url(
-        settings.redis_url,
+        url or settings.redis_url,
         max_connections=settings.redis_max_connections,
         # How long a command waits for a free connection. Waiting is local queueing, not a
         # sign of a Redis failure: at 512 connections the 0.5 s command timeout, used here as
