@@ -14,10 +14,12 @@ from typing import Any
 
 import orjson
 import pytest
+import redis
 
 from factsvc.cluster.nginx_config import CONNECT_TIMEOUT_SECONDS, FAIL_TIMEOUT_SECONDS
 from factsvc.cluster.topology import Cluster
 from factsvc.embedded import LOOPBACK
+from factsvc.storage.redis_cache import KEY_PREFIX
 from tests.nginx.conftest import (
     CLIENT_MAX_FAILURES,
     instance_logs,
@@ -29,6 +31,7 @@ from tests.nginx.loopback_client import bearer, call, login
 pytestmark = pytest.mark.timeout(90)
 
 WRONG_PASSWORD = "not the password at all"
+FACTORIALS = KEY_PREFIX + "*"
 ROLLING_SCRIPT = Path(__file__).with_name("rolling.lua")
 
 
@@ -80,6 +83,22 @@ def test_a_session_made_through_one_instance_works_on_the_other(
         assert answer.status == 200
         assert answer.header("X-Request-ID") == rid
     assert upstreams_of(cluster, ids) == instance_addresses(cluster)
+
+
+def test_the_instances_share_the_cache_server_and_keep_state_apart(cluster: Cluster) -> None:
+    state, cache, _ = cluster.backends
+    n = cluster.settings.fact_cache_min_n + 1
+    assert call(cluster.port, "GET", f"/fact?n={n}").status == 200
+    clients = [redis.Redis(host=LOOPBACK, port=server.port) for server in (state, cache)]
+    try:
+        deadline = time.monotonic() + 3.0  # the value is written back after the answer
+        while not clients[1].keys(FACTORIALS) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert clients[1].keys(FACTORIALS)
+        assert not clients[0].keys(FACTORIALS)
+    finally:
+        for client in clients:
+            client.close()
 
 
 def test_failed_logins_count_across_instances(cluster: Cluster, username: str) -> None:

@@ -21,6 +21,7 @@ from factsvc.embedded import (
     ManagedServer,
     free_port,
     mongo_server,
+    redis_cache_server,
     redis_server,
 )
 
@@ -77,7 +78,8 @@ class Instance:
 @dataclass
 class Cluster:
     """nginx on LOOPBACK:`settings.server_port` in front of `instance_count` instances with
-    `processes` processes each, on one Redis and one MongoDB-compatible server.
+    `processes` processes each, on one Redis for state, one for the factorial cache (at most
+    FACT_CACHE_MAX_BYTES, least recently used keys evicted) and one MongoDB-compatible server.
 
     `env` is the environment the instances start from (their settings); the cluster sets
     what its topology decides: ports, backends' URLs, TRUSTED_PROXIES (nginx), DEBUG=false
@@ -142,14 +144,18 @@ class Cluster:
 
     def _start_backends(self) -> None:
         redis = redis_server(self.data_dir / "redis", self.log_dir)
+        cache = redis_cache_server(
+            self.data_dir / "redis-cache", self.log_dir, self.settings.fact_cache_max_bytes
+        )
         mongo = mongo_server(self.data_dir / "mongo", self.log_dir)
-        self.backends = [redis, mongo]
+        self.backends = [redis, cache, mongo]
         for backend in self.backends:
             backend.start()
         for backend in self.backends:
             backend.wait_until_listening()
         self.env = dict(self.env) | {
             "REDIS_URL": f"redis://{LOOPBACK}:{redis.port}/0",
+            "REDIS_CACHE_URL": f"redis://{LOOPBACK}:{cache.port}/0",
             "MONGODB_URI": f"mongodb://{LOOPBACK}:{mongo.port}/",
         }
 
