@@ -179,6 +179,7 @@ def render(results: dict[str, Any], outputs: Outputs, charts_drawn: bool) -> str
     lines += _memory_section(summary["memory"])
     lines += _processes_section(summary["processes"])
     lines += _proxied_section(summary.get("proxied"))
+    lines += _crawl_section(summary.get("crawl"))
     lines += _probe_section(summary)
     lines += _problems_section(summary["problems"])
     return "\n".join(lines).rstrip() + "\n"
@@ -315,6 +316,38 @@ def _proxied_section(found: dict[str, Any] | None) -> list[str]:
         )
     header = ["server", "requests/s", "ratio to direct", "p50", "p99", "socket errors", "non-2xx"]
     return [*lines, *_table(header, rows)]
+
+
+def _crawl_section(crawl: dict[str, Any] | None) -> list[str]:
+    lines = ["## Cache crawl", ""]
+    if not crawl:
+        return [*lines, "Not measured.", ""]
+    last_n = crawl["first_n"] + crawl["requests"] - 1
+    lines += [
+        f"A crawler's {crawl['requests']:,} GET /fact for distinct n = {crawl['first_n']:,}.."
+        f"{last_n:,} (4 at a time) against a service started as above with "
+        f"FACT_CACHE_MAX_BYTES={crawl['max_bytes']:,}: its embedded cache server runs with that "
+        "maxmemory and allkeys-lru. Memory is the cache server's INFO memory used_memory. A "
+        "session opened (register, login) before the crawl is read back after it "
+        "(GET /account/info).",
+        "",
+    ]
+    before, after = crawl["before"], crawl["after"]
+    session = crawl["session_after"]
+    rows = [
+        ["FACT_CACHE_MAX_BYTES (the bound)", _bytes(crawl["max_bytes"])],
+        ["used_memory before the crawl", _bytes(before["used_memory"])],
+        ["used_memory after the crawl", _bytes(after["used_memory"])],
+        ["used_memory_peak after the crawl", _bytes(after["used_memory_peak"])],
+        ["keys evicted during the crawl", f"{after['evicted_keys'] - before['evicted_keys']:,}"],
+        ["requests (statuses)", f"{crawl['requests']:,} ({_counts(crawl['statuses'])})"],
+        [
+            "session after the crawl",
+            f"bearer {session['bearer']}, cookie {session['cookie']}: "
+            + ("valid" if crawl["session_valid"] else "**lost**"),
+        ],
+    ]
+    return [*lines, *_table(["what", "value"], rows)]
 
 
 def _probe_section(summary: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import charts
+import crawl
 import machine
 import proxied
 import report
@@ -82,6 +83,7 @@ class Bench:
         self.records: list[dict[str, Any]] = []
         self.memory: dict[str, Any] = {}
         self.settings: dict[str, str] = {}
+        self.crawl: dict[str, Any] | None = None
         self._prepared: set[str] = set()
         self._service: Server | None = None
 
@@ -114,6 +116,9 @@ class Bench:
             service_env=self.settings,
             work_dir=self.work_dir,
         )
+        self.crawl = crawl.measure(BIN, self.work_dir, self.options, progress)
+        memory = self.crawl["after"]["used_memory"]
+        progress(f"cache server after the crawl: {memory:,} B of {self.crawl['max_bytes']:,} B")
 
     def _warm_up(self, reference: Server, service: Server) -> None:
         """Every scenario once, unrecorded, at the highest level: caches, pools, connections and
@@ -387,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": summary.reported_settings(bench.settings, options),
         "bcrypt_limit": bcrypt_limit,
         "memory": bench.memory,
+        "crawl": bench.crawl,
         "records": bench.records,
     }
     write_outputs(results, outputs)

@@ -195,9 +195,16 @@ def readyz_status(port: int) -> int | None:
 
 
 def start_service(
-    bin_dir: Path, work_dir: Path, *, processes: int, event_loop: str, bcrypt_rounds: int
+    bin_dir: Path,
+    work_dir: Path,
+    *,
+    processes: int,
+    event_loop: str,
+    bcrypt_rounds: int,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[Server, dict[str, str]]:
-    """`factsvc serve --embedded` on a fresh data directory; the server and its settings."""
+    """`factsvc serve --embedded` on a fresh data directory, with `extra_env` over the
+    benchmark's settings; the server and its settings."""
     data_dir = work_dir / f"service-{processes}p"
     data_dir.mkdir(parents=True)
     port = free_port()
@@ -207,7 +214,7 @@ def start_service(
         processes=processes,
         event_loop=event_loop,
         bcrypt_rounds=bcrypt_rounds,
-    )
+    ) | (extra_env or {})
     argv = [str(bin_dir / "factsvc"), "serve", "--embedded"]
     return _start("service", argv, env, port, work_dir / f"service-{processes}p.log"), env
 

@@ -146,6 +146,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "proxied": _proxied(records, processes, level),
         "login": _login(scenarios[LOGIN.name], results["bcrypt_limit"]),
         "memory": _memory(results["memory"]),
+        "crawl": results.get("crawl"),
         "problems": _problems(records),
         "longest_settle": _longest_settle(records),
     }
@@ -267,6 +268,12 @@ def _targets(summary: dict[str, Any], level: int) -> list[dict[str, Any]]:
     scaling = summary["processes"]["service"]["ratio"]
     cache_limit = summary["memory"]["local_cache_limit_bytes"]
     cache_used = summary["memory"]["local_cache_bytes"]["after_sustained"]
+    crawl = summary["crawl"]
+    crawled = _value(crawl, "after", "used_memory")
+    bound = _value(crawl, "max_bytes")
+    session = (
+        "" if crawl is None else ", session " + ("valid" if crawl["session_valid"] else "LOST")
+    )
     return [
         _target(
             f"hot ≥ 0.9 x reference requests/s at {level} connections",
@@ -302,6 +309,12 @@ def _targets(summary: dict[str, Any], level: int) -> list[dict[str, Any]]:
             "in-process factorial cache within FACT_LOCAL_CACHE_BYTES",
             _fmt(cache_used, ",.0f", f" bytes of {cache_limit:,}"),
             None if cache_used is None else cache_used <= cache_limit,
+        ),
+        _target(
+            "cache server's used_memory after the crawl within FACT_CACHE_MAX_BYTES, and the "
+            "session opened before it still valid",
+            _fmt(crawled, ",.0f", f" bytes of {bound or 0:,}{session}"),
+            None if crawl is None else crawled <= bound and crawl["session_valid"],
         ),
         _target(
             f"{summary['processes']['processes']} processes ≥ 1.5 x 1 process on hot",

@@ -71,6 +71,13 @@ def test_smoke_run_measures_every_scenario_and_writes_its_outputs(tmp_path: Path
     proxied = results["summary"]["proxied"]["rows"]
     assert set(proxied) == {"instance direct", "nginx, 1 instance", "nginx, 2 instances"}
     assert all(row["requests_per_second"] > 0 for row in proxied.values()), proxied
+    crawl = results["crawl"]
+    assert crawl is not None, "no cache crawl recorded"
+    assert sum(crawl["statuses"].values()) == crawl["requests"] > 0, crawl
+    # Redis keeps used_memory within maxmemory by evicting; a little over is allowed for the
+    # moment between a write and the eviction it causes.
+    assert crawl["after"]["used_memory"] <= crawl["max_bytes"] * 1.05, crawl
+    assert crawl["session_valid"], crawl["session_after"]
     for record in results["records"]:
         assert record["unexpected"] == {}, record
     assert (tmp_path / "BENCHMARKS.md").is_file()
