@@ -152,7 +152,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         factorials = FactorialService(
             cache=await choose_factorial_cache(
                 cache_redis,
-                shares_state=cache_redis is redis,
+                state=redis,
                 ttl_seconds=settings.fact_cache_ttl,
                 max_bytes=settings.fact_cache_max_bytes,
             ),

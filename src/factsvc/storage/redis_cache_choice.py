@@ -1,5 +1,6 @@
-"""Which factorial cache adapter a Redis server gets: plain GET and SET on a server that
-bounds its own memory, the service's own bound on any other (the state server above all)."""
+"""Which factorial cache adapter a Redis server gets: plain GET and SET on a server of the
+cache's own that bounds its own memory, the service's own bound on any other (the state
+server above all, however its URL names it)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,46 @@ from factsvc.storage.redis_errors import REDIS_FAILURES
 
 log = logging.getLogger(__name__)
 
+# A reply without run_id (a proxy in front of Redis) cannot prove two servers apart either.
+_INFO_FAILURES: tuple[type[BaseException], ...] = (*REDIS_FAILURES, KeyError)
+
+
+async def shares_server(cache: Redis, state: Redis) -> bool:
+    """Whether `cache` and `state` reach the same redis-server: the same client, or equal
+    `run_id` in INFO server (a server's random identity for the life of its process, so two
+    URLs that name one server differently, or name two of its databases, still match).
+    True, with a warning, when either server cannot be asked: sharing is the safe guess,
+    since the service's bound never evicts state. Never raises for an unreachable server."""
+    if cache is state:
+        return True
+    run_ids: list[str] = []
+    for name, client in (("REDIS_CACHE_URL", cache), ("REDIS_URL", state)):
+        try:
+            run_ids.append(str((await client.info("server"))["run_id"]))
+        except _INFO_FAILURES as error:
+            log.warning(
+                "%s unreachable at start (%s): the factorial cache is taken to share the "
+                "state server, and the service bounds it itself to FACT_CACHE_MAX_BYTES",
+                name,
+                type(error).__name__,
+            )
+            return True
+    return run_ids[0] == run_ids[1]
+
 
 async def choose_factorial_cache(
-    redis: Redis, *, shares_state: bool, ttl_seconds: int, max_bytes: int
+    redis: Redis, *, state: Redis, ttl_seconds: int, max_bytes: int
 ) -> RedisFactorialCache | BoundedRedisFactorialCache:
-    """The adapter for the cache on `redis`. A server that holds state (`shares_state`) gets
-    the service's bound, which never touches other keys. A server of the cache's own gets
-    plain GET and SET when INFO says it evicts by itself (maxmemory set, a policy other than
-    noeviction); when it does not, or cannot be asked at start, the service's bound, with a
-    warning. Never raises for an unreachable server: the service runs without its cache."""
+    """The adapter for the cache on `redis`, beside the state store on `state`. When both are
+    one server (`shares_server`: by `run_id`, whatever the URLs and database numbers, and
+    when either cannot be asked at start) the service's bound, which never touches other
+    keys. A server of the cache's own gets plain GET and SET when INFO memory says it evicts
+    by itself (maxmemory set, a policy other than noeviction); when it does not, the
+    service's bound, with a warning. Never raises for an unreachable server: the service
+    runs without its cache."""
     bounded = BoundedRedisFactorialCache(redis, ttl_seconds=ttl_seconds, max_bytes=max_bytes)
-    if shares_state:
-        log.debug("the factorial cache shares REDIS_URL: kept within %d bytes", max_bytes)
+    if await shares_server(redis, state):
+        log.debug("the factorial cache shares the state server: kept within %d bytes", max_bytes)
         return bounded
     try:
         memory = await redis.info("memory")
