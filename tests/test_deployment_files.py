@@ -246,15 +246,44 @@ def test_nginx_retries_on_another_instance_only_what_is_safe_to_send_twice() -> 
     directives = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
     # Without non_idempotent: a POST that reached an instance is never sent to another.
     assert directives["proxy_next_upstream"] == ["error timeout"]
+    # One other instance at most, so that a failing request never runs on every instance.
+    assert directives["proxy_next_upstream_tries"] == ["2"]
 
 
-def test_the_app_believes_x_forwarded_for_from_the_stack_network_only() -> None:
-    trusted = environment(service("app")).get("TRUSTED_PROXIES", "")
+def test_nginx_waits_for_an_answer_longer_than_any_request_may_take() -> None:
+    directives = nginx_directives(NGINX_CONF.read_text(encoding="utf-8"))
+    # A read timeout is retried (proxy_next_upstream timeout): it must exceed every wait the
+    # service bounds, summed, so that a slow GET /fact is never run again elsewhere.
+    fields = Settings.model_fields
+    waits = (
+        fields["fact_max_wait_seconds"].default
+        + fields["bcrypt_max_wait_seconds"].default
+        + fields["mongodb_timeout_ms"].default / 1000
+        + fields["redis_pool_timeout_seconds"].default
+        + fields["redis_timeout_seconds"].default
+    )
+    (timeout,) = directives["proxy_read_timeout"]
+    seconds = re.fullmatch(r"(\d+)s", timeout)
+    assert seconds, timeout
+    assert int(seconds.group(1)) > waits + 10, "no room left to compute a large factorial"
+
+
+def test_the_app_believes_x_forwarded_for_from_nginx_alone() -> None:
+    address = service("nginx")["networks"]["default"]["ipv4_address"]
+    assert environment(service("app")).get("TRUSTED_PROXIES") == f"{address}/32"
+    default_address = re.fullmatch(r"\$\{NGINX_ADDRESS:-([^}]+)\}", address)
+    assert default_address, address
+    nginx = ipaddress.ip_address(default_address.group(1))
     configs = load_compose()["networks"]["default"]["ipam"]["config"]
-    assert [config["subnet"] for config in configs] == [trusted]
-    default = re.fullmatch(r"\$\{STACK_SUBNET:-([^}]+)\}", trusted)
-    assert default, trusted
-    assert ipaddress.ip_network(default.group(1)).is_private
+    subnets = [config["subnet"] for config in configs]
+    assert len(subnets) == 1, subnets
+    default_subnet = re.fullmatch(r"\$\{STACK_SUBNET:-([^}]+)\}", subnets[0])
+    assert default_subnet, subnets
+    network = ipaddress.ip_network(default_subnet.group(1))
+    assert network.is_private
+    # Inside the stack's network, and neither its network address nor Docker's gateway.
+    assert nginx in network
+    assert nginx not in {network.network_address, network.network_address + 1}
 
 
 def test_docker_compose_accepts_the_file() -> None:

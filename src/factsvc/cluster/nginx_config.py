@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import secrets
 import sys
@@ -32,6 +33,13 @@ MAX_FAILS = 1
 FAIL_TIMEOUT_SECONDS = 2
 # A connection to an instance on the same host or network is accepted at once, or refused.
 CONNECT_TIMEOUT_SECONDS = 1
+# Tries in all (the first included): a failed request goes to at most one other instance, so
+# that one slow or failing request never runs on every instance in turn.
+NEXT_UPSTREAM_TRIES = 2
+# The computation of a factorial has no setting bounding it: at the default FACT_MAX_N
+# (100 000), computing it and writing its decimal took about 2.4 s on a 2-core development
+# machine; this leaves room for slower or busier hosts.
+COMPUTE_ALLOWANCE_SECONDS = 30
 # What nginx tells a client that no instance answered: the service's own answer when a
 # dependency is down (503 code 10), with nginx's status, and a retry hint as the service gives.
 RETRY_AFTER_SECONDS = 1
@@ -71,6 +79,24 @@ def upstream_keepalive_seconds(settings: Settings) -> int:
     """
     drain = settings.shutdown_drain_seconds
     return max(1, int(min(settings.http_idle_timeout_seconds / 2, drain)))
+
+
+def proxy_read_timeout_seconds(settings: Settings) -> int:
+    """How long nginx waits for an instance's answer, in whole seconds: longer than any request
+    may legitimately take, since a read timeout counts as a failure (proxy_next_upstream
+    timeout) and would run a slow GET again on another instance. The sum of every wait the
+    service bounds (a place for a computation, FACT_MAX_WAIT_SECONDS, or for a hash,
+    BCRYPT_MAX_WAIT_SECONDS; MongoDB's MONGODB_TIMEOUT_MS; a Redis connection from the pool,
+    REDIS_POOL_TIMEOUT_SECONDS, and a command, REDIS_TIMEOUT_SECONDS) plus
+    COMPUTE_ALLOWANCE_SECONDS for the computation itself, which no setting bounds."""
+    waits = (
+        settings.fact_max_wait_seconds
+        + settings.bcrypt_max_wait_seconds
+        + settings.mongodb_timeout_ms / 1000
+        + settings.redis_pool_timeout_seconds
+        + settings.redis_timeout_seconds
+    )
+    return math.ceil(waits) + COMPUTE_ALLOWANCE_SECONDS
 
 
 def error_answers() -> dict[int, tuple[ErrorKind, int | None]]:
@@ -141,6 +167,8 @@ def render(settings: Settings, site: Site, *, notice: str = "") -> str:
         ),
         "upstream_keepalive_timeout": str(upstream_keepalive_seconds(settings)),
         "connect_timeout_seconds": str(CONNECT_TIMEOUT_SECONDS),
+        "next_upstream_tries": str(NEXT_UPSTREAM_TRIES),
+        "read_timeout_seconds": str(proxy_read_timeout_seconds(settings)),
         "max_body_bytes": str(settings.http_max_body_bytes),
         "max_header_bytes": str(settings.http_max_header_bytes),
         "body_timeout_seconds": f"{settings.http_body_timeout_seconds:g}",
