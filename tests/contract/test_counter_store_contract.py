@@ -155,17 +155,42 @@ async def test_the_failure_window_opens_at_the_first_failure_and_is_never_extend
     assert await reserve(counters.store, "c", window=2) == ADMITTED
 
 
-async def test_a_lapsed_lease_counts_as_one_failure_and_its_late_end_as_none(
+async def test_a_lapsed_lease_counts_nothing_and_gives_back_its_place(
+    counters: Subject[CounterStore],
+) -> None:
+    assert await reserve(counters.store, "a", max_failures=1, lease_seconds=1) == ADMITTED
+    assert await reserve(counters.store, "b", max_failures=1) == BUSY
+    await counters.wait(1.1)
+    assert await reserve(counters.store, "b", max_failures=1) == ADMITTED
+    await release(counters.store, "a")  # its late end, uncounted as well
+    await release(counters.store, "b")
+    assert await reserve(counters.store, "c", max_failures=1) == ADMITTED
+
+
+async def test_a_failure_ended_after_its_lease_lapsed_counts_once(
     counters: Subject[CounterStore],
 ) -> None:
     assert await reserve(counters.store, "a", lease_seconds=1) == ADMITTED
     await counters.wait(1.1)
-    assert await reserve(counters.store, "b") == ADMITTED  # a's lapse is one failure of two
-    await fail(counters.store, "a")  # counted already, when it lapsed
+    assert await reserve(counters.store, "b") == ADMITTED  # finds a lapsed, counting nothing
+    await fail(counters.store, "a")
+    await fail(counters.store, "a")  # a retried end whose first reply was lost
     await release(counters.store, "b")
-    assert await reserve(counters.store, "c") == ADMITTED
+    assert await reserve(counters.store, "c") == ADMITTED  # one failure of two
     await fail(counters.store, "c")
     assert (await reserve(counters.store, "d")).outcome == "locked"
+
+
+async def test_a_failure_ended_after_its_lease_lapsed_unnoticed_counts_once(
+    counters: Subject[CounterStore],
+) -> None:
+    assert await reserve(counters.store, "a", lease_seconds=1) == ADMITTED
+    await counters.wait(1.1)
+    await fail(counters.store, "a")  # no reservation found the lapse first
+    await fail(counters.store, "a")
+    assert await reserve(counters.store, "b") == ADMITTED
+    await fail(counters.store, "b")
+    assert (await reserve(counters.store, "c")).outcome == "locked"
 
 
 async def test_a_reset_forgets_failures_but_keeps_places_held(

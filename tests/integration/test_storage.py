@@ -78,7 +78,8 @@ async def test_rate_limit_windows_start_at_the_first_hit_and_are_never_extended(
         await counters.settle("missing", "lease", failed=True, window_seconds=10)
         assert redis_direct.exists(COUNTER_PREFIX + "missing") == 0
         await counters.reserve("g", "l", max_failures=3, lease_seconds=60, window_seconds=10)
-        assert 60_000 < redis_direct.pttl(COUNTER_LEASES_PREFIX + "g") <= 70_000
+        # The leases outlive the last one by a lease, so that its late end still finds it.
+        assert 110_000 < redis_direct.pttl(COUNTER_LEASES_PREFIX + "g") <= 120_000
         await counters.settle("g", "l", failed=True, window_seconds=10)
         assert 0 < redis_direct.ttl(COUNTER_PREFIX + "g") <= 10, "failures expire with the window"
     finally:

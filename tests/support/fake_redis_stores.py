@@ -122,14 +122,17 @@ def _seconds_left(deadline: float, now: float) -> int:
 class FakeCounterStore:
     """The CounterStore port in memory, with fixed windows and leases on `clock` (seconds);
     tests/contract proves it against RedisCounterStore. `counts` holds each live window's
-    count, `leases` each key's leases with when they lapse. Every method runs without
-    awaiting, so each is atomic as the Lua scripts are in Redis."""
+    count, `leases` each key's leases held with when they lapse, `lapsed` the leases that
+    lapsed unsettled with when they are forgotten. Every method runs without awaiting, so each
+    is atomic as the Lua scripts are in Redis."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.counts: dict[str, int] = {}
         self.window_ends: dict[str, float] = {}
         self.leases: dict[str, dict[str, float]] = {}
         self.leases_end: dict[str, float] = {}
+        self.lapsed: dict[str, dict[str, float]] = {}
+        self.lapsed_end: dict[str, float] = {}
         self.available = True
         self._clock = clock
 
@@ -154,6 +157,11 @@ class FakeCounterStore:
             del self.leases[key], self.leases_end[key]
         return self.leases.get(key, {})
 
+    def _lapsed(self, key: str) -> dict[str, float]:
+        if key in self.lapsed and self._clock() >= self.lapsed_end[key]:
+            del self.lapsed[key], self.lapsed_end[key]
+        return self.lapsed.get(key, {})
+
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         self._check()
         count = self._add(key, 1, window_seconds)
@@ -165,23 +173,29 @@ class FakeCounterStore:
         self._check()
         now = self._clock()
         held = self._held(key)
+        remembered = self._lapsed(key)
+        for name in [name for name, forget in remembered.items() if forget <= now]:
+            del remembered[name]
         lapsed = [name for name, ends in held.items() if ends <= now]
         for name in lapsed:
+            # A lapsed lease counts nothing; it is remembered so that its late end still counts.
             del held[name]
-        if lapsed:
-            self._add(key, len(lapsed), window_seconds)
+            self.lapsed.setdefault(key, remembered)[name] = now + lease_seconds
+            self.lapsed_end[key] = now + lease_seconds
         failures = self.counts[key] if self._live(key) else 0
         if failures >= max_failures:
             return Reservation("locked", max(_seconds_left(self.window_ends[key], now), 0))
         if failures + len(held) >= max_failures:
             return Reservation("busy")
         self.leases.setdefault(key, held)[lease] = now + lease_seconds
-        self.leases_end[key] = now + lease_seconds + window_seconds
+        self.leases_end[key] = now + 2 * lease_seconds
         return Reservation("admitted")
 
     async def settle(self, key: str, lease: str, *, failed: bool, window_seconds: int) -> None:
         self._check()
-        if self._held(key).pop(lease, None) is not None and failed:
+        held = self._held(key).pop(lease, None) is not None
+        lapsed = self._lapsed(key).pop(lease, None) is not None
+        if (held or lapsed) and failed:
             self._add(key, 1, window_seconds)
 
     async def reset(self, key: str) -> None:

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from factsvc.errors import DependencyUnavailable, Overloaded, RateLimited
-from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.limits import SETTLE_RETRY_SECONDS, Limit, RateLimiter
 from tests.support.fake_redis_stores import FakeCounterStore
 
 pytestmark = pytest.mark.gen_test(timeout=10)
@@ -141,3 +141,73 @@ async def test_clearing_a_subject_forgets_its_failures() -> None:
     await guessing.clear(ACCOUNT, "alice")
     async with guessing.guess((ACCOUNT, "alice")):
         pass
+
+
+class HeldRetry:
+    """A `sleep` for RateLimiter that holds the settle retry until `release()`."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._go = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await self._go.wait()
+
+    async def release(self) -> None:
+        self._go.set()
+        for _ in range(10):  # let the retry run to its end
+            await asyncio.sleep(0)
+
+
+async def test_a_failure_the_store_missed_is_answered_at_once_and_counted_by_a_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, retry = FakeCounterStore(), HeldRetry()
+    guessing = RateLimiter(store, sleep=retry)
+    with caplog.at_level(logging.WARNING, "factsvc.services.limits"):
+        async with guessing.guess((ACCOUNT, "alice"), (CLIENT, "192.0.2.1")) as guess:
+            store.available = False
+            await guess.failed()  # no DependencyUnavailable: the answer does not wait
+    await asyncio.sleep(0)
+    assert retry.delays == [SETTLE_RETRY_SECONDS]
+    assert "rate-limit settle failed (2 limit(s), failed=True); retrying in 1.0 s" in caplog.text
+    assert ACCOUNT.key("alice") not in store.counts
+    store.available = True
+    await retry.release()
+    assert store.counts[ACCOUNT.key("alice")] == 1
+    assert store.counts[CLIENT.key("192.0.2.1")] == 1
+    assert store.leases[ACCOUNT.key("alice")] == {}
+    assert "retry failed" not in caplog.text
+
+
+async def test_a_right_guess_whose_end_is_lost_twice_is_logged_and_counts_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store, retry = FakeCounterStore(), HeldRetry()
+    guessing = RateLimiter(store, sleep=retry)
+    with caplog.at_level(logging.WARNING, "factsvc.services.limits"):
+        async with guessing.guess((ACCOUNT, "alice")):
+            store.available = False
+        await retry.release()
+    assert retry.delays == [SETTLE_RETRY_SECONDS]
+    assert "rate-limit settle retry failed (failed=False); the place lapses after 120 s" in (
+        caplog.text
+    )
+    assert ACCOUNT.key("alice") not in store.counts
+
+
+async def test_a_place_whose_end_was_lost_lapses_without_counting() -> None:
+    now = [0.0]
+    store = FakeCounterStore(lambda: now[0])
+    retry = HeldRetry()
+    guessing = RateLimiter(store, lease_seconds=120, sleep=retry)
+    for _ in range(2):  # two right guesses whose ends never reach the store
+        async with guessing.guess((ACCOUNT, "alice")):
+            store.available = False
+        store.available = True
+    now[0] = 121.0
+    async with guessing.guess((ACCOUNT, "alice")):
+        pass
+    await retry.release()  # the retries find the leases lapsed: still nothing counts
+    assert ACCOUNT.key("alice") not in store.counts

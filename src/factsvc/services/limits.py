@@ -8,13 +8,19 @@ failures plus the places held reach the limit, and is refused (RateLimited) once
 alone reach it. So valid guesses never count, however many arrive at once, and wrong ones can
 never exceed the limit: at most `max_hits - failures` are being judged at any moment. A lease
 whose guess never reported its end (its process died, or the store failed at that moment)
-counts as a failure when it lapses, after LEASE_SECONDS."""
+lapses after LEASE_SECONDS and counts nothing: it only held a place while it lived, and lapses
+come from the service's own trouble, never from the client. A guess that ends as a failure
+after its lease lapsed still counts, once. An end the store failed to record is retried once,
+in the background, after SETTLE_RETRY_SECONDS. Only the store's trouble lets a wrong guess go
+uncounted (its end and the retry both lost) or past the limit (its place lapsed while it was
+still judged, more than LEASE_SECONDS after it began)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
+import logging
 import random
 import secrets
 import time
@@ -33,6 +39,11 @@ LEASE_SECONDS = 120
 WAIT_SECONDS = 5.0
 FIRST_POLL_SECONDS = 0.005
 LAST_POLL_SECONDS = 0.1
+# Long enough for a Redis blip (a failover, a timeout under load) to pass; short against
+# LEASE_SECONDS, so that the retried end normally finds its lease still held.
+SETTLE_RETRY_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,13 +67,15 @@ class CounterStore(Protocol):
     async def reserve(
         self, key: str, lease: str, *, max_failures: int, lease_seconds: int, window_seconds: int
     ) -> Reservation:
-        """Count leases that lapsed as failures, then hold a place under `lease` for
-        `lease_seconds` unless failures plus places held reach `max_failures`."""
+        """Give up the places of leases that lapsed (counting nothing, but remembering them for
+        `lease_seconds` more), then hold a place under `lease` for `lease_seconds` unless
+        failures plus places held reach `max_failures`."""
         ...
 
     async def settle(self, key: str, lease: str, *, failed: bool, window_seconds: int) -> None:
-        """Give back the place held under `lease`, counting one failure if `failed` (the first
-        failure opens the window). A lease no longer held (lapsed, so counted) counts nothing."""
+        """End `lease`, held or lapsed (and still remembered), giving back its place and
+        counting one failure if `failed` (the first failure opens the window). Ending a lease
+        already ended, or never held, counts nothing, so a retried end never counts twice."""
         ...
 
     async def reset(self, key: str) -> None:
@@ -87,26 +100,31 @@ class Limit:
 Limited = tuple[Limit, str]
 
 
+class _Settle(Protocol):
+    async def __call__(self, lease: str, limits: Sequence[Limited], *, failed: bool) -> None: ...
+
+
 class Guess:
     """A guess being judged, holding a place in each of its limits under one lease until it
     ends: `failed()` ends it as a failure; leaving `RateLimiter.guess` otherwise ends it
     uncounted."""
 
-    def __init__(self, store: CounterStore, lease: str, limits: Sequence[Limited]) -> None:
-        self._store = store
+    def __init__(self, settle: _Settle, lease: str, limits: Sequence[Limited]) -> None:
+        self._settle = settle
         self._lease = lease
         self._limits = limits
         self._ended = False
 
     async def failed(self) -> None:
-        """Count this guess as a failure against each of its limits."""
+        """Count this guess as a failure against each of its limits (see `RateLimiter`'s
+        settling: never raises DependencyUnavailable)."""
         await self._end(failed=True)
 
     async def _end(self, *, failed: bool) -> None:
         if self._ended:
             return
         self._ended = True
-        await _settle(self._store, self._lease, self._limits, failed=failed)
+        await self._settle(self._lease, self._limits, failed=failed)
 
 
 class RateLimiter:
@@ -126,6 +144,8 @@ class RateLimiter:
         self._max_wait_seconds = max_wait_seconds
         self._sleep = sleep
         self._clock = clock
+        # Retries in flight: the event loop keeps only weak references to tasks.
+        self._retries: set[asyncio.Task[None]] = set()
 
     async def count(self, *limits: Limited) -> None:
         """Count an attempt against every limit before it is made, so that concurrent
@@ -149,15 +169,11 @@ class RateLimiter:
         Retry-After), Overloaded when no place frees up within `max_wait_seconds`."""
         lease = secrets.token_hex(12)
         await self._reserve(lease, limits)
-        guess = Guess(self._store, lease, limits)
+        guess = Guess(self._settle, lease, limits)
         try:
             yield guess
-        except BaseException:
-            # The body's error is the answer; a place left held lapses into a failure.
-            with contextlib.suppress(DependencyUnavailable):
-                await guess._end(failed=False)
-            raise
-        await guess._end(failed=False)
+        finally:
+            await guess._end(failed=False)
 
     async def clear(self, limit: Limit, subject: str) -> None:
         """Forget the failures (or attempts) of `subject`'s current window."""
@@ -188,8 +204,7 @@ class RateLimiter:
             if len(held) == len(limits):
                 return
             # All places or none: a guess never holds one while it waits for another.
-            with contextlib.suppress(DependencyUnavailable):
-                await _settle(self._store, lease, held, failed=False)
+            await self._settle(lease, held, failed=False)
             for answer in answers:
                 if isinstance(answer, BaseException):
                     raise answer
@@ -206,16 +221,52 @@ class RateLimiter:
             await self._sleep(min(pause * random.uniform(0.5, 1.0), left))  # noqa: S311
             pause = min(2 * pause, LAST_POLL_SECONDS)
 
+    async def _settle(self, lease: str, limits: Sequence[Limited], *, failed: bool) -> None:
+        """End `lease` in each limit. The answer never waits on the store's trouble: the ends
+        it failed to record are retried once, in the background, after SETTLE_RETRY_SECONDS;
+        a place whose end is lost lapses after the lease, counting nothing."""
+        unsettled = await self._settle_each(lease, limits, failed=failed)
+        if unsettled:
+            log.warning(
+                "rate-limit settle failed (%d limit(s), failed=%s); retrying in %.1f s",
+                len(unsettled),
+                failed,
+                SETTLE_RETRY_SECONDS,
+            )
+            retry = asyncio.ensure_future(self._retry_settle(lease, unsettled, failed=failed))
+            self._retries.add(retry)
+            retry.add_done_callback(self._retries.discard)
 
-async def _settle(
-    store: CounterStore, lease: str, limits: Sequence[Limited], *, failed: bool
-) -> None:
-    await asyncio.gather(
-        *(
-            store.settle(limit.key(s), lease, failed=failed, window_seconds=limit.window_seconds)
-            for limit, s in limits
+    async def _retry_settle(self, lease: str, limits: Sequence[Limited], *, failed: bool) -> None:
+        await self._sleep(SETTLE_RETRY_SECONDS)
+        if await self._settle_each(lease, limits, failed=failed):
+            log.warning(
+                "rate-limit settle retry failed (failed=%s); the place lapses after %d s",
+                failed,
+                self._lease_seconds,
+            )
+
+    async def _settle_each(
+        self, lease: str, limits: Sequence[Limited], *, failed: bool
+    ) -> list[Limited]:
+        """The limits whose end the store failed to record (DependencyUnavailable)."""
+        answers = await asyncio.gather(
+            *(
+                self._store.settle(
+                    limit.key(s), lease, failed=failed, window_seconds=limit.window_seconds
+                )
+                for limit, s in limits
+            ),
+            return_exceptions=True,
         )
-    )
+        for answer in answers:
+            if isinstance(answer, BaseException) and not isinstance(answer, DependencyUnavailable):
+                raise answer
+        return [
+            limited
+            for limited, answer in zip(limits, answers, strict=True)
+            if isinstance(answer, DependencyUnavailable)
+        ]
 
 
 def _refuse_if_any(exceeded: Sequence[tuple[Limit, str, int]]) -> None:

@@ -1,5 +1,6 @@
 """Rate-limit counters in Redis: a TTL set once, at the first hit of a window, then INCR; and
-the leases of guesses being judged, in a sorted set scored by when each lapses."""
+the leases of guesses being judged, in sorted sets scored by when each lapses (or, once lapsed,
+is forgotten)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,27 @@ from factsvc.storage.redis_errors import redis_errors
 
 PREFIX = "factsvc:limit:v1:"
 LEASES_PREFIX = "factsvc:limit-leases:v1:"
+LAPSED_PREFIX = "factsvc:limit-lapsed:v1:"
 
-# KEYS: the window's count of failures, the leases. ARGV: max_failures, lease, lease_ms,
-# window_seconds. Redis's own clock (TIME) dates the leases, so that instances whose clocks
-# differ agree on when one lapses. The leases' key outlives its last lease by a window, so
-# that one which lapsed unreported is still found and counted.
+# KEYS: the window's count of failures, the leases held, the leases that lapsed unsettled.
+# ARGV: max_failures, lease, lease_ms, window_seconds. Redis's own clock (TIME) dates the
+# leases, so that instances whose clocks differ agree on when one lapses. A lapsed lease counts
+# nothing (it only held a place) but is remembered for one more lease_ms, so that its guess's
+# late end still counts if it failed; the leases' key outlives its last lease by as long, so
+# that a late end finds it there too.
 # Returns {0, 0} admitted, {1, 0} busy, {2, seconds_left} locked.
 _RESERVE = """
 local clock = redis.call('time')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local lapsed = redis.call('zremrangebyscore', KEYS[2], '-inf', now)
-if lapsed > 0 then
-  redis.call('set', KEYS[1], 0, 'ex', ARGV[4], 'nx')
-  redis.call('incrby', KEYS[1], lapsed)
+local lease_ms = tonumber(ARGV[3])
+redis.call('zremrangebyscore', KEYS[3], '-inf', now)
+local lapsed = redis.call('zrangebyscore', KEYS[2], '-inf', now)
+if #lapsed > 0 then
+  redis.call('zremrangebyscore', KEYS[2], '-inf', now)
+  for _, name in ipairs(lapsed) do
+    redis.call('zadd', KEYS[3], now + lease_ms, name)
+  end
+  redis.call('pexpire', KEYS[3], lease_ms)
 end
 local failures = tonumber(redis.call('get', KEYS[1]) or '0')
 local limit = tonumber(ARGV[1])
@@ -32,15 +41,17 @@ end
 if failures + redis.call('zcard', KEYS[2]) >= limit then
   return {1, 0}
 end
-redis.call('zadd', KEYS[2], now + tonumber(ARGV[3]), ARGV[2])
-redis.call('pexpire', KEYS[2], tonumber(ARGV[3]) + 1000 * tonumber(ARGV[4]))
+redis.call('zadd', KEYS[2], now + lease_ms, ARGV[2])
+redis.call('pexpire', KEYS[2], 2 * lease_ms)
 return {0, 0}
 """
 
-# KEYS as _RESERVE's. ARGV: lease, failed (1 or 0), window_seconds. Only a lease still held
-# counts: one that lapsed was counted when it was found.
+# KEYS as _RESERVE's. ARGV: lease, failed (1 or 0), window_seconds. A lease held or lapsed
+# ends here, once: it counts one failure if it failed; ending it again (a retried settle whose
+# first reply was lost) or ending one never held counts nothing.
 _SETTLE = """
-if redis.call('zrem', KEYS[2], ARGV[1]) == 1 and ARGV[2] == '1' then
+local ended = redis.call('zrem', KEYS[2], ARGV[1]) + redis.call('zrem', KEYS[3], ARGV[1])
+if ended > 0 and ARGV[2] == '1' then
   redis.call('set', KEYS[1], 0, 'ex', ARGV[3], 'nx')
   redis.call('incr', KEYS[1])
 end
@@ -75,7 +86,7 @@ class RedisCounterStore:
     ) -> Reservation:
         with redis_errors:
             outcome, seconds_left = await self._reserve(
-                keys=[PREFIX + key, LEASES_PREFIX + key],
+                keys=[PREFIX + key, LEASES_PREFIX + key, LAPSED_PREFIX + key],
                 args=[max_failures, lease, 1000 * lease_seconds, window_seconds],
             )
         if int(outcome) == 2:
@@ -85,7 +96,7 @@ class RedisCounterStore:
     async def settle(self, key: str, lease: str, *, failed: bool, window_seconds: int) -> None:
         with redis_errors:
             await self._settle(
-                keys=[PREFIX + key, LEASES_PREFIX + key],
+                keys=[PREFIX + key, LEASES_PREFIX + key, LAPSED_PREFIX + key],
                 args=[lease, 1 if failed else 0, window_seconds],
             )
 
