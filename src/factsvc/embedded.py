@@ -142,20 +142,26 @@ def _terminate_pid(pid: int, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> ManagedServer:
-    port = port or free_port()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [
+def _redis_argv(data_dir: Path, port: int, *extra: str) -> list[str]:
+    """The command line of an embedded redis-server on loopback `port`, working in `data_dir`,
+    with no append-only file, followed by `extra`."""
+    return [
         find_redis_server(),
         "--bind", LOOPBACK,
         "--port", str(port),
         "--dir", str(data_dir),
-        # Separate words: redis-server 6.2 silently drops a one-word "60 1" and so would never
-        # save, while 7.0 accepts either form.
-        "--save", "60", "1",
         "--appendonly", "no",
         "--protected-mode", "yes",
+        *extra,
     ]  # fmt: skip
+
+
+def redis_server(data_dir: Path, log_dir: Path, port: int | None = None) -> ManagedServer:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Separate words: redis-server 6.2 silently drops a one-word "60 1" and so would never
+    # save, while 7.0 accepts either form.
+    argv = _redis_argv(data_dir, port, "--save", "60", "1")
     return ManagedServer(
         "redis-server", argv, port, log_dir / "embedded-redis.log", data_dir / "server.pid"
     )
@@ -169,17 +175,13 @@ def redis_cache_server(
     cache is recomputed). `data_dir` is only its working directory."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        find_redis_server(),
-        "--bind", LOOPBACK,
-        "--port", str(port),
-        "--dir", str(data_dir),
+    argv = _redis_argv(
+        data_dir,
+        port,
         "--maxmemory", str(max_bytes),
         "--maxmemory-policy", "allkeys-lru",
         "--save", "",
-        "--appendonly", "no",
-        "--protected-mode", "yes",
-    ]  # fmt: skip
+    )  # fmt: skip
     return ManagedServer(
         "redis-server (cache)",
         argv,
