@@ -96,10 +96,7 @@ def _label_to_ascii(label: str) -> str:
 def _ends_in_a_number(domain: str) -> bool:
     """WHATWG URL, "ends in a number": the last label (a trailing dot aside) is digits, or a
     number in any base the IPv4 parser takes."""
-    labels = domain.split(".")
-    if labels[-1] == "" and len(labels) > 1:
-        labels.pop()
-    last = labels[-1]
+    last = _ipv4_parts(domain)[-1]
     if last.isascii() and last.isdigit():
         return True
     return _ipv4_number(last) is not None
@@ -108,9 +105,7 @@ def _ends_in_a_number(domain: str) -> bool:
 def _ipv4_address(domain: str) -> ipaddress.IPv4Address:
     """WHATWG URL's IPv4 parser: up to four numbers, each decimal, octal (a leading 0) or
     hexadecimal (0x), the last filling the bytes the others leave; ValueError otherwise."""
-    parts = domain.split(".")
-    if parts[-1] == "" and len(parts) > 1:
-        parts.pop()
+    parts = _ipv4_parts(domain)
     numbers = [_ipv4_number(part) for part in parts]
     if len(parts) > 4 or None in numbers:
         raise ValueError("no IPv4 address")
@@ -119,6 +114,14 @@ def _ipv4_address(domain: str) -> ipaddress.IPv4Address:
         raise ValueError("no IPv4 address")
     address = values[-1] + sum(value * 256 ** (3 - i) for i, value in enumerate(values[:-1]))
     return ipaddress.IPv4Address(address)
+
+
+def _ipv4_parts(domain: str) -> list[str]:
+    """The labels of `domain`, one trailing dot ignored (WHATWG URL's IPv4 parser)."""
+    parts = domain.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    return parts
 
 
 def _ipv4_number(text: str) -> int | None:
