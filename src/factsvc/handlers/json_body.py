@@ -21,7 +21,6 @@ class DuplicateKey(Exception):
 
     def __init__(self, key: str) -> None:
         super().__init__(f"duplicate key: {shown_key(key)}")
-        self.key = key
 
 
 def is_json_media_type(content_type: str | None) -> bool:
