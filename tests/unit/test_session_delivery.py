@@ -86,10 +86,19 @@ def test_a_page_on_the_apis_own_site_gets_the_cookie(site: str) -> None:
     assert login_delivery(None, headers, cookie_crosses_sites=False) == COOKIE
 
 
-def test_the_modes_are_exclusive_and_both_is_both() -> None:
-    assert (COOKIE.cookie, COOKIE.token) == (True, False)
-    assert (TOKEN.cookie, TOKEN.token) == (False, True)
-    assert (BOTH.cookie, BOTH.token) == (True, True)
+@pytest.mark.parametrize(
+    ("mode", "headers", "cookie_and_token"),
+    [
+        ("cookie", {}, (True, False)),
+        ("token", {}, (False, True)),
+        (None, {}, (True, True)),
+    ],
+)
+def test_the_modes_are_exclusive_and_both_is_both(
+    mode: str | None, headers: dict[str, str], cookie_and_token: tuple[bool, bool]
+) -> None:
+    delivery = login_delivery(mode, headers, cookie_crosses_sites=False)
+    assert (delivery.cookie, delivery.token) == cookie_and_token
 
 
 def test_a_renewed_session_goes_the_way_the_requests_session_came() -> None:
