@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from factsvc.http_grammar import OWS
 from factsvc.request_context import request_id_for
 
 # One greedy run to the end of the line, trimmed after the match: optional blanks on both
@@ -16,7 +17,6 @@ _ORIGIN_LINE = re.compile(rb"\nOrigin:([^\r\n]*)(?=\r?\n)", re.IGNORECASE)
 # The empty line that ends a head (RFC 9112 §2.1), from the end of the line before it: the
 # delimiter Tornado reads a head up to is "\r?\n\r?\n".
 _HEAD_END = re.compile(rb"\n\r?\n")
-_BLANKS = b" \t"
 
 
 def head_overflow_status(received: bytes, limit: int | None) -> int:
@@ -46,7 +46,7 @@ def head_of(received: bytes) -> bytes:
 def request_id_in(head: bytes) -> str:
     """The request's id: its X-Request-ID when a whole, well-formed one was received."""
     match = _REQUEST_ID_LINE.search(head)
-    return request_id_for(match.group(1).strip(_BLANKS).decode("latin-1") if match else None)
+    return request_id_for(match.group(1).decode("latin-1").strip(OWS) if match else None)
 
 
 def origin_in(head: bytes) -> str | None:
@@ -54,4 +54,4 @@ def origin_in(head: bytes) -> str | None:
     blanks around it trimmed); None when the head has no whole Origin line, or several
     (Tornado would join them with a comma, which matches no listed origin)."""
     lines = _ORIGIN_LINE.findall(head)
-    return lines[0].strip(_BLANKS).decode("latin-1") if len(lines) == 1 else None
+    return lines[0].decode("latin-1").strip(OWS) if len(lines) == 1 else None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from factsvc.http_grammar import OWS
+
+# RFC 9110 §11.6.2: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ].
 BEARER = "bearer"
-# RFC 9110 §11.6.2: credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]; OWS, the
-# only blanks HTTP trims, is SP and HTAB (RFC 9110 §5.6.3).
-OWS = " \t"
 
 
 def bearer_token(authorization: str | None) -> str | None:
