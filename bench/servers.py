@@ -4,7 +4,6 @@ in /proc, and stop them by pid."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import secrets
 import signal
@@ -14,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from factsvc.cluster.topology import ready_status
 
 LOOPBACK = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 60.0
@@ -121,7 +122,7 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start:\n{self.log_tail()}")
-            if readyz_status(self.port) == 200:
+            if ready_status(self.port, timeout=1.0) == 200:
                 return
             time.sleep(0.2)
         raise RuntimeError(
@@ -181,17 +182,6 @@ def _terminate(pid: int, wait: Callable[..., object]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         wait(timeout=STOP_TIMEOUT_SECONDS)
-
-
-def readyz_status(port: int) -> int | None:
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=1.0)
-    try:
-        connection.request("GET", "/readyz")
-        return connection.getresponse().status
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        connection.close()
 
 
 def start_service(

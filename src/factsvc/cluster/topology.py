@@ -30,9 +30,10 @@ READY_TIMEOUT_SECONDS = 60.0
 NGINX_SOURCE = f"{LOOPBACK}/32"
 
 
-def ready_status(port: int) -> int | None:
-    """The status of GET /readyz on LOOPBACK:`port`, None when nothing answers."""
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=2.0)
+def ready_status(port: int, timeout: float = 2.0) -> int | None:
+    """The status of GET /readyz on LOOPBACK:`port`, None when nothing answers within
+    `timeout` seconds."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
         connection.request("GET", "/readyz")
         return connection.getresponse().status
