@@ -22,6 +22,7 @@ import pytest
 from factsvc.embedded import ManagedServer, free_port
 from tests.integration.test_server_process import Service, get_json, post_json
 from tests.support.keepalive_load import KeepAliveLoad
+from tests.support.processes import end_process, serve_environment
 from tests.support.servers import STRONG_SECRET, redis_url
 
 DRAIN = 1.5
@@ -76,21 +77,20 @@ def start_production(
 
     def start(*, new_session: bool = False, **env: str) -> StoppingService:
         port = free_port()
-        environ = {
-            "PATH": os.environ.get("PATH", ""),
-            "PATH_DATA": str(tmp_path),
-            "TORNADO_SERVER_PORT": str(port),
-            "TORNADO_SERVER_ADDRESS": "127.0.0.1",
-            "LOGGING_LOGGER_LEVEL": "INFO",
-            "DEBUG": "false",
-            "SESSION_COOKIE_SECRET": STRONG_SECRET,
-            "REDIS_URL": redis_url(redis_backend),
-            "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_backend.port}/",
-            "MONGODB_NAME": f"test_{uuid.uuid4().hex[:16]}",
-            "SHUTDOWN_DRAIN_SECONDS": str(DRAIN),
-            "SHUTDOWN_GRACE_SECONDS": str(GRACE),
-            **env,
-        }
+        environ = serve_environment(
+            tmp_path,
+            port,
+            **{
+                "DEBUG": "false",
+                "SESSION_COOKIE_SECRET": STRONG_SECRET,
+                "REDIS_URL": redis_url(redis_backend),
+                "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_backend.port}/",
+                "MONGODB_NAME": f"test_{uuid.uuid4().hex[:16]}",
+                "SHUTDOWN_DRAIN_SECONDS": str(DRAIN),
+                "SHUTDOWN_GRACE_SECONDS": str(GRACE),
+            }
+            | env,
+        )
         process = subprocess.Popen(
             [sys.executable, "-m", "factsvc", "serve"],
             env=environ,
@@ -105,13 +105,7 @@ def start_production(
 
     yield start
     for service in started:
-        if service.process.poll() is None:
-            service.process.terminate()
-            try:
-                service.process.wait(DRAIN + GRACE + 5)
-            except subprocess.TimeoutExpired:
-                service.process.kill()
-                service.process.wait(10)
+        end_process(service.process, DRAIN + GRACE + 5)
         service.output()
 
 

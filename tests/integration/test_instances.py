@@ -3,7 +3,6 @@ and its embedded data in a directory of its own, named by INSTANCE_NAME."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from factsvc.config import Settings
 from factsvc.config.instance_name import default_instance_name
 from factsvc.embedded import free_port
+from tests.support.processes import end_process, serve_environment
 from tests.support.servers import STRONG_SECRET
 
 pytestmark = pytest.mark.timeout(120)
@@ -47,14 +47,7 @@ class Instance:
         self.name = env.get("INSTANCE_NAME") or default_instance_name(self.port)
         self.dir = data / self.name
         self.output = data / f"output-{self.port}.txt"
-        environ = {
-            "PATH": os.environ.get("PATH", ""),
-            "PATH_DATA": str(data),
-            "TORNADO_SERVER_PORT": str(self.port),
-            "TORNADO_SERVER_ADDRESS": "127.0.0.1",
-            "LOGGING_LOGGER_LEVEL": "INFO",
-            **env,
-        }
+        environ = serve_environment(data, self.port, **env)
         with self.output.open("wb") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "factsvc", "serve", *args],
@@ -113,13 +106,7 @@ def start(tmp_path: Path) -> Iterator[Starter]:
 
     yield start_instance
     for instance in started:
-        if instance.process.poll() is None:
-            instance.process.terminate()
-            try:
-                instance.process.wait(20)
-            except subprocess.TimeoutExpired:
-                instance.process.kill()
-                instance.process.wait(10)
+        end_process(instance.process)
 
 
 def on_shared_backends(settings: Settings) -> dict[str, str]:

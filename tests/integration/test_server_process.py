@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from factsvc.config.instance_name import default_instance_name
 from factsvc.embedded import free_port
+from tests.support.processes import end_process, serve_environment
 from tests.support.servers import STRONG_SECRET
 
 pytestmark = pytest.mark.timeout(90)
@@ -90,14 +91,7 @@ def start_service(tmp_path: Path) -> Iterator[Any]:
 
     def start(*args: str, **env: str) -> Service:
         port = free_port()
-        environ = {
-            "PATH": os.environ.get("PATH", ""),
-            "PATH_DATA": str(tmp_path),
-            "TORNADO_SERVER_PORT": str(port),
-            "TORNADO_SERVER_ADDRESS": "127.0.0.1",
-            "LOGGING_LOGGER_LEVEL": "INFO",
-            **env,
-        }
+        environ = serve_environment(tmp_path, port, **env)
         process = subprocess.Popen(
             [sys.executable, "-m", "factsvc", "serve", *args],
             env=environ,
@@ -110,13 +104,7 @@ def start_service(tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for service in started:
-        if service.process.poll() is None:
-            service.process.terminate()
-            try:
-                service.process.wait(20)
-            except subprocess.TimeoutExpired:
-                service.process.kill()
-                service.process.wait(10)
+        end_process(service.process)
         if service.process.stdout:
             service.process.stdout.close()
 
