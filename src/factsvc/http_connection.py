@@ -32,6 +32,7 @@ from tornado.iostream import IOStream, UnsatisfiableReadError
 from factsvc.handlers.cors import origin_answer_headers
 from factsvc.handlers.envelope import JSON_CONTENT_TYPE
 from factsvc.handlers.error_map import error_answer
+from factsvc.handlers.http_caching import NO_STORE
 from factsvc.listener_close import queued_connections, refuse_new_connections
 from factsvc.open_connections import OpenConnections
 from factsvc.refused_head import head_of, head_overflow_status, origin_in, request_id_in
@@ -48,8 +49,8 @@ TORNADO_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
 
 def error_response(status: int, request_id: str, headers: Mapping[str, str]) -> bytes:
     """A whole HTTP/1.1 answer: the envelope for `status` (handlers/error_map.py) with
-    `request_id`, the headers every answer has, `headers` (Latin-1 values) and
-    `Connection: close`."""
+    `request_id`, the headers every answer has, `headers` (Latin-1 values), `Connection:
+    close` and, as every error, `Cache-Control: no-store`."""
     body = orjson.dumps({**error_answer(status, None).body, "request_id": request_id})
     extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     head = (
@@ -57,6 +58,7 @@ def error_response(status: int, request_id: str, headers: Mapping[str, str]) -> 
         f"Content-Type: {JSON_CONTENT_TYPE}\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n"
+        f"Cache-Control: {NO_STORE}\r\n"
         "X-Content-Type-Options: nosniff\r\n"
         f"X-Request-ID: {request_id}\r\n{extra}\r\n"
     )

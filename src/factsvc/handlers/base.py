@@ -16,14 +16,15 @@ from tornado.web import HTTPError, RequestHandler, stream_request_body
 from factsvc.errors import DependencyUnavailable, FactsvcError, NotFound
 from factsvc.handlers.cors import allow_origin_headers, is_preflight, refusal_fields
 from factsvc.handlers.envelope import (
-    GZIP_MIN_BYTES,
     JSON_CONTENT_TYPE,
     accepts_gzip,
     envelope_bytes,
     gzip_compressed,
+    worth_compressing,
 )
 from factsvc.handlers.error_map import HEADERS_BY_STATUS, error_answer
 from factsvc.handlers.header_values import declares_more_than
+from factsvc.handlers.http_caching import NO_STORE
 from factsvc.handlers.json_body import is_json_media_type, parse_json_object
 from factsvc.inflight import InFlightRequests
 from factsvc.request_context import current_request_id, request_id_for
@@ -115,7 +116,7 @@ class BaseHandler(RequestHandler):
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
         self.set_header("X-Content-Type-Options", "nosniff")
         # Vary names what the answer depends on, so that caches key on it: Origin once CORS
-        # origins are listed, Accept-Encoding for bodies worth compressing (send_body). An
+        # origins are listed, Accept-Encoding for bodies that may be compressed (send_body). An
         # answer that depends on neither carries none: each header costs every request nearly
         # 2 % of a bare Tornado handler's work (measured).
         if self.settings["trusted_origins"]:
@@ -157,21 +158,25 @@ class BaseHandler(RequestHandler):
         # Tornado would hash every body, big factorials included; clients gain nothing from it.
         return None
 
-    async def write_envelope(self, payload: Mapping[str, Any], status: int = 200) -> None:
+    async def write_envelope(
+        self, payload: Mapping[str, Any], status: int = 200, *, compress: bool | None = None
+    ) -> None:
+        """Finish with `payload` in the envelope; `compress` as send_body's."""
         if self._finished:
             return  # already answered: a chunked body outgrew the limit (413) mid-request
         self.set_status(status)
         body = envelope_bytes(payload)
-        if len(body) < GZIP_MIN_BYTES:
+        if not (worth_compressing(len(body)) if compress is None else compress):
             self.finish(body)  # most answers: nothing to compress, no coroutine to await
         else:
-            await self.send_body(body)
+            await self.send_body(body, compress=True)
 
-    async def send_body(self, body: bytes) -> None:
-        """Finish with `body`, gzip-compressed when the client accepts it and it is worth it."""
-        if len(body) >= GZIP_MIN_BYTES:
-            origins = self.settings["trusted_origins"]
-            self.set_header("Vary", "Origin, Accept-Encoding" if origins else "Accept-Encoding")
+    async def send_body(self, body: bytes, *, compress: bool | None = None) -> None:
+        """Finish with `body`, gzip-compressed when the client accepts it and `compress` allows
+        it (None: when its size is worth_compressing). An answer that may be compressed varies
+        with Accept-Encoding (vary_with_accept_encoding)."""
+        if worth_compressing(len(body)) if compress is None else compress:
+            self.vary_with_accept_encoding()
             if accepts_gzip(self.header("Accept-Encoding")):
                 body = await gzip_compressed(body)
                 self.set_header("Content-Encoding", "gzip")
@@ -179,6 +184,13 @@ class BaseHandler(RequestHandler):
         # more turn of the event loop, and Tornado already treats a client that hung up before
         # its answer as no error.
         self.finish(body)
+
+    def vary_with_accept_encoding(self) -> None:
+        """Vary: Accept-Encoding (beside Origin once CORS origins are listed), for an answer
+        whose body may go gzip-compressed, and for a 304 that stands for one: the rule that
+        decides it must give the same answer for both (RFC 9110 §15.4.5)."""
+        origins = self.settings["trusted_origins"]
+        self.set_header("Vary", "Origin, Accept-Encoding" if origins else "Accept-Encoding")
 
     def json_body(self) -> dict[str, object]:
         """The request body as a JSON object (json_body.parse_json_object's rules); 415 for
@@ -198,6 +210,8 @@ class BaseHandler(RequestHandler):
             self._log_cross_origin_refusal(exc_info[1] if exc_info else None)
         self.set_status(answer.status)
         self.set_header("Content-Type", JSON_CONTENT_TYPE)
+        # An error holds for this request only: no cache may answer another with it.
+        self.set_header("Cache-Control", NO_STORE)
         for name, value in {**HEADERS_BY_STATUS.get(answer.status, {}), **answer.headers}.items():
             self.set_header(name, value)
         if answer.status == 405:

@@ -28,6 +28,12 @@ def envelope_bytes(payload: Mapping[str, Any]) -> bytes:
     return orjson.dumps({"code": 0, "message": "", **payload})
 
 
+def worth_compressing(size: int) -> bool:
+    """Whether a body of `size` bytes is gzip-compressed for clients that accept it; an answer
+    whose body may be compressed varies with Accept-Encoding."""
+    return size >= GZIP_MIN_BYTES
+
+
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether a body may go gzip-compressed, given the request's Accept-Encoding (None when
     absent): gzip is acceptable and the client prefers nothing to it (RFC 9110 §12.5.3).

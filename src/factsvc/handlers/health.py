@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from factsvc.handlers.base import BaseHandler
+from factsvc.handlers.http_caching import NO_STORE
 from factsvc.services.health import ReadinessService
 
 
 class HealthHandler(BaseHandler):
     async def get(self) -> None:
+        # A state, true when said: no cache may answer a probe with an earlier one.
+        self.set_header("Cache-Control", NO_STORE)
         await self.write_envelope({"status": "ok"})
 
 
@@ -16,5 +19,6 @@ class ReadinessHandler(BaseHandler):
         self._readiness = readiness
 
     async def get(self) -> None:
+        self.set_header("Cache-Control", NO_STORE)
         states = await self._readiness.check()
         await self.write_envelope({"status": "ok", "dependencies": states})
