@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from factsvc.api_schema import errors as e
 from factsvc.api_schema import responses as r
+from factsvc.api_schema.caching import DOCUMENT_CACHING, FACT_CACHING
 from factsvc.api_schema.defaults import READINESS_TIMEOUT_SECONDS
 from factsvc.api_schema.operation import Operation, RequestBody, Route, Security
 from factsvc.api_schema.parameters import FactQuery
@@ -26,6 +27,7 @@ GET_FACTORIAL = Operation(
     answer_description="n! in decimal.",
     query=FactQuery,
     errors=(e.BAD_REQUEST, e.UNAVAILABLE),
+    caching=FACT_CACHING,
 )
 GET_HEALTH = Operation(
     "get",
@@ -52,6 +54,7 @@ GET_OPENAPI = Operation(
     tag="meta",
     answer=r.OpenApiDocument,
     answer_description="The OpenAPI 3.1 document.",
+    caching=DOCUMENT_CACHING,
 )
 GET_METRICS = Operation(
     "get",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import redis as redis_sync
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.web import Application
 
+from factsvc.api_schema.caching import IF_NONE_MATCH_REF
 from factsvc.app import Services, make_app
 from factsvc.config import Settings
 from factsvc.handlers.factorial import SMALLEST_COMPRESSED_N
@@ -227,3 +229,32 @@ async def test_the_document_is_revalidated_with_a_strong_tag_of_its_coding(
     other = compressed if chosen is identity else identity
     changed = await fetch(http_client, url, headers | {"If-None-Match": other.entity_tag})
     assert changed.code == 200
+
+
+def stated_cache_control(document: dict[str, Any], response: dict[str, Any]) -> str:
+    """The Cache-Control value a documented response states (a reference to a header)."""
+    name = response["headers"]["Cache-Control"]["$ref"].removeprefix("#/components/headers/")
+    value: str = document["components"]["headers"][name]["schema"]["const"]
+    return value
+
+
+@pytest.mark.parametrize("path", ["/fact?n=3", "/healthz", "/readyz", "/metrics", "/openapi.json"])
+async def test_the_document_states_the_cache_control_each_answer_carries(
+    http_client: AsyncHTTPClient, base_url: str, path: str
+) -> None:
+    document = json.loads(representations()[0].body)
+    operation = document["paths"][path.partition("?")[0]]["get"]
+    answer = await fetch(http_client, base_url + path)
+    sent = answer.headers["Cache-Control"]
+    assert sent == stated_cache_control(document, operation["responses"]["200"])
+    validated = "ETag" in answer.headers
+    assert ("304" in operation["responses"]) == validated
+    assert (IF_NONE_MATCH_REF in operation.get("parameters", [])) == validated
+    if validated:
+        assert sent == stated_cache_control(document, operation["responses"]["304"])
+        tag = operation["responses"]["200"]["headers"]["ETag"]["$ref"].split("/")[-1]
+        pattern = document["components"]["headers"][tag]["schema"]["pattern"]
+        assert re.fullmatch(pattern, answer.headers["ETag"])
+    error = await fetch(http_client, f"{base_url}/nowhere")
+    not_found = document["components"]["responses"]["NotFound"]
+    assert error.headers["Cache-Control"] == stated_cache_control(document, not_found)

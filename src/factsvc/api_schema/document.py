@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from factsvc import __version__
+from factsvc.api_schema.caching import IF_NONE_MATCH, IF_NONE_MATCH_REF, NO_STORE_CACHING
 from factsvc.api_schema.defaults import (
     SESSION_COOKIE,
     SESSION_COOKIE_IN_DEBUG,
@@ -73,6 +74,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
     """The whole document as JSON-ready values: paths from `routes`, schemas from the models
     they name. Raises ValueError when two different schemas claim one component name."""
     registry = SchemaRegistry()
+    routes = tuple(routes)
     paths = {
         route.path: {op.method: _operation(op, registry) for op in with_head(route.operations)}
         for route in routes
@@ -96,6 +98,9 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
         },
         **status_header_components(),
     }
+    cachings = (op.caching for route in routes for op in route.operations)
+    for caching in dict.fromkeys((NO_STORE_CACHING, *cachings)):
+        headers |= caching.header_components()
     return {
         "openapi": OPENAPI_VERSION,
         "info": INFO,
@@ -104,7 +109,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": registry.definitions,
-            "parameters": PARAMETERS,
+            "parameters": {**PARAMETERS, "IfNoneMatch": IF_NONE_MATCH},
             "responses": responses,
             "headers": headers,
             "securitySchemes": SECURITY_SCHEMES,
@@ -126,6 +131,8 @@ def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
     parameters = [IDEMPOTENCY_KEY_REF] if op.idempotent else []
     if op.query is not None:
         parameters += _query_parameters(registry.inline(op.query, "validation"))
+    if op.caching.validator is not None:
+        parameters.append(IF_NONE_MATCH_REF)
     if parameters:
         result["parameters"] = parameters
     if op.body is not None:
@@ -137,18 +144,26 @@ def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
     success: dict[str, Any] = {
         "description": op.answer_description,
         "content": {op.media_type: {"schema": _answer_schema(op, registry)}},
-        "headers": {**(SET_COOKIE if op.sets_cookie else {}), **REQUEST_ID},
+        "headers": {
+            **(SET_COOKIE if op.sets_cookie else {}),
+            **op.caching.headers(),
+            **REQUEST_ID,
+        },
     }
     if op.method == "head":
         success["headers"] = {**CONTENT_LENGTH, **success["headers"]}
     if op.links:
         success["links"] = dict(op.links)
     errors = sorted([*op.errors, SERVER_ERROR], key=lambda response: response.status)
+    not_modified = (
+        {} if op.caching.validator is None else {"304": op.caching.not_modified(REQUEST_ID)}
+    )
     result["responses"] = {
         str(op.status): success,
+        **not_modified,
         **{str(e.status): {"$ref": f"#/components/responses/{e.name}"} for e in errors},
     }
-    if len(result["responses"]) != len(errors) + 1:
+    if len(result["responses"]) != len(errors) + 1 + len(not_modified):
         raise ValueError(f"{op.operation_id}: two responses for one status")
     return result
 
@@ -181,5 +196,10 @@ def _error_response(response: ErrorResponse, registry: SchemaRegistry) -> dict[s
     return {
         "description": response.description,
         "content": {"application/json": {"schema": schema}},
-        "headers": {**response.headers, **status_headers(response.status), **REQUEST_ID},
+        "headers": {
+            **response.headers,
+            **status_headers(response.status),
+            **NO_STORE_CACHING.headers(),
+            **REQUEST_ID,
+        },
     }

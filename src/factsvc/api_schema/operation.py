@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from tornado.web import RequestHandler
 
+from factsvc.api_schema.caching import NO_STORE_CACHING, Caching
 from factsvc.api_schema.defaults import SESSION_COOKIE, SESSION_COOKIE_IN_DEBUG
 from factsvc.api_schema.errors import ErrorResponse
 
@@ -59,7 +60,8 @@ class Operation:
     """One method of a route as the document describes it. `answer` is the success body's model
     (None for a plain-text body); `errors` the error responses besides ServerError, which every
     operation can give; `idempotent`: it takes the Idempotency-Key header; `links` OpenAPI Link
-    Objects by name, as written in the document."""
+    Objects by name, as written in the document; `caching` how its answers may be stored
+    (never, by default)."""
 
     method: str
     operation_id: str
@@ -78,6 +80,7 @@ class Operation:
     idempotent: bool = False
     links: Mapping[str, Any] = field(default_factory=dict)
     media_type: str = "application/json"
+    caching: Caching = NO_STORE_CACHING
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,11 @@ class FactAnswer(Envelope):
     )
     digits: int = Field(ge=1)
     cached: bool = Field(
-        description="false when computed for this request (or a concurrent one for the same n), "
-        "true when it came from a cache."
+        description="true when the service took the value from a cache of its own (its "
+        "process's memory or Redis), false when it computed it for this request (or a "
+        "concurrent one for the same n). A stored copy of the answer (a browser's, a CDN's, "
+        "nginx's) repeats the value from when it was made and says nothing of the service's "
+        "caches now."
     )
 
 
