@@ -19,6 +19,8 @@ class Answer:
     status: int
     headers: http.client.HTTPMessage
     body: dict[str, Any]
+    # The body as received: `body` is its JSON, unless it came compressed (then {}).
+    raw: bytes = b""
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -42,7 +44,8 @@ def call(
         connection.request(method, path, body=payload, headers=all_headers)
         response = connection.getresponse()
         data = response.read()
-        return Answer(response.status, response.headers, orjson.loads(data) if data else {})
+        decoded = orjson.loads(data) if data and "Content-Encoding" not in response.headers else {}
+        return Answer(response.status, response.headers, decoded, data)
     finally:
         connection.close()
 

@@ -41,7 +41,8 @@ def describe(cluster: Cluster) -> str:
     lines += [
         f"  instances: {cluster.instance_count} x {cluster.processes} processes, "
         f"PATH_DATA {cluster.settings.path_data}; nginx's access log: "
-        f"{cluster.log_dir / 'nginx-access.log'}",
+        f"{cluster.log_dir / 'nginx-access.log'}"
+        + ("" if cluster.proxy_cache else " (no proxy cache)"),
         "Ctrl-C or SIGTERM stops them all.",
     ]
     return "\n".join(lines)
@@ -74,9 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m factsvc.cluster", description=__doc__)
     parser.add_argument("--instances", type=int, default=2, help="instances of the service")
     parser.add_argument("--processes", type=int, default=2, help="processes per instance")
+    parser.add_argument(
+        "--no-proxy-cache", action="store_true", help="nginx keeps no /fact answers"
+    )
     args = parser.parse_args(argv)
     try:
-        cluster = Cluster(os.environ, instance_count=args.instances, processes=args.processes)
+        cluster = Cluster(
+            os.environ,
+            instance_count=args.instances,
+            processes=args.processes,
+            proxy_cache=not args.no_proxy_cache,
+        )
     except ConfigError as error:
         print(f"factsvc cluster: configuration error: {error}", file=sys.stderr)
         return 2

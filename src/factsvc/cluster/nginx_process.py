@@ -4,6 +4,7 @@ configuration rendered into a directory of its own, checked with `nginx -t` firs
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -31,6 +32,15 @@ def find_nginx() -> str:
     return found
 
 
+def worker_user(site_dir: Path) -> str | None:
+    """The user nginx's workers run as: None (nginx's own user) unless nginx starts as root,
+    which would switch them to `nobody`, who may not enter a private PATH_DATA where the proxy
+    cache lives; then the owner of `site_dir`."""
+    if os.geteuid() != 0:
+        return None  # workers run as nginx's own user, which can use its files
+    return pwd.getpwuid(site_dir.stat().st_uid).pw_name
+
+
 def nginx_server(
     settings: Settings,
     *,
@@ -38,10 +48,13 @@ def nginx_server(
     upstream_ports: Sequence[int],
     site_dir: Path,
     log_dir: Path,
+    cache_dir: Path | None = None,
 ) -> ManagedServer:
     """nginx on LOOPBACK:`port` in front of the instances on `upstream_ports`, its
     configuration, pid and temporary files in `site_dir`, its logs in `log_dir`
-    (nginx-access.log, nginx-error.log; what it prints, nginx.log). Not started yet.
+    (nginx-access.log, nginx-error.log; what it prints, nginx.log), its proxy cache of /fact
+    answers in `cache_dir` (None: no cache; nginx creates it in an existing directory). Not
+    started yet.
 
     Raises EmbeddedError when nginx is missing or refuses the configuration."""
     executable = find_nginx()
@@ -52,6 +65,8 @@ def nginx_server(
         upstreams=tuple(f"{LOOPBACK}:{upstream}" for upstream in upstream_ports),
         error_log=str(log_dir / "nginx-error.log"),
         access_log=str(log_dir / "nginx-access.log"),
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        user=worker_user(site_dir),
     )
     config = site_dir / "nginx.conf"
     config.write_text(render(settings, site), encoding="utf-8")

@@ -85,11 +85,13 @@ class Cluster:
     `env` is the environment the instances start from (their settings); the cluster sets
     what its topology decides: ports, backends' URLs, TRUSTED_PROXIES (nginx), DEBUG=false
     (several processes), and a session secret shared by all when none is given. Data and
-    logs go under PATH_DATA: cluster/ for the backends and nginx, log/ for every log."""
+    logs go under PATH_DATA: cluster/ for the backends and nginx (its proxy cache of /fact
+    answers in cluster/nginx/cache, unless `proxy_cache` is false), log/ for every log."""
 
     env: Mapping[str, str]
     instance_count: int = 2
     processes: int = 2
+    proxy_cache: bool = True
     settings: Settings = field(init=False)
     backends: list[ManagedServer] = field(init=False, default_factory=list)
     instances: list[Instance] = field(init=False, default_factory=list)
@@ -136,6 +138,7 @@ class Cluster:
                 upstream_ports=[instance.port for instance in self.instances],
                 site_dir=self.data_dir / "nginx",
                 log_dir=self.log_dir,
+                cache_dir=self.data_dir / "nginx" / "cache" if self.proxy_cache else None,
             )
             self.nginx.start()
             self.nginx.wait_until_listening()
