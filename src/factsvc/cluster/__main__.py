@@ -41,8 +41,8 @@ def describe(cluster: Cluster) -> str:
     lines += [
         f"  instances: {cluster.instance_count} x {cluster.processes} processes, "
         f"PATH_DATA {cluster.settings.path_data}; nginx's access log: "
-        f"{cluster.log_dir / 'nginx-access.log'}"
-        + ("" if cluster.proxy_cache else " (no proxy cache)"),
+        f"{cluster.log_dir / 'nginx-access.log'}; its proxy cache: "
+        f"{cluster.nginx_cache_dir or 'none (--no-proxy-cache)'}",
         "Ctrl-C or SIGTERM stops them all.",
     ]
     return "\n".join(lines)

@@ -119,6 +119,11 @@ class Cluster:
         return self.settings.path_data / "cluster"
 
     @property
+    def nginx_cache_dir(self) -> Path | None:
+        """The directory of nginx's proxy cache of /fact answers; None without one."""
+        return self.data_dir / "nginx" / "cache" if self.proxy_cache else None
+
+    @property
     def log_dir(self) -> Path:
         return self.settings.log_dir
 
@@ -138,7 +143,7 @@ class Cluster:
                 upstream_ports=[instance.port for instance in self.instances],
                 site_dir=self.data_dir / "nginx",
                 log_dir=self.log_dir,
-                cache_dir=self.data_dir / "nginx" / "cache" if self.proxy_cache else None,
+                cache_dir=self.nginx_cache_dir,
             )
             self.nginx.start()
             self.nginx.wait_until_listening()
