@@ -21,10 +21,15 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-# The same bytes /fact?n=12 answers with, so both sides send the same amount.
+from factsvc.handlers.http_caching import FACT_CACHE_CONTROL, fact_entity_tag
+
+# The same bytes /fact?n=12 answers with, so both sides send the same amount: its body, and
+# its caching headers (src/factsvc/handlers/factorial.py).
 BODY = orjson.dumps(
     {"code": 0, "message": "", "n": 12, "fact": "479001600", "digits": 9, "cached": True}
 )
+CACHE_CONTROL = FACT_CACHE_CONTROL
+ETAG = fact_entity_tag(12)
 
 
 class ConstantHandler(RequestHandler):
@@ -33,6 +38,8 @@ class ConstantHandler(RequestHandler):
 
     async def get(self) -> None:
         self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", CACHE_CONTROL)
+        self.set_header("ETag", ETAG)
         self.finish(BODY)
 
 
