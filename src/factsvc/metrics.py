@@ -33,9 +33,10 @@ class Metrics:
     `requests` (counter: route, method, status), `request_seconds` (histogram of seconds:
     route), `fact_lookups` (counter: source), `fact_cache_unavailable` (counter),
     `queue_depth` (gauge of jobs: pool), `rejections` (counter: pool), `local_cache_bytes`
-    (gauge of bytes), `requests_in_flight` (gauge of requests) and `loop_lag` (histogram of
-    seconds) are prometheus_client metrics. In multiprocess mode they write this process's
-    files and `exposition()` reads every process's; otherwise they live in `registry`."""
+    (gauge of bytes), `requests_in_flight` (gauge of requests), `loop_lag` (histogram of
+    seconds) and `log_lines_dropped` (counter of lines: sink) are prometheus_client metrics.
+    In multiprocess mode they write this process's files and `exposition()` reads every
+    process's; otherwise they live in `registry`."""
 
     def __init__(self) -> None:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
@@ -97,6 +98,13 @@ class Metrics:
             "factsvc_event_loop_lag_seconds",
             "How late the event loop woke a periodic probe.",
             buckets=LATENCY_BUCKETS,
+            registry=owner,
+        )
+        self.log_lines_dropped = Counter(
+            "factsvc_log_lines_dropped",
+            "Log lines lost because a log destination fell LOG_QUEUE_MAX_LINES behind or a "
+            "write to it failed, by sink (console, file).",
+            ["sink"],
             registry=owner,
         )
         self._kept_answered: dict[tuple[str, str, int], int] = {}

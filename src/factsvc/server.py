@@ -24,6 +24,7 @@ from factsvc.embedded import EmbeddedBackends
 from factsvc.graceful_stop import STOP_SIGNALS, StopSignals, stop_gracefully
 from factsvc.http_connection import EnvelopeHTTPServer
 from factsvc.inflight import InFlightRequests
+from factsvc.logs import DroppedLinesWatch, stop_logging
 from factsvc.metrics import forget_process
 
 log = logging.getLogger(__name__)
@@ -156,13 +157,17 @@ async def run_worker(
 async def _sample_metrics(
     services: Services, in_flight: InFlightRequests, interval: float = 0.5
 ) -> None:
-    """Twice a second: how late the loop woke us, how deep each CPU queue is, how many
-    requests are in flight, and the counts kept since the last time."""
+    """Twice a second: how late the loop woke us, how many log lines were dropped (with a
+    warning), how deep each CPU queue is, how many requests are in flight, and the counts
+    kept since the last time."""
     loop = asyncio.get_running_loop()
+    drops = DroppedLinesWatch()
     while True:
         started = loop.time()
         await asyncio.sleep(interval)
         services.metrics.loop_lag.observe(max(0.0, loop.time() - started - interval))
+        for sink, count in drops.new_drops(time.monotonic()).items():
+            services.metrics.log_lines_dropped.labels(sink).inc(count)
         services.metrics.sample(
             services.pools, services.local_cache_bytes(), requests_in_flight=in_flight.count
         )
@@ -238,6 +243,7 @@ def _fork_worker(worker_id: int, settings: Settings) -> int:
         log.exception("worker %d failed", worker_id)
         code = 1
     finally:
+        stop_logging()  # what the worker logged last, its access lines included, is written
         logging.shutdown()
         # Never return into the parent's code (its finally blocks stop the backends).
         os._exit(code)

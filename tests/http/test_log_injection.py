@@ -26,7 +26,7 @@ from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable, InvalidInput, NotFound
 from factsvc.handlers.base import BaseHandler
 from factsvc.log_escaping import ESCAPED_CATEGORIES
-from factsvc.logs import configure_logging
+from factsvc.logs import configure_logging, flush_logging
 from tests.support.api import PASSWORD, Api
 from tests.support.servers import AppFactory, with_settings
 
@@ -83,6 +83,7 @@ class LogFile:
 
     def lines(self) -> list[str]:
         """The lines written since the counter started counting records."""
+        assert flush_logging(), "the log file's writer fell behind"
         text = self.path.read_text(encoding="utf-8")
         assert text.endswith("\n")
         return text[:-1].split("\n")[self.start :]

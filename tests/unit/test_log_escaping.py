@@ -10,7 +10,7 @@ import unicodedata
 import pytest
 
 from factsvc.log_escaping import ESCAPED_CATEGORIES, escape_for_log
-from factsvc.logs import JsonFormatter, PlainFormatter
+from factsvc.log_format import JsonFormatter, PlainFormatter
 
 FORGED = "2026-01-01 00:00:00,000 INFO [1] - factsvc.security: login_succeeded user=admin"
 # Every kind of character that breaks a line in some viewer or steers a terminal.
@@ -29,7 +29,6 @@ HOSTILE = {
     "DEL": "\x7f",
     "FILE SEPARATOR": "\x1c",
 }
-PLAIN = "%(asctime)s %(levelname)s [%(process)d] %(request_id)s %(name)s: %(message)s"
 
 
 def _all_code_points() -> str:
@@ -104,9 +103,7 @@ def _with_traceback(text: str) -> logging.LogRecord:
 
 @pytest.mark.parametrize("kind", HOSTILE)
 @pytest.mark.parametrize("where", ["message", "argument", "extra field", "traceback"])
-@pytest.mark.parametrize(
-    "formatter", [PlainFormatter(PLAIN), JsonFormatter()], ids=["plain", "json"]
-)
+@pytest.mark.parametrize("formatter", [PlainFormatter(), JsonFormatter()], ids=["plain", "json"])
 def test_each_formatter_writes_each_record_on_one_clean_line(
     kind: str, where: str, formatter: logging.Formatter
 ) -> None:
@@ -133,7 +130,7 @@ def test_a_json_line_keeps_the_exact_text_of_each_field() -> None:
 def test_a_lone_surrogate_is_escaped_rather_than_lost() -> None:
     # orjson refuses lone surrogates and a UTF-8 file cannot hold one: either would lose the
     # record and print it raw to stderr as a logging error.
-    for formatter in (PlainFormatter(PLAIN), JsonFormatter()):
+    for formatter in (PlainFormatter(), JsonFormatter()):
         line = formatter.format(_record("path %s", "/a\ud800b"))
         assert _is_one_clean_line(line)
         line.encode("utf-8")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from factsvc.config import Settings
-from factsvc.logs import JsonFormatter, PlainFormatter, configure_logging
+from factsvc.log_format import JsonFormatter, PlainFormatter
+from factsvc.logs import configure_logging
 from tests.support.servers import STRONG_SECRET
 
 PRODUCTION = {"DEBUG": "false", "SESSION_COOKIE_SECRET": STRONG_SECRET}
@@ -73,12 +74,10 @@ def test_each_configured_handler_writes_one_line_records_at_the_default_level(
         path_data=tmp_path,
         log_format=log_format,
     )
-    configure_logging(settings)
+    pipeline = configure_logging(settings)
     root = logging.getLogger()
     assert root.level == logging.INFO
     expected = PlainFormatter if log_format == "plain" else JsonFormatter
-    configured = [
-        h for h in root.handlers if isinstance(h.formatter, PlainFormatter | JsonFormatter)
-    ]
-    assert len(configured) == 2, "the console and factsvc.log"
-    assert all(type(handler.formatter) is expected for handler in configured)
+    assert set(pipeline.sinks) == {"console", "file"}
+    assert type(pipeline.handler.formatter) is expected
+    assert pipeline.handler in root.handlers

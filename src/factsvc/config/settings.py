@@ -70,6 +70,10 @@ class Settings(DeclaredSettings):
         "LOG_FORMAT", "plain", A.SERVICE
     )
     """log lines as text, or json: one object a line"""
+    log_queue_max_lines: Annotated[int, WholeNumber(100, 1_000_000)] = setting(
+        "LOG_QUEUE_MAX_LINES", 10_000, A.SERVICE
+    )
+    """lines queued for each log destination while its writes lag; beyond, dropped and counted"""
     server_port: Annotated[int, WholeNumber(0, 65535)] = setting(
         "TORNADO_SERVER_PORT", 8888, A.SERVICE
     )
