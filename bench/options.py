@@ -78,6 +78,12 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     add("--spread-max", _positive(int), "largest n of the spread scenario")
     add("--timeout", _positive(float), "wrk's request timeout in seconds")
     add("--bcrypt-seconds", _positive(float), "seconds to measure the bcrypt limit")
+    parser.add_argument(
+        "--idle-connections",
+        type=_positive(int),
+        help="idle connections of the idle-connection scenario (default: half the open files "
+        "limit, raised to its hard limit, less 1000 for everything else)",
+    )
     parser.add_argument("--out", type=Path, help="write every output into this directory")
     parser.add_argument("--smoke", action="store_true", help="a quick run of every scenario")
     parser.add_argument(

@@ -6,7 +6,11 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+import report_comparisons
 from reference_server import BODY as REFERENCE_BODY
+from reference_server import CACHE_CONTROL as REFERENCE_CACHE_CONTROL
+from reference_server import ETAG as REFERENCE_ETAG
+from report_format import counts, ms, number, size_bytes, size_kib, table
 from scenarios import PER_LEVEL, PROBE
 
 if TYPE_CHECKING:
@@ -14,32 +18,11 @@ if TYPE_CHECKING:
 
     from options import Outputs
 
-Row = dict[str, Any]
+# A target's "met?" cell: short of it when measured and not met.
+MET = {True: "yes", False: "short", None: "not measured"}
 
 
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
-
-
-def _number(value: float | None, spec: str = ",.0f") -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{key}: {value:,}" for key, value in counts.items()) or "-"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    return [*lines, ""]
-
-
-def _scenario_table(rows: list[Row], with_ratio: bool = True) -> list[str]:
+def _scenario_table(rows: list[dict[str, Any]], with_ratio: bool = True) -> list[str]:
     header = ["connections", "requests/s"]
     header += ["ratio to reference"] if with_ratio else []
     header += ["p50", "p90", "p99", "socket errors", "non-2xx", "statuses"]
@@ -54,26 +37,26 @@ def _scenario_table(rows: list[Row], with_ratio: bool = True) -> list[str]:
         header.append("computed / from cache")
     lines = []
     for r in rows:
-        statuses = _counts(r["statuses"])
+        statuses = counts(r["statuses"])
         if r["unexpected"]:
-            statuses += f"; **unexpected {_counts(r['unexpected'])}**"
-        cells = [str(r["connections"]), _number(r["requests_per_second"])]
+            statuses += f"; **unexpected {counts(r['unexpected'])}**"
+        cells = [str(r["connections"]), number(r["requests_per_second"])]
         if with_ratio:
-            cells.append(_number(r.get("ratio_to_reference"), ".2f"))
+            cells.append(number(r.get("ratio_to_reference"), ".2f"))
         latency = r["latency_ms"]
-        cells += [_ms(latency["p50"]), _ms(latency["p90"]), _ms(latency["p99"])]
+        cells += [ms(latency["p50"]), ms(latency["p90"]), ms(latency["p99"])]
         errors = {k: v for k, v in r["socket_errors"].items() if v}
-        cells += [_counts(errors) if errors else "0"]
+        cells += [counts(errors) if errors else "0"]
         cells += [f"{r['non_2xx']:,}", statuses]
         if "rate_name" in first:
-            cells.append(_number(r.get("rate_per_second"), ",.1f"))
+            cells.append(number(r.get("rate_per_second"), ",.1f"))
         if shed:
             cells.append(f"{r['shed']:,}")
         if computed:
             counters = r["counters"]
             cells.append(f"{counters.get('computed', 0):,} / {counters.get('cached', 0):,}")
         lines.append(cells)
-    return _table(header, lines)
+    return table(header, lines)
 
 
 def _header(results: dict[str, Any], outputs: Outputs) -> list[str]:
@@ -99,7 +82,7 @@ def _header(results: dict[str, Any], outputs: Outputs) -> list[str]:
         "## Machine",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["what", "value"],
         [
             ["CPU", machine["cpu_model"]],
@@ -111,7 +94,7 @@ def _header(results: dict[str, Any], outputs: Outputs) -> list[str]:
         ],
     )
     lines += ["## Versions", ""]
-    lines += _table(["software", "version"], [[k, v] for k, v in results["versions"].items()])
+    lines += table(["software", "version"], [[k, v] for k, v in results["versions"].items()])
     lines += ["## Settings", ""]
     run_options = {
         "levels (connections)": ", ".join(map(str, options["levels"])),
@@ -122,13 +105,23 @@ def _header(results: dict[str, Any], outputs: Outputs) -> list[str]:
         "users registered for login": str(options["users"]),
         "spread max n": str(options["spread_max"]),
     }
-    lines += _table(["run option", "value"], [[k, v] for k, v in run_options.items()])
+    lines += table(["run option", "value"], [[k, v] for k, v in run_options.items()])
     lines += [
-        "The service runs as `factsvc serve --embedded` with this environment (limits meant to "
-        "stop abuse are raised: all load comes from 127.0.0.1):",
+        "The service runs as `factsvc serve --embedded` in the shipped production configuration "
+        "(docker-compose's app environment: DEBUG=false, LOGGING_LOGGER_LEVEL=INFO, "
+        "LOG_TO_FILE=true, LOG_FORMAT=plain) with this environment (limits meant to stop abuse "
+        "are raised: all load comes from 127.0.0.1):",
         "",
     ]
-    lines += _table(["variable", "value"], [[k, f"`{v}`"] for k, v in results["settings"].items()])
+    lines += table(["variable", "value"], [[k, f"`{v}`"] for k, v in results["settings"].items()])
+    lines += [
+        "Changed only where named: the logging rows of Logging's cost (LOGGING_LOGGER_LEVEL, "
+        "LOG_TO_FILE; one process), the idle-connection scenario (HTTP_IDLE_TIMEOUT_SECONDS), "
+        "the cache crawl (FACT_CACHE_MAX_BYTES), and the instances behind nginx (ports and "
+        "backends of `make cluster`, which also sets LOG_TO_FILE=false and writes each "
+        "instance's console to a file of its own).",
+        "",
+    ]
     return lines
 
 
@@ -140,12 +133,12 @@ def render(results: dict[str, Any], outputs: Outputs, charts_drawn: bool) -> str
     summary = results["summary"]
     lines = _header(results, outputs)
     lines += ["## Targets", ""]
-    lines += _table(
+    lines += table(
         ["target", "measured", "met?"],
-        [
-            [t["target"], t["measured"], {True: "yes", False: "no", None: "not measured"}[t["met"]]]
-            for t in summary["targets"]
-        ],
+        [[t["target"], t["measured"], MET[t["met"]]] for t in summary["targets"]],
+    )
+    lines += report_comparisons.logging_section(
+        summary.get("logging"), results["options"]["repeat"]
     )
     lines += ["## Throughput and latency", ""]
     if charts_drawn:
@@ -159,7 +152,9 @@ def render(results: dict[str, Any], outputs: Outputs, charts_drawn: bool) -> str
         lines += ["Charts not drawn: matplotlib is not installed (`pip install '.[bench]'`).", ""]
     lines += [
         "Ratios are to the reference server (`bench/reference_server.py`: bare Tornado, one "
-        f"constant {len(REFERENCE_BODY)}-byte envelope) at the same connections and processes. "
+        f"constant {len(REFERENCE_BODY)}-byte envelope with /fact's Cache-Control and ETag "
+        f"(`{REFERENCE_CACHE_CONTROL}`, `{REFERENCE_ETAG}`)) at the same connections and "
+        "processes. "
         "Hot alternates reference and service runs and gives the median of each; its statuses "
         "add up all rounds.",
         "",
@@ -178,7 +173,10 @@ def render(results: dict[str, Any], outputs: Outputs, charts_drawn: bool) -> str
     lines += _bcrypt_section(results)
     lines += _memory_section(summary["memory"])
     lines += _processes_section(summary["processes"])
-    lines += _proxied_section(summary.get("proxied"))
+    lines += report_comparisons.idle_section(
+        summary.get("idle"), results["machine"].get("open_files_limit")
+    )
+    lines += report_comparisons.proxied_section(summary.get("proxied"))
     lines += _crawl_section(summary.get("crawl"))
     lines += _probe_section(summary)
     lines += _problems_section(summary["problems"])
@@ -191,7 +189,7 @@ def _settle_line(settle: dict[str, Any] | None) -> list[str]:
     line = (
         "Before each run the driver waits until the service's CPU pools are empty "
         "(`factsvc_cpu_queue_depth` on /metrics), so that no run measures work left by the one "
-        f"before; the longest wait was {_number(settle['seconds'], '.1f')} s, before "
+        f"before; the longest wait was {number(settle['seconds'], '.1f')} s, before "
         f"{settle['before']}."
     )
     if settle["timed_out"]:
@@ -205,7 +203,7 @@ def _bcrypt_section(results: dict[str, Any]) -> list[str]:
     return [
         "## bcrypt limit and logins",
         "",
-        *_table(
+        *table(
             ["what", "value"],
             [
                 [
@@ -215,16 +213,12 @@ def _bcrypt_section(results: dict[str, Any]) -> list[str]:
                 ],
                 [
                     f"successful logins/s (lowest level: {login['worst_level']} connections)",
-                    _number(login["logins_per_second"], ".1f"),
+                    number(login["logins_per_second"], ".1f"),
                 ],
-                ["logins ÷ bcrypt limit", _number(login["ratio"], ".2f")],
+                ["logins ÷ bcrypt limit", number(login["ratio"], ".2f")],
             ],
         ),
     ]
-
-
-def _kib(value: int | None) -> str:
-    return "-" if value is None else f"{value / 1024:,.1f} MiB"
 
 
 def _memory_section(memory: dict[str, Any]) -> list[str]:
@@ -236,9 +230,9 @@ def _memory_section(memory: dict[str, Any]) -> list[str]:
     rows = [
         [
             names[group],
-            _kib(memory[group]["after_warm_up_kib"]),
-            _kib(memory[group]["after_sustained_kib"]),
-            _number(memory[group]["ratio"], ".2f"),
+            size_kib(memory[group]["after_warm_up_kib"]),
+            size_kib(memory[group]["after_sustained_kib"]),
+            number(memory[group]["ratio"], ".2f"),
         ]
         for group in names
     ]
@@ -250,21 +244,13 @@ def _memory_section(memory: dict[str, Any]) -> list[str]:
         "After warm-up: after every scenario has run once, unrecorded, at the highest level. "
         "After the sustained run: after every scenario at every level, and the probe.",
         "",
-        *_table(["processes", "after warm-up", "after sustained", "ratio"], rows),
+        *table(["processes", "after warm-up", "after sustained", "ratio"], rows),
         f"FACT_LOCAL_CACHE_BYTES: {cache / 1024 / 1024:g} MiB per worker. Largest in-memory "
         f"factorial cache over the workers (`factsvc_fact_local_cache_bytes`): "
-        f"{_bytes(used['after_warm_up'])} after warm-up, {_bytes(used['after_sustained'])} "
+        f"{size_bytes(used['after_warm_up'])} after warm-up, {size_bytes(used['after_sustained'])} "
         "after the sustained run.",
         "",
     ]
-
-
-def _bytes(value: int | None) -> str:
-    if value is None:
-        return "-"
-    if value < 1024 * 1024:
-        return f"{value / 1024:,.1f} KiB"
-    return f"{value / 1024 / 1024:,.1f} MiB"
 
 
 def _processes_section(compare: dict[str, Any]) -> list[str]:
@@ -272,50 +258,20 @@ def _processes_section(compare: dict[str, Any]) -> list[str]:
     rows = [
         [
             server,
-            _number(compare[server]["many"]),
-            _number(compare[server]["one"]),
-            _number(compare[server]["ratio"], ".2f"),
+            number(compare[server]["many"]),
+            number(compare[server]["one"]),
+            number(compare[server]["ratio"], ".2f"),
         ]
         for server in ("service", "reference")
     ]
     return [
         "## Processes",
         "",
-        f"Hot at {compare['level']} connections, requests/s (median of the rounds).",
+        f"Hot at {compare['level']} connections, requests/s (median of the rounds); 1 process: "
+        "the production row of Logging's cost and its reference.",
         "",
-        *_table(["server", f"{many} processes", "1 process", "ratio"], rows),
+        *table(["server", f"{many} processes", "1 process", "ratio"], rows),
     ]
-
-
-def _proxied_section(found: dict[str, Any] | None) -> list[str]:
-    lines = ["## Through nginx", ""]
-    if not found or not found["rows"]:
-        return [*lines, "Not measured.", ""]
-    lines += [
-        f"Hot at {found['level']} connections in `make cluster`'s topology: nginx (one worker, "
-        f"its access log on) in front of instances of {found['processes']} processes each, on "
-        "Redis (state and cache) and a MongoDB-compatible server, all on this machine's cores. "
-        "Ratios are to the first instance answered directly in the same cluster run; medians "
-        "of the rounds.",
-        "",
-    ]
-    rows = []
-    for server, r in found["rows"].items():
-        latency = r["latency_ms"]
-        errors = {k: v for k, v in r["socket_errors"].items() if v}
-        rows.append(
-            [
-                server,
-                _number(r["requests_per_second"]),
-                _number(r.get("ratio_to_direct"), ".2f"),
-                _ms(latency["p50"]),
-                _ms(latency["p99"]),
-                _counts(errors) if errors else "0",
-                f"{r['non_2xx']:,}",
-            ]
-        )
-    header = ["server", "requests/s", "ratio to direct", "p50", "p99", "socket errors", "non-2xx"]
-    return [*lines, *_table(header, rows)]
 
 
 def _crawl_section(crawl: dict[str, Any] | None) -> list[str]:
@@ -335,19 +291,19 @@ def _crawl_section(crawl: dict[str, Any] | None) -> list[str]:
     before, after = crawl["before"], crawl["after"]
     session = crawl["session_after"]
     rows = [
-        ["FACT_CACHE_MAX_BYTES (the bound)", _bytes(crawl["max_bytes"])],
-        ["used_memory before the crawl", _bytes(before["used_memory"])],
-        ["used_memory after the crawl", _bytes(after["used_memory"])],
-        ["used_memory_peak after the crawl", _bytes(after["used_memory_peak"])],
+        ["FACT_CACHE_MAX_BYTES (the bound)", size_bytes(crawl["max_bytes"])],
+        ["used_memory before the crawl", size_bytes(before["used_memory"])],
+        ["used_memory after the crawl", size_bytes(after["used_memory"])],
+        ["used_memory_peak after the crawl", size_bytes(after["used_memory_peak"])],
         ["keys evicted during the crawl", f"{after['evicted_keys'] - before['evicted_keys']:,}"],
-        ["requests (statuses)", f"{crawl['requests']:,} ({_counts(crawl['statuses'])})"],
+        ["requests (statuses)", f"{crawl['requests']:,} ({counts(crawl['statuses'])})"],
         [
             "session after the crawl",
             f"bearer {session['bearer']}, cookie {session['cookie']}: "
             + ("valid" if crawl["session_valid"] else "**lost**"),
         ],
     ]
-    return [*lines, *_table(["what", "value"], rows)]
+    return [*lines, *table(["what", "value"], rows)]
 
 
 def _probe_section(summary: dict[str, Any]) -> list[str]:
@@ -373,10 +329,10 @@ def _problems_section(problems: list[dict[str, Any]]) -> list[str]:
             p["server"],
             str(p["processes"]),
             str(p["connections"]),
-            _counts(p["socket_errors"]),
-            _counts(p["unexpected"]),
+            counts(p["socket_errors"]),
+            counts(p["unexpected"]),
         ]
         for p in problems
     ]
     header = ["scenario", "server", "processes", "connections", "socket errors", "unexpected"]
-    return ["## Socket errors and unexpected statuses", "", *_table(header, rows)]
+    return ["## Socket errors and unexpected statuses", "", *table(header, rows)]

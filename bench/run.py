@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import signal
@@ -20,6 +21,8 @@ from typing import Any, NoReturn
 
 import charts
 import crawl
+import idle
+import log_settings
 import machine
 import proxied
 import report
@@ -84,6 +87,8 @@ class Bench:
         self.memory: dict[str, Any] = {}
         self.settings: dict[str, str] = {}
         self.crawl: dict[str, Any] | None = None
+        self.idle: dict[str, Any] | None = None
+        self.proxy_cache: dict[str, dict[str, int]] = {}
         self._prepared: set[str] = set()
         self._service: Server | None = None
 
@@ -101,24 +106,60 @@ class Bench:
                         self._measure(scenario, service, "service", processes, level)
             self._probe(service)
             self.memory["after_sustained"] = _memory(service)
-        if processes != 1:
-            self._prepared.clear()
-            with ExitStack() as stack:
-                reference, service = self._start_pair(stack, 1)
-                self._prepare(HOT, service)
-                self._alternate(reference, service, 1, summary.compare_level(self.options.levels))
-        progress("hot through nginx: one instance, then two")
-        proxied.measure(
+        self._log_settings()
+        compare = summary.compare_level(self.options.levels)
+        self.idle = idle.measure(
             self.wrk,
             self.options,
-            functools.partial(self._record, HOT),
-            connections=summary.compare_level(self.options.levels),
+            functools.partial(self._record, part=summary.IDLE),
+            bin_dir=BIN,
+            work_dir=self.work_dir,
+            connections=compare,
+            count=self.options.idle_connections,
+            progress=progress,
+        )
+        progress("hot and big through nginx, its cache off and on: one instance, then two")
+        self.proxy_cache = proxied.measure(
+            self.wrk,
+            self.options,
+            functools.partial(self._record, part=summary.PROXIED),
+            connections=compare,
             service_env=self.settings,
             work_dir=self.work_dir,
         )
         self.crawl = crawl.measure(BIN, self.work_dir, self.options, progress)
         memory = self.crawl["after"]["used_memory"]
         progress(f"cache server after the crawl: {memory:,} B of {self.crawl['max_bytes']:,} B")
+
+    def _log_settings(self) -> None:
+        """The issue's table: the reference and the service at each logging setting, one process
+        each, hot at the compare level in rounds of reference, then each setting in turn."""
+        level = summary.compare_level(self.options.levels)
+        loop = self.options.event_loop
+        progress("logging settings: the reference and 3 services of one process each")
+        with ExitStack() as stack:
+            reference = start_reference(BIN, self.work_dir, processes=1, event_loop=loop)
+            stack.callback(reference.stop)
+            servers = [(log_settings.REFERENCE, reference)]
+            for setting in log_settings.SETTINGS:
+                service, _ = start_service(
+                    BIN,
+                    self.work_dir,
+                    processes=1,
+                    event_loop=loop,
+                    bcrypt_rounds=self.options.bcrypt_rounds,
+                    extra_env=setting.env,
+                    name=f"service-1p-{setting.key}",
+                )
+                stack.callback(service.stop)
+                warm_factorials(service.url, HOT_VALUES)
+                servers.append((setting.server, service))
+            for _, server in servers:
+                self.wrk.run(self._load(HOT, server, level, duration_s=self.options.warm_up))
+            for round_number in range(self.options.repeat):
+                for name, server in servers:
+                    result = self.wrk.run(self._load(HOT, server, level))
+                    self._record(HOT, result, name, 1, level, round_number, part=summary.LOGGING)
 
     def _warm_up(self, reference: Server, service: Server) -> None:
         """Every scenario once, unrecorded, at the highest level: caches, pools, connections and
@@ -268,6 +309,7 @@ class Bench:
         round_number: int = 0,
         settled: float | None = 0.0,
         during: str | None = None,
+        part: str = summary.LEVELS,
     ) -> None:
         unexpected = scenario.unexpected(result)
         shed = scenario.shed(result)
@@ -279,6 +321,7 @@ class Bench:
                 "connections": connections,
                 "round": round_number,
                 "during": during,
+                "part": part,
                 "settle_seconds": settled,
                 "unexpected": unexpected,
                 "shed": shed,
@@ -295,6 +338,7 @@ class Bench:
         if result.socket_error_count:
             notes.append(f"SOCKET ERRORS {result.socket_errors}")
         label = f"{scenario.name} {connections}c" + (f" during {during}" if during else "")
+        label += "" if part == summary.LEVELS else f" {part}"
         procs = "" if processes == self.options.processes else f" ({processes} process)"
         progress(f"[{label}] {server}{procs} " + " ".join(notes))
 
@@ -351,6 +395,17 @@ def _memory(service: Server) -> dict[str, Any]:
     return snapshot
 
 
+def _show_errors(work_dir: Path, lines: int = 30) -> None:
+    """The last lines of every log the run's servers wrote that holds an error: the work
+    directory goes with the run."""
+    for log in sorted(work_dir.rglob("*.log")):
+        with contextlib.suppress(OSError):
+            text = log.read_text(errors="replace")
+            if "ERROR" in text or "Traceback" in text:
+                tail = "\n".join(text.splitlines()[-lines:])
+                progress(f"--- {log.relative_to(work_dir)} (last {lines} lines)\n{tail}")
+
+
 def _stop_on_sigterm(_signum: int, _frame: object) -> NoReturn:
     # SystemExit unwinds through every finally block, which stop what this run started.
     raise SystemExit(143)
@@ -373,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         write_outputs(json.loads(options.from_results.read_text()), Outputs.for_directory(None))
         return 0
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Before any server starts: they inherit it, and the idle connections need it.
+    open_files_limit = idle.raise_open_files_limit()
+    if options.idle_connections is None:
+        options.idle_connections = idle.capacity(open_files_limit)
+    progress(f"open files limit {open_files_limit}: {options.idle_connections:,} idle connections")
     wrk = Wrk(find_or_install())
     outputs = Outputs.for_directory(options.out)
     started_at = datetime.now(UTC)
@@ -382,17 +442,23 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"bcrypt limit: {bcrypt_limit['hashes_per_second']:.1f} hashes/s")
     with tempfile.TemporaryDirectory(prefix="factsvc-bench-") as work_dir:
         bench = Bench(options, wrk, Path(work_dir))
-        bench.run()
+        try:
+            bench.run()
+        except Exception:
+            _show_errors(Path(work_dir))
+            raise
     results = {
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
-        "machine": machine_facts,
+        "machine": machine_facts | {"open_files_limit": open_files_limit},
         "versions": machine.versions(version(wrk.path)),
         "settings": summary.reported_settings(bench.settings, options),
         "bcrypt_limit": bcrypt_limit,
         "memory": bench.memory,
         "crawl": bench.crawl,
+        "idle": bench.idle,
+        "proxy_cache_statuses": bench.proxy_cache,
         "records": bench.records,
     }
     write_outputs(results, outputs)

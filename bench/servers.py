@@ -24,6 +24,14 @@ ABUSE_LIMIT = 100_000
 # Kept from the caller's environment; everything the service reads is set here, so a variable
 # left in a developer's shell cannot change what is measured.
 INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+# docker-compose's app environment (the shipped production configuration) as far as logging
+# goes: not DEBUG, INFO, to the console and to PATH_DATA/log/factsvc.log, plain lines.
+PRODUCTION_LOGGING = {
+    "DEBUG": "false",
+    "LOGGING_LOGGER_LEVEL": "INFO",
+    "LOG_TO_FILE": "true",
+    "LOG_FORMAT": "plain",
+}
 
 
 def free_port() -> int:
@@ -35,12 +43,11 @@ def free_port() -> int:
 def service_environment(
     *, data_dir: Path, port: int, processes: int, event_loop: str, bcrypt_rounds: int
 ) -> dict[str, str]:
-    """The settings the service runs with; the report lists them (all but the secret)."""
+    """The settings the service runs with; the report lists them (all but the secret). Its
+    logging is the shipped production configuration's (PRODUCTION_LOGGING)."""
     return {
-        "DEBUG": "false",
+        **PRODUCTION_LOGGING,
         "PATH_DATA": str(data_dir),
-        "LOGGING_LOGGER_LEVEL": "WARNING",
-        "LOG_TO_FILE": "false",
         "TORNADO_SERVER_PORT": str(port),
         "TORNADO_SERVER_ADDRESS": LOOPBACK,
         "TORNADO_SERVER_NUMPROCS": str(processes),
@@ -192,10 +199,13 @@ def start_service(
     event_loop: str,
     bcrypt_rounds: int,
     extra_env: dict[str, str] | None = None,
+    name: str = "",
 ) -> tuple[Server, dict[str, str]]:
-    """`factsvc serve --embedded` on a fresh data directory, with `extra_env` over the
-    benchmark's settings; the server and its settings."""
-    data_dir = work_dir / f"service-{processes}p"
+    """`factsvc serve --embedded` on a fresh data directory (work_dir/`name`, by default
+    service-<processes>p), with `extra_env` over the benchmark's settings; the server and its
+    settings."""
+    name = name or f"service-{processes}p"
+    data_dir = work_dir / name
     data_dir.mkdir(parents=True)
     port = free_port()
     env = service_environment(
@@ -206,7 +216,7 @@ def start_service(
         bcrypt_rounds=bcrypt_rounds,
     ) | (extra_env or {})
     argv = [str(bin_dir / "factsvc"), "serve", "--embedded"]
-    return _start("service", argv, env, port, work_dir / f"service-{processes}p.log"), env
+    return _start(name, argv, env, port, work_dir / f"{name}.log"), env
 
 
 def start_reference(bin_dir: Path, work_dir: Path, *, processes: int, event_loop: str) -> Server:

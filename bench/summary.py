@@ -7,12 +7,20 @@ from collections import Counter
 from statistics import median
 from typing import Any
 
+import idle
+import log_settings
 import proxied
 from factsvc.config import Settings
 from scenarios import BY_NAME, HOT, LOGIN, PER_LEVEL, PROBE
 from wrk import MAX_THREADS
 
 PREFERRED_COMPARE_LEVEL = 64
+# The parts of a run, named in each record: every scenario at every level (results recorded
+# before parts existed hold only these), the logging table, the idle connections, nginx.
+LEVELS = "levels"
+LOGGING = "logging"
+IDLE = "idle"
+PROXIED = "proxied"
 PERCENTILES = ("p50", "p75", "p90", "p99")
 # Settings left at their defaults that shape the results, by variable and Settings field.
 DEFAULTS_SHOWN = {
@@ -89,7 +97,9 @@ def row(records: list[Record]) -> dict[str, Any]:
     return result
 
 
-def _rows(records: list[Record], scenario: str, server: str, processes: int) -> list[Record]:
+def _rows(
+    records: list[Record], scenario: str, server: str, processes: int, part: str = LEVELS
+) -> list[Record]:
     chosen = [
         r
         for r in records
@@ -97,6 +107,7 @@ def _rows(records: list[Record], scenario: str, server: str, processes: int) -> 
         and r["server"] == server
         and r["processes"] == processes
         and r["during"] is None
+        and r.get("part", LEVELS) == part
     ]
     levels = sorted({r["connections"] for r in chosen})
     return [row([r for r in chosen if r["connections"] == level]) for level in levels]
@@ -143,7 +154,10 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "reference": reference,
         "probe_background": during_probe,
         "processes": _processes_compare(records, processes, level),
-        "proxied": _proxied(records, processes, level),
+        "logging": _logging(records, level),
+        "idle": _idle(records, results.get("idle"), processes, level),
+        "proxied": _proxied(records, processes, level)
+        | {"cache_statuses": results.get("proxy_cache_statuses") or {}},
         "login": _login(scenarios[LOGIN.name], results["bcrypt_limit"]),
         "memory": _memory(results["memory"]),
         "crawl": results.get("crawl"),
@@ -158,25 +172,79 @@ def _processes_compare(records: list[Record], processes: int, level: int) -> dic
     found: dict[str, Any] = {"level": level, "processes": processes}
     for server in ("service", "reference"):
         many = _at(_rows(records, HOT.name, server, processes), level)
-        one = _at(_rows(records, HOT.name, server, 1), level)
+        one = _at(_rows(records, HOT.name, server, 1, LOGGING), level)
         many_rps = _value(many, "requests_per_second")
         one_rps = _value(one, "requests_per_second")
         found[server] = {"many": many_rps, "one": one_rps, "ratio": _ratio(many_rps, one_rps)}
     return found
 
 
+def _logging(records: list[Record], level: int) -> dict[str, Any]:
+    """The logging table: the reference's and each setting's row at `level`, one process each,
+    with the ratios of requests/s and of p99 to the reference's."""
+    found: dict[str, Any] = {"level": level, "rows": {}}
+    names = [log_settings.REFERENCE, *(setting.server for setting in log_settings.SETTINGS)]
+    for server in names:
+        each = _at(_rows(records, HOT.name, server, 1, LOGGING), level)
+        if each is not None:
+            found["rows"][server] = each
+    reference = found["rows"].get(log_settings.REFERENCE)
+    for each in found["rows"].values():
+        each["ratio_to_reference"] = _ratio(
+            each["requests_per_second"], _value(reference, "requests_per_second")
+        )
+        each["p99_ratio_to_reference"] = _ratio(
+            each["latency_ms"]["p99"], _value(reference, "latency_ms", "p99")
+        )
+    return found
+
+
+def _idle(
+    records: list[Record], measured: dict[str, Any] | None, processes: int, level: int
+) -> dict[str, Any] | None:
+    """Hot without and beside the idle connections, the ratios of the second to the first, and
+    the service's RSS per idle connection (KiB)."""
+    if not measured:
+        return None
+    rows = {
+        server: _at(_rows(records, HOT.name, server, processes, IDLE), level)
+        for server in idle.SERVERS
+    }
+    without, beside = rows[idle.WITHOUT], rows[idle.BESIDE]
+    opened = measured["opened"]
+    growth = measured["after"]["rss_kib"] - measured["before"]["rss_kib"]
+    return {
+        **measured,
+        "level": level,
+        "processes": processes,
+        "rows": {server: row for server, row in rows.items() if row is not None},
+        "requests_ratio": _ratio(
+            _value(beside, "requests_per_second"), _value(without, "requests_per_second")
+        ),
+        "p99_ratio": _ratio(
+            _value(beside, "latency_ms", "p99"), _value(without, "latency_ms", "p99")
+        ),
+        "rss_growth_kib": growth,
+        "kib_per_connection": _ratio(growth, opened),
+    }
+
+
 def _proxied(records: list[Record], processes: int, level: int) -> dict[str, Any]:
-    """Hot through nginx: each server's row at `level`, with its ratio to the instance
-    answered directly in the same cluster run."""
-    rows: dict[str, Any] = {}
-    for server in proxied.SERVERS:
-        found = _at(_rows(records, HOT.name, server, processes), level)
-        if found is not None:
-            rows[server] = found
-    direct = _value(rows.get(proxied.DIRECT), "requests_per_second")
-    for found in rows.values():
-        found["ratio_to_direct"] = _ratio(found["requests_per_second"], direct)
-    return {"level": level, "processes": processes, "rows": rows}
+    """Hot and big through nginx: each server's row at `level` by scenario, with its ratio to
+    the instance answered directly in the same cluster run."""
+    scenarios: dict[str, dict[str, Any]] = {}
+    for scenario in proxied.SCENARIOS:
+        rows: dict[str, Any] = {}
+        for server in proxied.SERVERS:
+            found = _at(_rows(records, scenario.name, server, processes, PROXIED), level)
+            if found is not None:
+                rows[server] = found
+        direct = _value(rows.get(proxied.DIRECT), "requests_per_second")
+        for found in rows.values():
+            found["ratio_to_direct"] = _ratio(found["requests_per_second"], direct)
+        if rows:
+            scenarios[scenario.name] = rows
+    return {"level": level, "processes": processes, "scenarios": scenarios}
 
 
 def _login(rows: list[Record], limit: dict[str, Any]) -> dict[str, Any]:
@@ -274,14 +342,16 @@ def _targets(summary: dict[str, Any], level: int) -> list[dict[str, Any]]:
     session = (
         "" if crawl is None else ", session " + ("valid" if crawl["session_valid"] else "LOST")
     )
+    processes = summary["processes"]["processes"]
     return [
+        *_logging_targets(summary["logging"]),
         _target(
-            f"hot ≥ 0.9 x reference requests/s at {level} connections",
+            f"hot ≥ 0.9 x reference requests/s at {level} connections, {processes} processes",
             _fmt(rps_ratio, ".2f", " x"),
             None if rps_ratio is None else rps_ratio >= 0.9,
         ),
         _target(
-            f"hot p99 ≤ 1.5 x reference p99 at {level} connections",
+            f"hot p99 ≤ 1.5 x reference p99 at {level} connections, {processes} processes",
             _fmt(p99_ratio, ".2f", " x"),
             None if p99_ratio is None else p99_ratio <= 1.5,
         ),
@@ -317,8 +387,42 @@ def _targets(summary: dict[str, Any], level: int) -> list[dict[str, Any]]:
             None if crawl is None else crawled <= bound and crawl["session_valid"],
         ),
         _target(
-            f"{summary['processes']['processes']} processes ≥ 1.5 x 1 process on hot",
+            f"{processes} processes ≥ 1.5 x 1 process on hot",
             _fmt(scaling, ".2f", " x"),
-            None if scaling is None else scaling >= 1.5,
+            None if scaling is None or processes == 1 else scaling >= 1.5,
+        ),
+        _idle_target(summary["idle"]),
+    ]
+
+
+def _logging_targets(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 13's targets: the service in its production logging configuration against the
+    reference, one process each, in the same run."""
+    row = table["rows"].get(log_settings.PRODUCTION.server)
+    rps = _value(row, "ratio_to_reference")
+    p99 = _value(row, "p99_ratio_to_reference")
+    where = f"at {table['level']} connections, 1 process, production logging (INFO, files)"
+    return [
+        _target(
+            f"hot ≥ {log_settings.MIN_REQUESTS_RATIO} x reference requests/s {where}",
+            _fmt(rps, ".2f", " x"),
+            None if rps is None else rps >= log_settings.MIN_REQUESTS_RATIO,
+        ),
+        _target(
+            f"hot p99 ≤ {log_settings.MAX_P99_RATIO} x reference p99 {where}",
+            _fmt(p99, ".2f", " x"),
+            None if p99 is None else p99 <= log_settings.MAX_P99_RATIO,
         ),
     ]
+
+
+def _idle_target(found: dict[str, Any] | None) -> dict[str, Any]:
+    text = "every idle connection opened, and still open after hot ran beside them"
+    if not found:
+        return _target(text, "not measured", None)
+    opened, still, asked = found["opened"], found["still_open"], found["asked"]
+    return _target(
+        text,
+        f"{opened:,} of {asked:,} opened, {still:,} still open",
+        opened == asked and still == opened,
+    )

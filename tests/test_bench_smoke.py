@@ -24,7 +24,15 @@ SCENARIOS = (
     "journey",
     "probe",
 )
-RUN_SECONDS = 240
+LOGGING_ROWS = ("reference", "service, logging quiet", "service", "service, logging DEBUG")
+PROXIED_ROWS = (
+    "instance direct",
+    "nginx, 1 instance",
+    "nginx, 1 instance, proxy cache",
+    "nginx, 2 instances",
+    "nginx, 2 instances, proxy cache",
+)
+RUN_SECONDS = 300
 
 
 def wrk_unavailable_reason() -> str | None:
@@ -68,9 +76,30 @@ def test_smoke_run_measures_every_scenario_and_writes_its_outputs(tmp_path: Path
             rate = row["requests_per_second"]
             assert isinstance(rate, int | float), (name, row)
             assert rate > 0, (name, row)
-    proxied = results["summary"]["proxied"]["rows"]
-    assert set(proxied) == {"instance direct", "nginx, 1 instance", "nginx, 2 instances"}
-    assert all(row["requests_per_second"] > 0 for row in proxied.values()), proxied
+    logging = results["summary"]["logging"]["rows"]
+    assert set(logging) == set(LOGGING_ROWS), logging.keys()
+    for name, row in logging.items():
+        assert row["requests_per_second"] > 0, (name, row)
+        assert row["ratio_to_reference"] > 0, (name, row)
+        assert row["p99_ratio_to_reference"] > 0, (name, row)
+    idle = results["summary"]["idle"]
+    # Every idle connection made its request and was still open after the runs beside them.
+    assert idle["asked"] == idle["opened"] == idle["still_open"] > 0, idle
+    assert idle["kib_per_connection"] > 0, idle
+    assert set(idle["rows"]) == {
+        "service, no idle connections",
+        "service, beside the idle connections",
+    }
+    proxied = results["summary"]["proxied"]["scenarios"]
+    assert set(proxied) == {"hot", "big"}, proxied.keys()
+    for name, rows in proxied.items():
+        assert set(rows) == set(PROXIED_ROWS), (name, rows.keys())
+        assert all(row["requests_per_second"] > 0 for row in rows.values()), (name, rows)
+    # The cached nginxes answered from their cache: every n was fetched once, then HITs.
+    cache = results["proxy_cache_statuses"]
+    assert set(cache) == {"nginx, 1 instance, proxy cache", "nginx, 2 instances, proxy cache"}
+    for name, statuses in cache.items():
+        assert statuses.get("HIT", 0) > statuses.get("MISS", 0) > 0, (name, statuses)
     crawl = results["crawl"]
     assert crawl is not None, "no cache crawl recorded"
     assert sum(crawl["statuses"].values()) == crawl["requests"] > 0, crawl
