@@ -76,6 +76,7 @@ class SinkListener(QueueListener):
         self.requests: SimpleQueue[threading.Event | None] = SimpleQueue()
         self.stopped = threading.Event()
         self.awake = threading.Event()
+        self.writing = 0  # lines taken from the queue and not yet written
 
     # typeshed says LogRecord; the stdlib's loop (_monitor) hands whatever this returns to
     # handle(), and ends at the sentinel (None).
@@ -86,7 +87,9 @@ class SinkListener(QueueListener):
         requests = [self.requests.get() for _ in range(self.requests.qsize())]
         batch = [self.lines.get() for _ in range(self.lines.qsize())]
         if batch:
+            self.writing = len(batch)
             self.sink.write(batch)
+            self.writing = 0
         for request in requests:
             if request is SENTINEL:
                 self.stopped.set()
@@ -169,8 +172,8 @@ class LogPipeline:
         for name, listener in listeners.items():
             if listener.stopped.wait(max(0.0, deadline - time.monotonic())):
                 self.handler.direct[name] = self.sinks[name]
-            else:
-                self.handler.dropped[name] += listener.lines.qsize()
+            else:  # its thread is stuck in a write or an open, and ends with the process
+                self.handler.dropped[name] += listener.lines.qsize() + listener.writing
 
     def close(self) -> None:
         """Stop, then close the sinks (their files): for a pipeline that is replaced."""
