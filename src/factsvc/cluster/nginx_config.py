@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from factsvc.cluster.proxy_cache import fact_location, proxy_cache_path
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.handlers.cors import EXPOSED_HEADERS
@@ -47,15 +48,6 @@ RETRY_AFTER_SECONDS = 1
 # nginx's internal status for a head over large_client_header_buffers, sent as 400 by default;
 # the service answers the same head with 431 (RFC 6585).
 NGINX_HEADER_TOO_LARGE = 494
-# The proxy cache: its keys take shared memory (about 8000 per MB, nginx's documentation), one
-# per n and coding (a /fact answer varies with Accept-Encoding from 433 up, and clients send
-# one or two forms of it); its answers take disk up to PROXY_CACHE_MAX_SIZE, the least
-# recently used making way beyond it, and any unused for PROXY_CACHE_INACTIVE.
-PROXY_CACHE_ZONE = "factsvc_fact"
-PROXY_CACHE_KEYS_PER_MB = 8000
-PROXY_CACHE_VARIANTS_PER_N = 2
-PROXY_CACHE_MAX_SIZE = "1g"
-PROXY_CACHE_INACTIVE = "7d"
 
 
 @dataclass(frozen=True)
@@ -111,47 +103,6 @@ def proxy_read_timeout_seconds(settings: Settings) -> int:
         + settings.redis_timeout_seconds
     )
     return math.ceil(waits) + COMPUTE_ALLOWANCE_SECONDS
-
-
-def proxy_cache_keys_zone_mb(settings: Settings) -> int:
-    """The shared memory, in MB, for the keys of every /fact answer (n from 0 to FACT_MAX_N)
-    in PROXY_CACHE_VARIANTS_PER_N codings."""
-    keys = (settings.fact_max_n + 1) * PROXY_CACHE_VARIANTS_PER_N
-    return math.ceil(keys / PROXY_CACHE_KEYS_PER_MB)
-
-
-def _proxy_cache_path(settings: Settings, cache_dir: str | None) -> str:
-    if cache_dir is None:
-        return ""
-    return (
-        f"\n{INDENT}proxy_cache_path {cache_dir} levels=1:2 "
-        f"keys_zone={PROXY_CACHE_ZONE}:{proxy_cache_keys_zone_mb(settings)}m "
-        f"max_size={PROXY_CACHE_MAX_SIZE} inactive={PROXY_CACHE_INACTIVE} use_temp_path=off;\n"
-    )
-
-
-def _fact_location(settings: Settings, cache_dir: str | None) -> str:
-    """/fact through the proxy cache (none without a `cache_dir`)."""
-    if cache_dir is None:
-        return ""
-    wait = proxy_read_timeout_seconds(settings)
-    lines = [
-        "location = /fact {",
-        f"{INDENT}proxy_pass http://factsvc;",
-        f"{INDENT}# Kept as the service's Cache-Control says; no proxy_cache_valid, so that an",
-        f"{INDENT}# answer without one (an error: no-store) is never kept.",
-        f"{INDENT}proxy_cache {PROXY_CACHE_ZONE};",
-        f"{INDENT}# Concurrent misses for one n wait for the first answer, as long as it may take.",
-        f"{INDENT}proxy_cache_lock on;",
-        f"{INDENT}proxy_cache_lock_timeout {wait}s;",
-        f"{INDENT}proxy_cache_lock_age {wait}s;",
-        f"{INDENT}proxy_cache_revalidate on;",
-        f"{INDENT}# A stored answer holds the id of the request that fetched it: send this one's.",
-        f"{INDENT}proxy_hide_header X-Request-ID;",
-        f"{INDENT}add_header X-Request-ID $factsvc_request_id always;",
-        "}",
-    ]
-    return "\n" + "".join(f"{INDENT * 2}{line}\n" for line in lines)
 
 
 def error_answers() -> dict[int, tuple[ErrorKind, int | None]]:
@@ -236,8 +187,10 @@ def render(settings: Settings, site: Site, *, notice: str = "") -> str:
         "cors_origins": "".join(f'{INDENT * 2}"{origin}" $http_origin;\n' for origin in origins),
         "exposed_headers": EXPOSED_HEADERS,
         "error_pages": "\n".join(pages),
-        "proxy_cache_path": _proxy_cache_path(settings, site.cache_dir),
-        "fact_location": _fact_location(settings, site.cache_dir),
+        "proxy_cache_path": proxy_cache_path(settings, site.cache_dir, INDENT),
+        "fact_location": fact_location(
+            proxy_read_timeout_seconds(settings), site.cache_dir, INDENT
+        ),
     }
     template = TEMPLATE.read_text(encoding="utf-8")
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
