@@ -171,20 +171,22 @@ class EnvelopeStream(IOStream):
     def read_until_regex(self, regex: bytes, max_bytes: int | None = None) -> Awaitable[bytes]:
         # HTTP1Connection reads each request's head this way, and nothing else.
         self._reading_head, self._head_limit, self._answered = True, max_bytes, False
+        self._head = None  # a read that fails at once closes the stream before it returns
         self._waiting_since = time.monotonic()
         future = super().read_until_regex(regex, max_bytes)
         if isinstance(future, asyncio.Future):
             self._head = future
-            future.add_done_callback(self._head_read)
         return future
 
-    def _head_read(self, _future: asyncio.Future[bytes]) -> None:
-        self._reading_head = False
+    def _reads_head(self) -> bool:
+        # Asked of the head's future rather than set by a done-callback: a callback would
+        # cost every request one more turn of the event loop.
+        return self._reading_head and (self._head is None or not self._head.done())
 
     def idle_since(self) -> float | None:
         """Since when (time.monotonic()) this connection has waited for a request with
         nothing of it received (here or in the socket) and nothing left to send; else None."""
-        if not self._reading_head or self._read_buffer_size or self.writing() or self.closed():
+        if not self._reads_head() or self._read_buffer_size or self.writing() or self.closed():
             return None
         try:
             if self.socket.recv(1, socket.MSG_PEEK):
@@ -217,7 +219,7 @@ class EnvelopeStream(IOStream):
     def close(self, exc_info: Any = False) -> None:
         self._connections.closed(self)
         if not self.closed():
-            if self._reading_head and isinstance(exc_info, UnsatisfiableReadError):
+            if self._reads_head() and isinstance(exc_info, UnsatisfiableReadError):
                 self._overflow = bytes(self._read_buffer)
                 self._linger = True
             if self._linger:

@@ -14,8 +14,11 @@ from factsvc.log_writer import LineSink
 # How long a stop waits for the sinks' threads to write what is queued: a sink stalled longer
 # loses those lines (counted), so that a stuck disk never holds up an exit.
 STOP_TIMEOUT_SECONDS = 5.0
-# How long a sink's thread sleeps when its queue is empty: the most a line waits under load.
-BATCH_SECONDS = 0.02
+# How long a sink's thread sleeps between batches: the most a line waits to be written (less
+# when its queue reaches half LOG_QUEUE_MAX_LINES). Each wake-up takes the GIL from the event
+# loop: at 20 ms, hot /fact served 3 % fewer requests a second than at 200 ms (wrk, one
+# process).
+BATCH_SECONDS = 0.2
 # The stdlib's QueueListener stops at this sentinel (QueueListener._sentinel).
 SENTINEL = None
 
@@ -32,6 +35,10 @@ class FanOutQueueHandler(QueueHandler):
         super().__init__(SimpleQueue())  # unused: the lines go to `queues`
         self.capacity = capacity
         self.dropped = dict.fromkeys(sink_names, 0)
+        # Each sink's writer is woken early when its queue reaches half the capacity, so that
+        # a burst is written before the queue fills, whatever BATCH_SECONDS.
+        self.wakers: dict[str, threading.Event] = {}
+        self._wake_at = capacity // 2
         # Sinks whose thread has ended (LogPipeline.stop): written to at once, in the caller.
         self.direct: dict[str, LineSink] = {}
 
@@ -55,10 +62,14 @@ class FanOutQueueHandler(QueueHandler):
         for name, lines in self.queues.items():
             if name in self.direct:
                 self.direct[name].write([line])
-            elif lines.qsize() >= self.capacity:
+                continue
+            queued = lines.qsize()
+            if queued >= self.capacity:
                 self.dropped[name] += 1
-            else:
-                lines.put_nowait(line)
+                continue
+            lines.put_nowait(line)
+            if queued == self._wake_at and name in self.wakers:
+                self.wakers[name].set()
 
 
 class SinkListener(QueueListener):
@@ -126,6 +137,7 @@ class LogPipeline:
         self._stopped = False
         for name, sink in self.sinks.items():
             listener = SinkListener(self.handler.queues[name], sink)
+            self.handler.wakers[name] = listener.awake
             listener.start()
             self._listeners[name] = listener
 

@@ -82,6 +82,20 @@ def test_a_stalled_sink_drops_and_counts_and_never_holds_up_the_stop(
     assert pipeline.dropped() == {"file": 300}, "every line is either written or counted"
 
 
+def test_a_queue_half_full_wakes_its_writer_before_the_batch_is_due(
+    tmp_path: Path, pipelines: list[LogPipeline]
+) -> None:
+    path = tmp_path / "factsvc.log"
+    pipeline = started(pipelines, WatchedFileSink(path), capacity=100)
+    for burst in range(20):  # 60 lines every 20 ms: 600 in a batch interval, 6 x the capacity
+        for number in range(60):
+            pipeline.handler.offer(f"line {burst} {number}")
+        time.sleep(0.02)
+    assert pipeline.flush()
+    assert pipeline.dropped() == {"file": 0}
+    assert len(path.read_text().splitlines()) == 1200
+
+
 def test_a_moved_or_deleted_file_is_opened_again(tmp_path: Path) -> None:
     path = tmp_path / "factsvc.log"
     sink = WatchedFileSink(path)

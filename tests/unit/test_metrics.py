@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from factsvc.errors import Overloaded
 from factsvc.executors import BoundedExecutor
-from factsvc.metrics import KEPT_LATENCIES_PER_ROUTE, Metrics
+from factsvc.metrics import KEPT_LATENCIES_PER_ROUTE, LATENCY_BUCKETS, Metrics, observe_all
 
 pytestmark = pytest.mark.gen_test
 
@@ -104,3 +107,29 @@ async def test_latencies_kept_up_to_the_limit_are_observed_before_any_flush() ->
     assert observed() == KEPT_LATENCIES_PER_ROUTE
     metrics.flush()
     assert observed() == KEPT_LATENCIES_PER_ROUTE
+
+
+def _histogram_samples(registry: CollectorRegistry) -> dict[str, float]:
+    return {
+        f"{sample.name}{sorted(sample.labels.items())}": sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_observe_all_records_what_observing_each_records(seed: int) -> None:
+    rng = random.Random(seed)
+    # Every bound exactly, values between and beyond them, and none at all for some buckets.
+    values = [*LATENCY_BUCKETS, *(rng.expovariate(20) for _ in range(2000)), 0.0, 99.0]
+    one_by_one, at_once = CollectorRegistry(), CollectorRegistry()
+    each = Histogram("latency", "", buckets=LATENCY_BUCKETS, registry=one_by_one)
+    together = Histogram("latency", "", buckets=LATENCY_BUCKETS, registry=at_once)
+    for value in values:
+        each.observe(value)
+    observe_all(together, array("d", values))
+    observed, added = _histogram_samples(one_by_one), _histogram_samples(at_once)
+    assert observed.keys() == added.keys()
+    for name, value in observed.items():
+        assert added[name] == pytest.approx(value, rel=1e-12), name
