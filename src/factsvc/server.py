@@ -26,6 +26,7 @@ from factsvc.http_connection import EnvelopeHTTPServer
 from factsvc.inflight import InFlightRequests
 from factsvc.logs import DroppedLinesWatch, stop_logging
 from factsvc.metrics import forget_process
+from factsvc.open_files import raise_open_files_limit
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def serve(settings: Settings, *, embedded: bool) -> int:
     """Run the service until SIGTERM or SIGINT; the exit status for the process."""
     for line in origin_advice(settings):  # once for the service, before any worker starts
         log.log(line.level, "%s", line.message)
+    open_files, _ = raise_open_files_limit()
+    log.info("open files limit: %d (each connection takes one)", open_files)
     backends = (
         EmbeddedBackends.start(
             settings.embedded_dir, settings.embedded_dir, settings.fact_cache_max_bytes
