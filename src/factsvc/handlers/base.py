@@ -110,11 +110,18 @@ class BaseHandler(RequestHandler):
             self._counted = False
             self.application.settings["in_flight"].finished()
 
+    def set_known_header(self, name: str, value: str) -> None:
+        """set_header for a value valid by construction (a constant, a request id of
+        ACCEPTED_REQUEST_ID's shape, an entity-tag built from n), written to Tornado's headers
+        (`_headers`) without set_header's type check and scan for forbidden characters: on a
+        cached /fact the five such headers cost 23 000 of its 954 000 instructions."""
+        self._headers[name] = value
+
     def set_default_headers(self) -> None:
         self.clear_header("Server")
-        self.set_header("X-Request-ID", self.request_id)
-        self.set_header("Content-Type", JSON_CONTENT_TYPE)
-        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_known_header("X-Request-ID", self.request_id)
+        self.set_known_header("Content-Type", JSON_CONTENT_TYPE)
+        self.set_known_header("X-Content-Type-Options", "nosniff")
         # Vary names what the answer depends on, so that caches key on it: Origin once CORS
         # origins are listed, Accept-Encoding for bodies that may be compressed (send_body). An
         # answer that depends on neither carries none: each header costs every request nearly

@@ -46,8 +46,8 @@ class FactorialHandler(BaseHandler):
         compress = n >= SMALLEST_COMPRESSED_N
         if compress:
             self.vary_with_accept_encoding()
-        self.set_header("Cache-Control", FACT_CACHE_CONTROL)
-        self.set_header("ETag", entity_tag := fact_entity_tag(n))
+        self.set_known_header("Cache-Control", FACT_CACHE_CONTROL)
+        self.set_known_header("ETag", entity_tag := fact_entity_tag(n))
         if not_modified(self.request.headers, entity_tag):
             self.set_status(304)  # before any lookup: the client holds n! already
             self.finish()
