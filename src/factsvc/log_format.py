@@ -93,7 +93,7 @@ class JsonFormatter(CachedTimeFormatter):
             line = orjson.dumps(entry, default=str).decode()
         except orjson.JSONEncodeError:
             # orjson refuses lone surrogates; the standard encoder keeps them for the escaping.
-            line = json.dumps(entry, default=str, ensure_ascii=False)
+            line = json.dumps(entry, default=str, ensure_ascii=False, separators=(",", ":"))
         return escape_for_log(line)
 
     def line(self, level: int, name: str, message: str, extra: dict[str, str]) -> str:
@@ -108,5 +108,5 @@ class JsonFormatter(CachedTimeFormatter):
         try:
             line = orjson.dumps(entry).decode()
         except orjson.JSONEncodeError:
-            line = json.dumps(entry, ensure_ascii=False)
+            line = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
         return escape_for_log(line)

@@ -183,13 +183,23 @@ class LogPipeline:
         deadline = time.monotonic() + timeout
         for name, listener in listeners.items():
             if listener.stopped.wait(max(0.0, deadline - time.monotonic())):
-                self.handler.direct[name] = self.sinks[name]
+                # Lines queued while the thread wrote its last batch: written here, and from
+                # now on every line at once, under the lock that offering takes.
+                self.handler.acquire()
+                try:
+                    left = [listener.lines.get() for _ in range(listener.lines.qsize())]
+                    if left:
+                        self.sinks[name].write(left)
+                    self.handler.direct[name] = self.sinks[name]
+                finally:
+                    self.handler.release()
             else:  # its thread is stuck in a write or an open, and ends with the process
                 self.handler.dropped[name] += listener.lines.qsize() + listener.writing
 
-    def close(self) -> None:
-        """Stop, then close the sinks (their files): for a pipeline that is replaced."""
-        self.stop()
+    def close(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Stop (within `timeout` seconds), then close the sinks (their files): for a pipeline
+        that is replaced."""
+        self.stop(timeout)
         for name in self.handler.direct:
             self.sinks[name].close()
         self.handler.direct = {}

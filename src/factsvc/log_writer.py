@@ -43,23 +43,37 @@ class LineSink:
         """Close the descriptor if the sink opened it."""
 
 
-def _whole_line_chunks(data: bytes, most: int) -> list[memoryview]:
-    """`data` cut after line feeds into pieces of at most `most` bytes (0: one piece); a line
-    longer than `most` is a piece of its own."""
+def _whole_line_chunks(data: bytes, most: int) -> list[bytes | memoryview]:
+    """`data` cut after line feeds into pieces of at most `most` bytes (0: one piece). A line
+    longer than `most` is cut short to fit, ending with CUT_MARK: a longer write to a pipe
+    could be interleaved with another process's, tearing both lines and letting the rest of
+    this one (client text) start a line of its own."""
     view = memoryview(data)
     if not most or len(data) <= most:
         return [view]
-    chunks, start = [], 0
+    chunks: list[bytes | memoryview] = []
+    start = 0
     while start < len(data):
-        if len(data) - start <= most:
-            end = len(data)
+        fits = len(data) - start <= most
+        end = len(data) if fits else data.rfind(b"\n", start, start + most) + 1
+        if end <= start:  # the line at `start` is longer than `most`
+            end = data.find(b"\n", start) + 1 or len(data)
+            chunks.append(_cut(data[start:end], most))
         else:
-            end = data.rfind(b"\n", start, start + most) + 1
-            if end <= start:  # a line longer than `most`
-                end = data.find(b"\n", start) + 1 or len(data)
-        chunks.append(view[start:end])
+            chunks.append(view[start:end])
         start = end
     return chunks
+
+
+CUT_MARK = b"...(line cut)\n"
+
+
+def _cut(line: bytes, most: int) -> bytes:
+    """`line` shortened to `most` bytes with CUT_MARK at its end, never inside a character."""
+    keep = most - len(CUT_MARK)
+    while keep > 0 and line[keep] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+        keep -= 1
+    return line[:keep] + CUT_MARK
 
 
 class ConsoleSink(LineSink):

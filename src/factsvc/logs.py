@@ -17,6 +17,12 @@ from factsvc.request_context import RequestIdFilter
 
 access_log = logging.getLogger("factsvc.access")
 _SERVICE_LOGGER = logging.getLogger("factsvc")
+# The client's method and path in an access line are cut to these many characters (a head may
+# be HTTP_MAX_HEADER_BYTES long): escaped at most 6 x, a line stays within a pipe's atomic
+# PIPE_BUF (log_writer), a queue of LOG_QUEUE_MAX_LINES lines within a few MB, and escaping it
+# within a fraction of a millisecond of the event loop's time.
+ACCESS_PATH_MAX = 512
+ACCESS_METHOD_MAX = 32
 _ROOT = logging.getLogger()
 
 
@@ -42,7 +48,8 @@ def configure_logging(settings: Settings) -> LogPipeline:
     """
     global _pipeline
     if _pipeline is not None:
-        _pipeline.close()
+        logging.getLogger().removeHandler(_pipeline.handler)
+        _pipeline.close(timeout=1.0)
     _leave_out_unused_record_fields()
     formatter: CachedTimeFormatter = (
         PlainFormatter() if settings.log_format == "plain" else JsonFormatter()
@@ -158,9 +165,12 @@ def log_request(handler: RequestHandler, client: str) -> None:
     if not access_log.isEnabledFor(level):
         return
     request = handler.request
-    message = (
-        f"{request.method} {request.path} {status} {1000.0 * request.request_time():.1f}ms {client}"
-    )
+    method, path = request.method or "-", request.path
+    if len(method) > ACCESS_METHOD_MAX:
+        method = method[:ACCESS_METHOD_MAX] + "..."
+    if len(path) > ACCESS_PATH_MAX:
+        path = f"{path[:ACCESS_PATH_MAX]}...(+{len(path) - ACCESS_PATH_MAX} chars)"
+    message = f"{method} {path} {status} {1000.0 * request.request_time():.1f}ms {client}"
     extra = {"request_id": getattr(handler, "request_id", "-"), "client": client}
     if _pipeline is not None and _only_the_pipeline_listens(_pipeline):
         _pipeline.offer_line(level, access_log.name, message, extra)
@@ -173,6 +183,8 @@ def _only_the_pipeline_listens(pipeline: LogPipeline) -> bool:
     return (
         len(handlers) == 1
         and handlers[0] is pipeline.handler
+        and pipeline.handler.level == logging.NOTSET
+        and len(pipeline.handler.filters) == 1  # configure_logging's RequestIdFilter
         and not (access_log.handlers or access_log.filters or _SERVICE_LOGGER.handlers)
         and not (_SERVICE_LOGGER.filters or _ROOT.filters)
         and access_log.propagate

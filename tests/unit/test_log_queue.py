@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import select
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,12 +118,53 @@ def test_a_write_that_fails_counts_its_lines(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("most", [select.PIPE_BUF, 64, 0])
 def test_batches_for_a_pipe_are_whole_lines_of_at_most_pipe_buf(most: int) -> None:
-    lines = [str(n) * (n % 300) for n in range(400)] + ["x" * 10_000, "end"]
+    lines = [str(n) * (n % 300) for n in range(400)] + ["\u00e9" * 10_000, "end"]
     data = "".join(line + "\n" for line in lines).encode()
     chunks = [bytes(chunk) for chunk in _whole_line_chunks(data, most)]
-    assert b"".join(chunks) == data
+    if not most:
+        assert b"".join(chunks) == data
+        return
+    written = b"".join(chunks)
+    assert len(chunks) > 1
     for chunk in chunks:
         assert chunk.endswith(b"\n")
-        assert not most or len(chunk) <= most or chunk.count(b"\n") == 1
-    if most:
-        assert len(chunks) > 1
+        assert len(chunk) <= most, "a longer write to a pipe may be interleaved"
+        chunk.decode()  # never cut inside a character
+    got = written.decode().splitlines()
+    assert len(got) == len(lines)
+    for line, original in zip(got, lines, strict=True):
+        if line.endswith("...(line cut)"):
+            assert original.startswith(line.removesuffix("...(line cut)"))
+            assert len(original.encode()) >= most
+        else:
+            assert line == original
+
+
+def test_a_line_logged_while_the_stop_writes_its_last_batch_is_written(
+    tmp_path: Path, pipelines: list[LogPipeline]
+) -> None:
+    class SlowSink(WatchedFileSink):
+        """Its thread's batches take 0.3 s each; writes after the stop are quick."""
+
+        def write(self, lines: list[str]) -> None:
+            if "_monitor" in threading.current_thread().name:  # QueueListener's thread
+                time.sleep(0.3)
+            super().write(lines)
+
+    path = tmp_path / "factsvc.log"
+    pipeline = started(pipelines, SlowSink(path))
+    pipeline.handler.offer("first")
+    time.sleep(0.25)  # the thread has taken "first" and is writing it
+
+    def offer_late() -> None:
+        for number in range(600):  # until after the last batch has been taken
+            pipeline.handler.offer(f"late {number}")
+            time.sleep(0.001)
+
+    offering = threading.Thread(target=offer_late)
+    offering.start()
+    pipeline.stop()
+    offering.join()
+    written = path.read_text().splitlines()
+    assert len(written) + pipeline.dropped()["file"] == 601, "a line neither written nor counted"
+    assert pipeline.dropped()["file"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import select
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import pytest
 
 from factsvc.config import Settings
 from factsvc.log_format import JsonFormatter, PlainFormatter
-from factsvc.logs import configure_logging
+from factsvc.logs import (
+    ACCESS_METHOD_MAX,
+    ACCESS_PATH_MAX,
+    configure_logging,
+    flush_logging,
+    log_request,
+)
 from tests.support.servers import STRONG_SECRET
 
 PRODUCTION = {"DEBUG": "false", "SESSION_COOKIE_SECRET": STRONG_SECRET}
@@ -81,3 +88,41 @@ def test_each_configured_handler_writes_one_line_records_at_the_default_level(
     assert set(pipeline.sinks) == {"console", "file"}
     assert type(pipeline.handler.formatter) is expected
     assert pipeline.handler in root.handlers
+
+
+class _Request:
+    def __init__(self, method: str, path: str) -> None:
+        self.method, self.path = method, path
+
+    def request_time(self) -> float:
+        return 0.0004
+
+
+class _Answered:
+    """What log_request reads of a handler."""
+
+    request_id = "0123456789abcdef0123456789abcdef"
+
+    def __init__(self, method: str, path: str) -> None:
+        self.request = _Request(method, path)
+
+    def get_status(self) -> int:
+        return 404
+
+
+@pytest.mark.usefixtures("restored_logging")
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_an_access_line_cuts_a_long_method_and_path(tmp_path: Path, log_format: str) -> None:
+    settings = Settings(
+        debug=False, session_cookie_secret=STRONG_SECRET, path_data=tmp_path, log_format=log_format
+    )
+    configure_logging(settings)
+    path = "/" + "\x85" * 20_000  # escaped, each of these takes 6 characters
+    log_request(_Answered("M" * 100, path), "127.0.0.1")  # type: ignore[arg-type]
+    assert flush_logging()
+    text = (tmp_path / "log" / "factsvc.log").read_text()
+    lines = [line for line in text.splitlines() if "factsvc.access" in line]
+    assert len(lines) == 1
+    assert len(lines[0].encode()) < select.PIPE_BUF, "a pipe could tear a longer line"
+    assert f"...(+{len(path) - ACCESS_PATH_MAX} chars)" in lines[0]
+    assert "M" * ACCESS_METHOD_MAX + "..." in lines[0]
