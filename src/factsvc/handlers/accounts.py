@@ -12,6 +12,7 @@ from factsvc.handlers.authorization import bearer_token
 from factsvc.handlers.base import BaseHandler
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.error_map import error_answer, kind_of
+from factsvc.handlers.http_caching import NO_STORE
 from factsvc.handlers.session_cookie import CookiePolicy
 from factsvc.handlers.session_delivery import Delivery, login_delivery, renewal_delivery
 from factsvc.services.accounts import AccountService
@@ -50,7 +51,7 @@ class AccountHandler(BaseHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
-        self.set_header("Cache-Control", "no-store")
+        self.set_header("Cache-Control", NO_STORE)
 
     def check_trusted_origin(self, origin: str) -> bool:
         """Cross-origin state changes pass for trusted origins, and for requests whose only

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from factsvc.handlers.base import BaseHandler
+from factsvc.handlers.http_caching import NO_STORE
 from factsvc.metrics import Metrics
 
 
@@ -16,5 +17,5 @@ class MetricsHandler(BaseHandler):
 
     async def get(self) -> None:
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.set_header("Cache-Control", "no-store")
+        self.set_header("Cache-Control", NO_STORE)
         await self.send_body(self._metrics.exposition())
