@@ -122,12 +122,7 @@ class ManagedServer:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
+        end_process(process, timeout)
         if self.pid_file is not None:
             self.pid_file.unlink(missing_ok=True)
 
@@ -271,3 +266,17 @@ class EmbeddedBackends:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+
+
+def end_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """End a process this one started, if still running: SIGTERM, then SIGKILL when it has
+    not exited within `timeout` seconds; returns once it has exited (waiting `timeout` again
+    after the SIGKILL)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from factsvc import embedded
+
 
 def serve_environment(data: Path, port: int, **env: str) -> dict[str, str]:
     """The environment of a `factsvc serve` on 127.0.0.1:`port` keeping its files in `data`,
@@ -21,12 +23,6 @@ def serve_environment(data: Path, port: int, **env: str) -> dict[str, str]:
 
 
 def end_process(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """End a process still running: SIGTERM, then SIGKILL if it has not exited in `timeout`."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
+    """End a process still running: SIGTERM, then SIGKILL if it has not exited in `timeout`
+    (embedded.end_process, the service's own)."""
+    embedded.end_process(process, timeout)
