@@ -3,9 +3,8 @@ within a number of bytes, evicting the least recently used values, and touches n
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from factsvc.storage.redis_cache import HASH_TAG, KEY_PREFIX, CacheFailures, unwrap, wrap
+from factsvc.storage.redis_client import RedisClient
 
 # The index, all under the values' hash tag: the sorted set ranks each cached n by its last
 # use (a tick of CLOCK_KEY, so that instances with unsynchronised clocks agree), the hash
@@ -90,7 +89,7 @@ class BoundedRedisFactorialCache:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         ttl_seconds: int,
         max_bytes: int,

@@ -6,9 +6,8 @@ from __future__ import annotations
 import hashlib
 import time
 
-from redis.asyncio import Redis
-
 from factsvc.errors import CacheUnavailable
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import RedisErrors
 
 # Every cache key carries this hash tag: in a Redis Cluster they all live in one slot, where
@@ -44,7 +43,9 @@ class RedisFactorialCache:
     CacheUnavailable when Redis fails, and then for `retry_after_failure` seconds without
     asking Redis at all."""
 
-    def __init__(self, redis: Redis, *, ttl_seconds: int, retry_after_failure: float = 1.0) -> None:
+    def __init__(
+        self, redis: RedisClient, *, ttl_seconds: int, retry_after_failure: float = 1.0
+    ) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._failures = CacheFailures(retry_after_failure)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from factsvc.config import Settings
+
+# What every storage adapter takes: one server or a Sentinel's master (Redis), or a Redis
+# Cluster. The adapters use only commands that both run alike (single-slot keys, scripts).
+RedisClient: TypeAlias = Redis | RedisCluster
 
 
 def make_redis(settings: Settings, url: str = "") -> Redis:

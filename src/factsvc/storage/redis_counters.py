@@ -4,9 +4,8 @@ is forgotten)."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from factsvc.services.limits import Reservation
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import redis_errors
 
 PREFIX = "factsvc:limit:v1:"
@@ -65,7 +64,7 @@ class RedisCounterStore:
     """The CounterStore port (services/limits.py) on Redis; raises DependencyUnavailable when
     Redis fails."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)

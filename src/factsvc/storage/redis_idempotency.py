@@ -7,10 +7,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio import Redis
-
 from factsvc.errors import RateLimited
 from factsvc.services.idempotency import Quota
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import redis_errors
 
 PREFIX = "factsvc:idempotency:v1:"
@@ -89,7 +88,7 @@ class RedisIdempotencyStore:
     DependencyUnavailable when Redis fails. An unreadable record reads as {} (held, by no one's
     body), never as absent: a key is not given away because its record was damaged."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._settle = redis.register_script(_SETTLE)

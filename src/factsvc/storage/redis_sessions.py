@@ -7,9 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio import Redis
-
 from factsvc.services.sessions import Fence
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import redis_errors
 
 SESSION_PREFIX = "factsvc:session:v1:"
@@ -47,7 +46,7 @@ class RedisSessionStore:
     """The SessionStore port (services/sessions.py) on Redis; raises DependencyUnavailable
     when Redis fails."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def save(
