@@ -23,6 +23,8 @@ from tornado.httpclient import AsyncHTTPClient
 from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server, redis_cache_server, redis_server
+from factsvc.embedded_redis import RedisClusterServers
+from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.server import make_http_server
 from tests.support.api import Api
 from tests.support.servers import (
@@ -64,6 +66,65 @@ def own_redis(tmp_path: Path) -> Iterator[ManagedServer]:
     if server.process is not None and server.process.poll() is None:
         os.kill(server.process.pid, signal.SIGCONT)
     server.stop()
+
+
+# Small, so that a test's killed master fails over within a few seconds.
+FAILOVER_NODE_TIMEOUT_MS = 1000
+FAILOVER_DOWN_AFTER_MS = 1000
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_backend(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster shared by the suite: 3 masters with a replica each, not to be harmed
+    (tests empty it with flush())."""
+    base = tmp_path_factory.mktemp("redis-cluster")
+    cluster = RedisClusterServers(data_dir=base / "data", log_dir=base)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel_backend(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RedisSentinelServers]:
+    """A Sentinel group shared by the suite: a master, its replica and three sentinels
+    watching it as "factsvc", not to be harmed (tests empty it with flush())."""
+    base = tmp_path_factory.mktemp("redis-sentinel")
+    group = RedisSentinelServers(data_dir=base / "data", log_dir=base)
+    group.start()
+    yield group
+    group.stop()
+
+
+@pytest.fixture
+def own_redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
+    """A Redis Cluster of this test alone (3 masters with a replica each, node timeout
+    FAILOVER_NODE_TIMEOUT_MS), whose nodes the test may kill."""
+    cluster = RedisClusterServers(
+        data_dir=tmp_path / "redis-cluster",
+        log_dir=tmp_path,
+        node_timeout_ms=FAILOVER_NODE_TIMEOUT_MS,
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def own_redis_sentinel(tmp_path: Path) -> Iterator[RedisSentinelServers]:
+    """A Sentinel group of this test alone (down-after FAILOVER_DOWN_AFTER_MS), whose
+    master the test may kill."""
+    group = RedisSentinelServers(
+        data_dir=tmp_path / "redis-sentinel",
+        log_dir=tmp_path,
+        down_after_ms=FAILOVER_DOWN_AFTER_MS,
+    )
+    group.start()
+    yield group
+    group.stop()
 
 
 # Small, so that a test fills it with a few dozen large factorials.
