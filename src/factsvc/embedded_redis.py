@@ -31,12 +31,13 @@ def free_cluster_port(tries: int = 200) -> int:
     range (32768 on Linux) so that no outgoing connection takes one meanwhile."""
     for _ in range(tries):
         port = random.randint(10000, 32767 - CLUSTER_BUS_OFFSET)  # noqa: S311 - not a secret
-        if all(_bindable(p) for p in (port, port + CLUSTER_BUS_OFFSET)):
+        if all(bindable(p) for p in (port, port + CLUSTER_BUS_OFFSET)):
             return port
     raise EmbeddedError("no free pair of ports for a Redis Cluster node")
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """Whether LOOPBACK:`port` is free to listen on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((LOOPBACK, port))
