@@ -10,6 +10,11 @@ from typing import Generic, TypeVar
 
 Port = TypeVar("Port")
 
+# The real backends an adapter is proven on, by subject: the fixture of a live client of each
+# (tests/contract/conftest.py), emptied for each test.
+LIVE_REDIS = {"redis": "live_redis", "cluster": "cluster_redis"}
+REDIS_SUBJECTS = ["fake", *LIVE_REDIS]
+
 
 class ManualClock:
     """A clock in seconds that moves only when a test advances it: fakes take it as `clock`."""

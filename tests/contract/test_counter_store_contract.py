@@ -7,20 +7,28 @@ from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable
 from factsvc.services.limits import CounterStore, Reservation
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_counters import RedisCounterStore
-from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from tests.contract.subjects import (
+    LIVE_REDIS,
+    REDIS_SUBJECTS,
+    ManualClock,
+    Subject,
+    fake_subject,
+    real_subject,
+)
 from tests.support.fake_redis_stores import FakeCounterStore
 
 pytestmark = pytest.mark.gen_test(timeout=30)
 
 
-@pytest.fixture(params=["fake", "redis"])
+@pytest.fixture(params=REDIS_SUBJECTS)
 def counters(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[CounterStore]:
     if request.param == "fake":
         cut_off = FakeCounterStore(clock)
         cut_off.available = False
         return fake_subject(FakeCounterStore(clock), cut_off, clock)
-    live: Redis = request.getfixturevalue("live_redis")
+    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
     dead: Redis = request.getfixturevalue("dead_redis")
     return real_subject(RedisCounterStore(live), RedisCounterStore(dead))
 

@@ -11,8 +11,16 @@ from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable, RateLimited
 from factsvc.services.idempotency import IdempotencyStore, Quota
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
-from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from tests.contract.subjects import (
+    LIVE_REDIS,
+    REDIS_SUBJECTS,
+    ManualClock,
+    Subject,
+    fake_subject,
+    real_subject,
+)
 from tests.support.fake_idempotency_store import FakeIdempotencyStore
 
 pytestmark = pytest.mark.gen_test(timeout=30)
@@ -21,15 +29,17 @@ PENDING = {"state": "pending", "fingerprint": "f1", "claim": "c1"}
 OTHER = {"state": "pending", "fingerprint": "f1", "claim": "c2"}
 DONE = {"state": "done", "fingerprint": "f1", "answer": {"status": 201, "name": "Ünïcode"}}
 TWO = Quota("scope-a", 2)
+# Keys in scope-a's group, as a key under its quota must be.
+A1, A2, A3, A4 = (f"scope-a:k{number}" for number in range(1, 5))
 
 
-@pytest.fixture(params=["fake", "redis"])
+@pytest.fixture(params=REDIS_SUBJECTS)
 def records(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[IdempotencyStore]:
     if request.param == "fake":
         cut_off = FakeIdempotencyStore(clock)
         cut_off.available = False
         return fake_subject(FakeIdempotencyStore(clock), cut_off, clock)
-    live: Redis = request.getfixturevalue("live_redis")
+    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
     dead: Redis = request.getfixturevalue("dead_redis")
     return real_subject(RedisIdempotencyStore(live), RedisIdempotencyStore(dead))
 
@@ -108,14 +118,15 @@ async def test_a_scope_holds_at_most_its_limit_and_refuses_a_new_key_past_it(
     records: Subject[IdempotencyStore],
 ) -> None:
     store = records.store
-    assert await store.claim("k1", PENDING, 60, TWO) is None
-    assert await store.claim("k2", PENDING, 30, TWO) is None
+    assert await store.claim(A1, PENDING, 60, TWO) is None
+    assert await store.claim(A2, PENDING, 30, TWO) is None
     with pytest.raises(RateLimited) as refused:
-        await store.claim("k3", PENDING, 60, TWO)
+        await store.claim(A3, PENDING, 60, TWO)
     assert 29 <= refused.value.retry_after_seconds <= 30, "until the scope's first record ends"
-    assert await store.load("k3") is None, "a refused key stores nothing"
-    assert await store.claim("k1", OTHER, 60, TWO) == PENDING, "a key held is still answered"
-    assert await store.claim("k3", PENDING, 60, Quota("scope-b", 2)) is None, "scopes apart"
+    assert await store.load(A3) is None, "a refused key stores nothing"
+    assert await store.claim(A1, OTHER, 60, TWO) == PENDING, "a key held is still answered"
+    other_scope = Quota("scope-b", 2)
+    assert await store.claim("scope-b:k3", PENDING, 60, other_scope) is None, "scopes apart"
     assert await store.claim("k4", PENDING, 60) is None, "and keys outside any scope"
 
 
@@ -123,16 +134,16 @@ async def test_a_freed_key_no_longer_counts_and_a_kept_one_counts_while_it_lives
     records: Subject[IdempotencyStore],
 ) -> None:
     store = records.store
-    await store.claim("k1", PENDING, 60, TWO)
-    await store.claim("k2", PENDING, 60, TWO)
-    await store.settle("k1", PENDING, None, 60, TWO)
-    await store.settle("k2", PENDING, DONE, 2, TWO)
-    assert await store.claim("k3", PENDING, 60, TWO) is None, "k1 was freed"
+    await store.claim(A1, PENDING, 60, TWO)
+    await store.claim(A2, PENDING, 60, TWO)
+    await store.settle(A1, PENDING, None, 60, TWO)
+    await store.settle(A2, PENDING, DONE, 2, TWO)
+    assert await store.claim(A3, PENDING, 60, TWO) is None, "k1 was freed"
     with pytest.raises(RateLimited) as refused:
-        await store.claim("k4", PENDING, 60, TWO)
+        await store.claim(A4, PENDING, 60, TWO)
     assert 1 <= refused.value.retry_after_seconds <= 2, "k2 counts by its settled TTL"
     await records.wait(2.2)
-    assert await store.claim("k4", PENDING, 60, TWO) is None, "k2's record ended"
+    assert await store.claim(A4, PENDING, 60, TWO) is None, "k2's record ended"
 
 
 async def test_of_concurrent_claims_of_new_keys_a_scope_takes_only_its_limit(
@@ -144,5 +155,26 @@ async def test_of_concurrent_claims_of_new_keys_a_scope_takes_only_its_limit(
         except RateLimited:
             return False
 
-    stored = await asyncio.gather(*(claim(f"k{i}") for i in range(10)))
+    stored = await asyncio.gather(*(claim(f"scope-a:k{i}") for i in range(10)))
     assert stored.count(True) == 3
+
+
+async def test_a_key_under_a_quota_must_be_in_its_scopes_group(
+    records: Subject[IdempotencyStore],
+) -> None:
+    with pytest.raises(ValueError, match="group"):
+        await records.store.claim("scope-b:k1", PENDING, 60, TWO)
+    with pytest.raises(ValueError, match="group"):
+        await records.store.settle("k1", PENDING, DONE, 60, TWO)
+    assert await records.store.load("scope-b:k1") is None
+
+
+async def test_a_grouped_key_is_one_key_with_or_without_its_quota(
+    records: Subject[IdempotencyStore],
+) -> None:
+    assert await records.store.claim(A1, PENDING, 60, TWO) is None
+    assert await records.store.load(A1) == PENDING
+    assert await records.store.claim(A1, OTHER, 60) == PENDING
+    await records.store.settle(A1, PENDING, DONE, 60)
+    assert await records.store.load(A1) == DONE
+    assert await records.store.load("k1") is None, "a group is part of its key"

@@ -9,9 +9,17 @@ import pytest
 from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable
-from factsvc.services.sessions import Fence, SessionStore
+from factsvc.services.sessions import Fence, SessionStore, user_tag
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_sessions import RedisSessionStore
-from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from tests.contract.subjects import (
+    LIVE_REDIS,
+    REDIS_SUBJECTS,
+    ManualClock,
+    Subject,
+    fake_subject,
+    real_subject,
+)
 from tests.support.fake_redis_stores import FakeSessionStore
 
 pytestmark = pytest.mark.gen_test(timeout=30)
@@ -21,86 +29,96 @@ NEWER = {**RECORD, "user": {"v": 1, "name": "newer"}}
 DAY = 86_400
 
 
-@pytest.fixture(params=["fake", "redis"])
+def key(user_id: str, name: str) -> str:
+    """A key shaped as session_key makes them: the user's tag, a colon, a name."""
+    return f"{user_tag(user_id)}:{name}"
+
+
+K1, K2, K3, K4 = (key("u1", f"k{number}") for number in range(1, 5))
+UNKNOWN = key("u1", "unknown")
+THEIRS = key("u2", "theirs")
+
+
+@pytest.fixture(params=REDIS_SUBJECTS)
 def sessions(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[SessionStore]:
     if request.param == "fake":
         cut_off = FakeSessionStore(clock)
         cut_off.available = False
         return fake_subject(FakeSessionStore(clock), cut_off, clock)
-    live: Redis = request.getfixturevalue("live_redis")
+    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
     dead: Redis = request.getfixturevalue("dead_redis")
     return real_subject(RedisSessionStore(live), RedisSessionStore(dead))
 
 
 async def test_a_saved_record_loads_back_equal(sessions: Subject[SessionStore]) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
-    assert await sessions.store.load("k1", 60) == RECORD
-    assert await sessions.store.load("unknown", 60) is None
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    assert await sessions.store.load(K1, 60) == RECORD
+    assert await sessions.store.load(UNKNOWN, 60) is None
 
 
 async def test_a_record_ends_when_its_ttl_runs_out(sessions: Subject[SessionStore]) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 1, DAY)
+    await sessions.store.save(K1, "u1", RECORD, 1, DAY)
     await sessions.wait(1.1)
-    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.load(K1, 60) is None
 
 
 async def test_a_ttl_under_one_second_still_saves_the_record(
     sessions: Subject[SessionStore],
 ) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 0, DAY)
-    assert await sessions.store.load("k1", 60) == RECORD
+    await sessions.store.save(K1, "u1", RECORD, 0, DAY)
+    assert await sessions.store.load(K1, 60) == RECORD
 
 
 async def test_each_load_restarts_the_idle_timer(sessions: Subject[SessionStore]) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 1, DAY)
+    await sessions.store.save(K1, "u1", RECORD, 1, DAY)
     await sessions.wait(0.6)
-    assert await sessions.store.load("k1", 3) == RECORD
+    assert await sessions.store.load(K1, 3) == RECORD
     await sessions.wait(0.6)
-    assert await sessions.store.load("k1", 3) == RECORD, "alive past the first TTL"
+    assert await sessions.store.load(K1, 3) == RECORD, "alive past the first TTL"
 
 
 async def test_expire_shortens_the_life_of_a_record_and_creates_none(
     sessions: Subject[SessionStore],
 ) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
-    await sessions.store.expire("k1", 1)
-    await sessions.store.expire("unknown", 60)
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    await sessions.store.expire(K1, 1)
+    await sessions.store.expire(UNKNOWN, 60)
     await sessions.wait(1.1)
-    assert await sessions.store.load("k1", 60) is None
-    assert await sessions.store.load("unknown", 60) is None
+    assert await sessions.store.load(K1, 60) is None
+    assert await sessions.store.load(UNKNOWN, 60) is None
 
 
 async def test_replace_overwrites_a_live_record(sessions: Subject[SessionStore]) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
-    await sessions.store.replace("k1", NEWER)
-    assert await sessions.store.load("k1", 60) == NEWER
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    await sessions.store.replace(K1, NEWER)
+    assert await sessions.store.load(K1, 60) == NEWER
 
 
 async def test_replace_keeps_the_records_ttl(sessions: Subject[SessionStore]) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 1, DAY)
-    await sessions.store.replace("k1", NEWER)
+    await sessions.store.save(K1, "u1", RECORD, 1, DAY)
+    await sessions.store.replace(K1, NEWER)
     await sessions.wait(1.1)
-    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.load(K1, 60) is None
 
 
 async def test_replace_never_brings_back_an_ended_record(
     sessions: Subject[SessionStore],
 ) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
-    await sessions.store.delete("k1", "u1")
-    await sessions.store.replace("k1", NEWER)
-    await sessions.store.replace("never-saved", NEWER)
-    assert await sessions.store.load("k1", 60) is None
-    assert await sessions.store.load("never-saved", 60) is None
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    await sessions.store.delete(K1, "u1")
+    await sessions.store.replace(K1, NEWER)
+    await sessions.store.replace(key("u1", "never-saved"), NEWER)
+    assert await sessions.store.load(K1, 60) is None
+    assert await sessions.store.load(key("u1", "never-saved"), 60) is None
 
 
 async def test_delete_ends_that_record_only(sessions: Subject[SessionStore]) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 60, DAY)
-    await sessions.store.save("k2", "u1", RECORD, 60, DAY)
-    await sessions.store.delete("k1", "u1")
-    await sessions.store.delete("unknown", "u1")
-    assert await sessions.store.load("k1", 60) is None
-    assert await sessions.store.load("k2", 60) == RECORD
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    await sessions.store.save(K2, "u1", RECORD, 60, DAY)
+    await sessions.store.delete(K1, "u1")
+    await sessions.store.delete(UNKNOWN, "u1")
+    assert await sessions.store.load(K1, 60) is None
+    assert await sessions.store.load(K2, 60) == RECORD
 
 
 async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
@@ -108,13 +126,13 @@ async def test_every_call_fails_as_dependency_unavailable_without_the_backend(
 ) -> None:
     store = sessions.cut_off
     with pytest.raises(DependencyUnavailable) as raised:
-        await store.save("k1", "u1", RECORD, 60, DAY)
+        await store.save(K1, "u1", RECORD, 60, DAY)
     assert raised.value.states == {"redis": "unavailable"}
     calls: list[Callable[[], Awaitable[object]]] = [
-        lambda: store.load("k1", 60),
-        lambda: store.replace("k1", NEWER),
-        lambda: store.expire("k1", 60),
-        lambda: store.delete("k1", "u1"),
+        lambda: store.load(K1, 60),
+        lambda: store.replace(K1, NEWER),
+        lambda: store.expire(K1, 60),
+        lambda: store.delete(K1, "u1"),
     ]
     for call in calls:
         with pytest.raises(DependencyUnavailable):
@@ -127,28 +145,28 @@ CHANGE_MS = 60_000
 async def test_retiring_credentials_ends_the_users_sessions_and_refuses_older_versions(
     sessions: Subject[SessionStore],
 ) -> None:
-    await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0)
-    await sessions.store.save("theirs", "u2", RECORD, 60, DAY, 0)
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY, 0)
+    await sessions.store.save(THEIRS, "u2", RECORD, 60, DAY, 0)
     await sessions.store.retire_credentials("u1", 1, DAY, CHANGE_MS)
-    assert await sessions.store.load("k1", 60) is None
-    assert await sessions.store.save("k2", "u1", RECORD, 60, DAY, 0) == Fence(1, changing=True)
-    assert await sessions.store.load("k2", 60) is None, "a refused record is not stored"
-    assert await sessions.store.save("k3", "u1", RECORD, 60, DAY, 1) is None
-    assert await sessions.store.load("k3", 60) == RECORD
-    assert await sessions.store.load("theirs", 60) == RECORD, "other users keep their sessions"
-    assert await sessions.store.save("k4", "u2", RECORD, 60, DAY, 0) is None
+    assert await sessions.store.load(K1, 60) is None
+    assert await sessions.store.save(K2, "u1", RECORD, 60, DAY, 0) == Fence(1, changing=True)
+    assert await sessions.store.load(K2, 60) is None, "a refused record is not stored"
+    assert await sessions.store.save(K3, "u1", RECORD, 60, DAY, 1) is None
+    assert await sessions.store.load(K3, 60) == RECORD
+    assert await sessions.store.load(THEIRS, 60) == RECORD, "other users keep their sessions"
+    assert await sessions.store.save(key("u2", "k4"), "u2", RECORD, 60, DAY, 0) is None
 
 
 async def test_a_refused_record_is_not_listed_for_a_later_retirement(
     sessions: Subject[SessionStore],
 ) -> None:
     await sessions.store.retire_credentials("u1", 1, DAY, CHANGE_MS)
-    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0) is not None
-    await sessions.store.save("k2", "u1", RECORD, 60, DAY, 1)
+    assert await sessions.store.save(K1, "u1", RECORD, 60, DAY, 0) is not None
+    await sessions.store.save(K2, "u1", RECORD, 60, DAY, 1)
     await sessions.store.retire_credentials("u1", 2, DAY, CHANGE_MS)
-    assert await sessions.store.save("k3", "u1", RECORD, 60, DAY, 1) == Fence(2, changing=True)
-    assert await sessions.store.load("k2", 60) is None
-    assert await sessions.store.save("k4", "u1", RECORD, 60, DAY, 2) is None
+    assert await sessions.store.save(K3, "u1", RECORD, 60, DAY, 1) == Fence(2, changing=True)
+    assert await sessions.store.load(K2, 60) is None
+    assert await sessions.store.save(K4, "u1", RECORD, 60, DAY, 2) is None
 
 
 async def test_the_change_marker_ends_after_its_milliseconds_and_the_fence_stays(
@@ -156,22 +174,22 @@ async def test_the_change_marker_ends_after_its_milliseconds_and_the_fence_stays
 ) -> None:
     await sessions.store.retire_credentials("u1", 1, DAY, 300)
     await sessions.wait(0.5)
-    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0) == Fence(1, changing=False)
-    assert await sessions.store.load("k1", 60) is None
+    assert await sessions.store.save(K1, "u1", RECORD, 60, DAY, 0) == Fence(1, changing=False)
+    assert await sessions.store.load(K1, 60) is None
 
 
 async def test_a_fence_is_never_lowered(sessions: Subject[SessionStore]) -> None:
     await sessions.store.retire_credentials("u1", 3, DAY, CHANGE_MS)
     await sessions.store.retire_credentials("u1", 2, DAY, CHANGE_MS)
-    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 2) == Fence(3, changing=True)
-    assert await sessions.store.save("k2", "u1", RECORD, 60, DAY, 3) is None
+    assert await sessions.store.save(K1, "u1", RECORD, 60, DAY, 2) == Fence(3, changing=True)
+    assert await sessions.store.save(K2, "u1", RECORD, 60, DAY, 3) is None
 
 
 async def test_a_fence_ends_after_its_ttl(sessions: Subject[SessionStore]) -> None:
     await sessions.store.retire_credentials("u1", 1, 1, 100)
     await sessions.wait(1.1)
-    assert await sessions.store.save("k1", "u1", RECORD, 60, DAY, 0) is None
-    assert await sessions.store.load("k1", 60) == RECORD
+    assert await sessions.store.save(K1, "u1", RECORD, 60, DAY, 0) is None
+    assert await sessions.store.load(K1, 60) == RECORD
 
 
 async def test_retiring_and_fenced_saves_fail_as_dependency_unavailable_without_the_backend(
@@ -180,4 +198,10 @@ async def test_retiring_and_fenced_saves_fail_as_dependency_unavailable_without_
     with pytest.raises(DependencyUnavailable):
         await sessions.cut_off.retire_credentials("u1", 1, DAY, CHANGE_MS)
     with pytest.raises(DependencyUnavailable):
-        await sessions.cut_off.save("k1", "u1", RECORD, 60, DAY, 1)
+        await sessions.cut_off.save(K1, "u1", RECORD, 60, DAY, 1)
+
+
+async def test_a_key_without_its_users_tag_is_refused(sessions: Subject[SessionStore]) -> None:
+    with pytest.raises(ValueError, match="tag"):
+        await sessions.store.save(THEIRS, "u1", RECORD, 60, DAY)
+    assert await sessions.store.load(THEIRS, 60) is None

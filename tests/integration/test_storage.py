@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, free_port
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
-from factsvc.services.sessions import SessionService
+from factsvc.services.sessions import SessionService, user_tag
 from factsvc.services.users import NewAccount
 from factsvc.storage import mongo
 from factsvc.storage.mongo_accounts import MongoAccountStore
@@ -43,13 +43,16 @@ async def test_sessions_live_under_the_hash_of_their_token_with_ttls(
     try:
         sessions = SessionService(RedisSessionStore(redis), idle_seconds=600, absolute_seconds=3600)
         session = await sessions.create("user-1", {"id": "user-1"})
-        key = SESSION_PREFIX + hashlib.sha256(session.token.encode()).hexdigest()
+        # Under the user's hash tag, which the token ends with.
+        tag = "{" + user_tag("user-1") + "}:"
+        assert session.token.endswith(user_tag("user-1"))
+        key = SESSION_PREFIX + tag + hashlib.sha256(session.token.encode()).hexdigest()
         assert redis_direct.exists(key) == 1
         for stored_key in redis_direct.keys("*"):
             assert session.token.encode() not in stored_key
             assert session.token.encode() not in (redis_direct.dump(stored_key) or b"")
         assert 0 < redis_direct.ttl(key) <= 600
-        assert 0 < redis_direct.ttl(USER_INDEX_PREFIX + "user-1") <= 3600
+        assert 0 < redis_direct.ttl(USER_INDEX_PREFIX + tag + "user-1") <= 3600
 
         redis_direct.expire(key, 5)
         assert await sessions.resolve(session.token) is not None
@@ -74,14 +77,14 @@ async def test_rate_limit_windows_start_at_the_first_hit_and_are_never_extended(
         count, ttl = await counters.hit("k", 10)
         assert count == 2
         assert ttl <= 9
-        assert int(redis_direct.get(COUNTER_PREFIX + "k") or 0) == 2
+        assert int(redis_direct.get(COUNTER_PREFIX + "{k}") or 0) == 2
         await counters.settle("missing", "lease", failed=True, window_seconds=10)
-        assert redis_direct.exists(COUNTER_PREFIX + "missing") == 0
+        assert redis_direct.exists(COUNTER_PREFIX + "{missing}") == 0
         await counters.reserve("g", "l", max_failures=3, lease_seconds=60, window_seconds=10)
         # The leases outlive the last one by a lease, so that its late end still finds it.
-        assert 110_000 < redis_direct.pttl(COUNTER_LEASES_PREFIX + "g") <= 120_000
+        assert 110_000 < redis_direct.pttl(COUNTER_LEASES_PREFIX + "{g}") <= 120_000
         await counters.settle("g", "l", failed=True, window_seconds=10)
-        assert 0 < redis_direct.ttl(COUNTER_PREFIX + "g") <= 10, "failures expire with the window"
+        assert 0 < redis_direct.ttl(COUNTER_PREFIX + "{g}") <= 10, "failures expire with the window"
     finally:
         await redis.aclose()
 

@@ -39,6 +39,7 @@ class FakeIdempotencyStore:
         self.expires_at[key] = self._clock() + max(ttl_seconds, 1)
 
     def _count(self, key: str, quota: Quota, ttl_seconds: int) -> None:
+        _in_group(key, quota)
         now = self._clock()
         counted = {k: end for k, end in self.scopes.get(quota.scope, {}).items() if end > now}
         if key not in counted and len(counted) >= quota.limit:
@@ -72,6 +73,8 @@ class FakeIdempotencyStore:
         quota: Quota | None = None,
     ) -> None:
         self._check()
+        if quota is not None:
+            _in_group(key, quota)
         if self._held(key) != _copy(expected):
             return
         if record is None:
@@ -87,6 +90,11 @@ class FakeIdempotencyStore:
         self._check()
         held = self._held(key)
         return None if held is None else _copy(held)
+
+
+def _in_group(key: str, quota: Quota) -> None:
+    if key.partition(":")[0] != quota.scope:
+        raise ValueError("a key under a quota must be in its scope's group")
 
 
 def _copy(record: Mapping[str, Any]) -> dict[str, Any]:

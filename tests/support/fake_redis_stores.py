@@ -10,7 +10,7 @@ from typing import Any
 
 from factsvc.errors import DependencyUnavailable
 from factsvc.services.limits import Reservation
-from factsvc.services.sessions import Fence
+from factsvc.services.sessions import Fence, user_tag
 
 
 class FakeSessionStore:
@@ -60,6 +60,8 @@ class FakeSessionStore:
         credential_version: int = 0,
     ) -> Fence | None:
         self._check()
+        if key.rpartition(":")[0] != user_tag(user_id):
+            raise ValueError("a session's key must carry its user's tag")
         now = self._clock()
         fence, fence_ends = self.fences.get(user_id, (0, now))
         if now < fence_ends and fence > credential_version:

@@ -20,7 +20,7 @@ from factsvc.errors import (
 from factsvc.services.accounts import AccountService, LoginResult
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
-from factsvc.services.sessions import SessionService
+from factsvc.services.sessions import RANDOM_LENGTH, SessionService
 from factsvc.services.users import User
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
@@ -255,10 +255,14 @@ async def test_login_ends_the_session_it_was_given() -> None:
     assert await world.accounts.current_user(second.token) is not None
 
 
+# Well-formed (TOKEN_PATTERN), yet no session's.
+INVENTED = "A" * RANDOM_LENGTH + "0000"
+
+
 async def test_an_unknown_token_is_refused_not_adopted() -> None:
     world = World()
     await world.register()
-    invented = "A" * 43
+    invented = INVENTED
     result = await world.login(token=invented)
     assert result.token != invented
     with pytest.raises(NotAuthenticated):
@@ -271,7 +275,7 @@ async def test_login_ends_every_session_presented() -> None:
     await world.register("mallory")
     first, second = (await world.login()).token, (await world.login()).token
     others = (await world.login("mallory")).token
-    presented = [first, "A" * 43, second, others, first]
+    presented = [first, INVENTED, second, others, first]
     body = {"username": "alice", "password": PASSWORD}
     result = await world.accounts.login(body, CLIENT, presented=presented)
     for token in (first, second, others):
@@ -287,11 +291,11 @@ async def test_logout_ends_every_session_presented_and_needs_one_live() -> None:
     first, second = (await world.login()).token, (await world.login()).token
     others = (await world.login("mallory")).token
     kept = (await world.login()).token
-    await world.accounts.logout(["A" * 43, first, second, others, first])
+    await world.accounts.logout([INVENTED, first, second, others, first])
     for token in (first, second, others):
         assert await world.accounts.current_user(token) is None
     assert await world.accounts.current_user(kept) is not None
-    for presented in ([], ["A" * 43], [first, "junk"]):
+    for presented in ([], [INVENTED], [first, "junk"]):
         with pytest.raises(NotAuthenticated):
             await world.accounts.logout(presented)
     assert await world.accounts.current_user(kept) is not None

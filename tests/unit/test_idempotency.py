@@ -269,8 +269,9 @@ def test_a_registration_is_scoped_to_its_username_as_sent() -> None:
 
 
 def test_an_authenticated_request_is_scoped_to_its_session_token() -> None:
-    token = "t" * 43
+    token = "t" * 43 + "0a1b"
     assert session_scope(token) == "session:" + session_key(token)
-    assert session_scope("u" * 43) != session_scope(token)
+    assert session_scope("u" * 43 + "0a1b") != session_scope(token)
+    assert session_scope("t" * 43) is None, "a token of before the user's tag"
     assert session_scope(None) is None
     assert session_scope("not a token") is None

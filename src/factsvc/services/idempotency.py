@@ -50,7 +50,10 @@ class Quota:
 
 class IdempotencyStore(Protocol):
     """Records (JSON objects) by key, each with a TTL in whole seconds (at least one); raises
-    DependencyUnavailable when the store cannot be reached."""
+    DependencyUnavailable when the store cannot be reached. A key is `group:name`, or a name
+    alone: a store may keep the records of one group together (one Redis Cluster hash slot).
+    A key claimed or settled under a quota is in the group `quota.scope` (ValueError
+    otherwise), so that a store keeps a scope's count beside its records."""
 
     async def claim(
         self,
@@ -199,10 +202,13 @@ class IdempotencyService:
         an Outcome, an outage) frees the key for a retry and propagates. Raises
         IdempotencyKeyReused, IdempotencyKeyInFlight, RateLimited (a new key in a scope that
         holds `keys_per_scope`) or DependencyUnavailable besides."""
-        stored_key = self._mac(f"{scope}\0{key}")
+        # Every key of a scope in the scope's group, quota or not: a change of the bound
+        # moves no record.
+        group = self._mac(f"scope\0{scope}")
+        stored_key = group + ":" + self._mac(f"{scope}\0{key}")
         quota = None
         if self._keys_per_scope is not None:
-            quota = Quota(self._mac(f"scope\0{scope}"), self._keys_per_scope)
+            quota = Quota(group, self._keys_per_scope)
         fingerprint = self.fingerprint(body)
         pending = {"state": "pending", "fingerprint": fingerprint, "claim": secrets.token_hex(8)}
         held = await self._store.claim(stored_key, pending, self._lease, quota)

@@ -8,9 +8,20 @@ from factsvc.services.limits import Reservation
 from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import redis_errors
 
-PREFIX = "factsvc:limit:v1:"
-LEASES_PREFIX = "factsvc:limit-leases:v1:"
-LAPSED_PREFIX = "factsvc:limit-lapsed:v1:"
+# A limit's three keys carry its key as their hash tag, so that on a Redis Cluster they share
+# the slot where the scripts run. v2: the tag; v1's windows are forgotten.
+PREFIX = "factsvc:limit:v2:"
+LEASES_PREFIX = "factsvc:limit-leases:v2:"
+LAPSED_PREFIX = "factsvc:limit-lapsed:v2:"
+
+# KEYS: the window's count; ARGV: window_seconds. SET NX creates the counter with its TTL only
+# at the first hit, so later hits never extend the window (EXPIRE NX would need Redis 7); INCR
+# keeps the TTL. Returns {count, seconds left}.
+_HIT = """
+redis.call('set', KEYS[1], 0, 'ex', ARGV[1], 'nx')
+local count = redis.call('incr', KEYS[1])
+return {count, redis.call('ttl', KEYS[1])}
+"""
 
 # KEYS: the window's count of failures, the leases held, the leases that lapsed unsettled.
 # ARGV: max_failures, lease, lease_ms, window_seconds. Redis's own clock (TIME) dates the
@@ -66,18 +77,13 @@ class RedisCounterStore:
 
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
+        self._hit = redis.register_script(_HIT)
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)
 
     async def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         with redis_errors:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                # SET NX creates the counter with its TTL only at the first hit, so later hits
-                # never extend the window (EXPIRE NX would need Redis 7). INCR keeps the TTL.
-                pipe.set(PREFIX + key, 0, ex=window_seconds, nx=True)
-                pipe.incr(PREFIX + key)
-                pipe.ttl(PREFIX + key)
-                _, count, ttl = await pipe.execute()
+            count, ttl = await self._hit(keys=[_count(key)], args=[window_seconds])
         return int(count), max(int(ttl), 0)
 
     async def reserve(
@@ -85,7 +91,7 @@ class RedisCounterStore:
     ) -> Reservation:
         with redis_errors:
             outcome, seconds_left = await self._reserve(
-                keys=[PREFIX + key, LEASES_PREFIX + key, LAPSED_PREFIX + key],
+                keys=_keys(key),
                 args=[max_failures, lease, 1000 * lease_seconds, window_seconds],
             )
         if int(outcome) == 2:
@@ -95,10 +101,21 @@ class RedisCounterStore:
     async def settle(self, key: str, lease: str, *, failed: bool, window_seconds: int) -> None:
         with redis_errors:
             await self._settle(
-                keys=[PREFIX + key, LEASES_PREFIX + key, LAPSED_PREFIX + key],
+                keys=_keys(key),
                 args=[lease, 1 if failed else 0, window_seconds],
             )
 
     async def reset(self, key: str) -> None:
         with redis_errors:
-            await self._redis.delete(PREFIX + key)
+            await self._redis.delete(_count(key))
+
+
+def _count(key: str) -> str:
+    """The window's count of `key`: KEYS[1] of every script."""
+    return PREFIX + "{" + key + "}"
+
+
+def _keys(key: str) -> list[str]:
+    """The KEYS of _RESERVE and _SETTLE: the count, the leases held, the leases lapsed."""
+    tag = "{" + key + "}"
+    return [PREFIX + tag, LEASES_PREFIX + tag, LAPSED_PREFIX + tag]

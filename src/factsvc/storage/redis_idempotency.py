@@ -12,10 +12,13 @@ from factsvc.services.idempotency import Quota
 from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import redis_errors
 
-PREFIX = "factsvc:idempotency:v1:"
+# A record of a key `group:name` lies under the hash tag {group}, as does its group's scope
+# (a quota's scope is its keys' group), so that on a Redis Cluster the scripts that touch both
+# run in one slot. v2: the tags; v1's records are forgotten.
+PREFIX = "factsvc:idempotency:v2:"
 # A scope's records: a sorted set of their keys, each scored with the time (ms, Redis's clock)
 # its record ends, updated in the same script as the record so that the two never disagree.
-SCOPE_PREFIX = "factsvc:idempotency-scope:v1:"
+SCOPE_PREFIX = "factsvc:idempotency-scope:v2:"
 # ARGV[1] limit, ARGV[2] ttl in seconds, on KEYS[2]'s set and KEYS[1]'s record; gives 0 when
 # KEYS[1] counts until then, else the milliseconds until the scope's first record ends.
 _COUNT = """
@@ -79,8 +82,18 @@ def _record(raw: bytes | str | None) -> Mapping[str, Any] | None:
     return record if isinstance(record, dict) else {}
 
 
+def _record_key(key: str) -> str:
+    group, colon, name = key.partition(":")
+    return PREFIX + "{" + group + "}:" + name if colon else PREFIX + key
+
+
 def _keys(key: str, quota: Quota | None) -> list[str]:
-    return [PREFIX + key] if quota is None else [PREFIX + key, SCOPE_PREFIX + quota.scope]
+    """The record's key, and its scope's when under a quota: KEYS of _CLAIM and _SETTLE."""
+    if quota is None:
+        return [_record_key(key)]
+    if key.partition(":")[0] != quota.scope:
+        raise ValueError("a key under a quota must be in its scope's group")
+    return [_record_key(key), SCOPE_PREFIX + "{" + quota.scope + "}"]
 
 
 class RedisIdempotencyStore:
@@ -126,5 +139,5 @@ class RedisIdempotencyStore:
 
     async def load(self, key: str) -> Mapping[str, Any] | None:
         with redis_errors:
-            raw = await self._redis.get(PREFIX + key)
+            raw = await self._redis.get(_record_key(key))
         return _record(raw)
