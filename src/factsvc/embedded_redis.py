@@ -243,7 +243,7 @@ class RedisClusterServers(ServerGroup):
                     slots = _cluster(client, "SLOTS")
                     for first, last, (_host, port, *_rest), *_replicas in slots:
                         if first <= slot <= last:
-                            return self._by_port(int(port))
+                            return self.node_at(int(port))
         raise EmbeddedError(f"no running node knows a master of slot {slot}")
 
     def master_of_key(self, key: str) -> ManagedServer:
@@ -260,5 +260,6 @@ class RedisClusterServers(ServerGroup):
                         found.append(node)
         return found
 
-    def _by_port(self, port: int) -> ManagedServer:
+    def node_at(self, port: int) -> ManagedServer:
+        """The node on LOOPBACK:`port`; StopIteration if none."""
         return next(node for node in self.nodes if node.port == port)
