@@ -309,3 +309,99 @@ def test_repr_shows_no_backend_credentials() -> None:
         redis_url="redis://:hunter2-password@redis:6379/0",
     )
     assert "hunter2-password" not in repr(settings)
+
+
+def test_redis_is_one_server_by_default() -> None:
+    settings = Settings.from_env({})
+    assert (settings.redis_topology, settings.redis_cache_topology) == ("single", "single")
+    assert (settings.redis_cluster_nodes, settings.redis_sentinels) == ((), ())
+
+
+def test_a_cluster_and_sentinels_are_read_as_host_port_lists() -> None:
+    settings = Settings.from_env(
+        {
+            "REDIS_TOPOLOGY": "Cluster",
+            "REDIS_CLUSTER_NODES": " redis-2:7001, [::1]:7002,10.0.0.3:7003 ",
+            "REDIS_CACHE_TOPOLOGY": "sentinel",
+            "REDIS_CACHE_URL": "rediss://:pw@unused:1/2",
+            "REDIS_CACHE_SENTINEL_MASTER": " cache ",
+            "REDIS_SENTINELS": "s1:26379,[fd00::2]:26379",
+        }
+    )
+    assert settings.redis_topology == "cluster"
+    assert settings.redis_cluster_nodes == ("redis-2:7001", "[::1]:7002", "10.0.0.3:7003")
+    assert settings.redis_sentinels == ("s1:26379", "[fd00::2]:26379")
+    assert (settings.redis_cache_topology, settings.redis_cache_sentinel_master) == (
+        "sentinel",
+        "cache",
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"REDIS_URL": "redis://node:7000/2"},
+        {"REDIS_URL": "redis://node:7000/0?db=1"},
+        {"REDIS_DB": "3"},
+    ],
+)
+def test_a_cluster_with_a_database_other_than_0_is_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=r"^REDIS_TOPOLOGY: cluster needs database 0"):
+        Settings.from_env({"REDIS_TOPOLOGY": "cluster", **env})
+    with pytest.raises(ConfigError, match=r"^REDIS_CACHE_TOPOLOGY: cluster needs database 0"):
+        Settings.from_env({"REDIS_CACHE_TOPOLOGY": "cluster", **env})
+    assert Settings.from_env(env).redis_topology == "single"
+
+
+@pytest.mark.parametrize("topology", ["cluster", "sentinel"])
+def test_a_cluster_or_sentinel_through_a_unix_socket_is_refused(topology: str) -> None:
+    env = {
+        "REDIS_URL": "unix:///run/redis.sock",
+        "REDIS_SENTINELS": "s1:26379",
+        "REDIS_SENTINEL_MASTER": "m",
+    }
+    with pytest.raises(ConfigError, match=f"^REDIS_TOPOLOGY: {topology} needs a redis://"):
+        Settings.from_env({"REDIS_TOPOLOGY": topology, **env})
+
+
+def test_sentinel_without_sentinels_or_a_master_name_is_refused_naming_both() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"REDIS_TOPOLOGY": "sentinel"})
+    assert str(caught.value) == (
+        "REDIS_SENTINEL_MASTER: required when REDIS_TOPOLOGY is sentinel; "
+        "REDIS_SENTINELS: required when REDIS_TOPOLOGY or REDIS_CACHE_TOPOLOGY is sentinel"
+    )
+    with pytest.raises(ConfigError, match=r"^REDIS_SENTINEL_MASTER: required"):
+        Settings.from_env({"REDIS_TOPOLOGY": "sentinel", "REDIS_SENTINELS": "s1:26379"})
+    with pytest.raises(ConfigError, match=r"^REDIS_SENTINELS: required"):
+        Settings.from_env({"REDIS_TOPOLOGY": "sentinel", "REDIS_SENTINEL_MASTER": "m"})
+    with pytest.raises(
+        ConfigError, match=r"^REDIS_CACHE_SENTINEL_MASTER: required when REDIS_CACHE"
+    ):
+        Settings.from_env({"REDIS_CACHE_TOPOLOGY": "sentinel", "REDIS_SENTINELS": "s1:26379"})
+    ready = {"REDIS_SENTINELS": "s1:26379", "REDIS_SENTINEL_MASTER": "m"}
+    assert Settings.from_env({"REDIS_TOPOLOGY": "sentinel", **ready}).redis_sentinel_master == "m"
+
+
+@pytest.mark.parametrize(
+    "bad", ["redis-2", "redis-2:", ":7000", "redis-2:0", "redis-2:65536", "::1:7000", "a b:1"]
+)
+@pytest.mark.parametrize(
+    "name", ["REDIS_CLUSTER_NODES", "REDIS_CACHE_CLUSTER_NODES", "REDIS_SENTINELS"]
+)
+def test_a_malformed_host_port_list_is_refused_with_its_name(name: str, bad: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{name}: must be comma-separated host:port"):
+        Settings.from_env({name: f"ok:1,{bad}"})
+
+
+def test_an_unknown_topology_is_refused() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^REDIS_TOPOLOGY: must be one of single, cluster, sentinel"
+    ):
+        Settings.from_env({"REDIS_TOPOLOGY": "ring"})
+
+
+def test_the_sentinel_password_stays_out_of_repr_and_errors() -> None:
+    settings = Settings.from_env({"REDIS_SENTINEL_PASSWORD": "hunter2-password"})
+    assert settings.redis_sentinel_password == "hunter2-password"
+    assert "hunter2-password" not in repr(settings)

@@ -14,6 +14,7 @@ from factsvc.config.addresses import NETWORKS, ORIGINS, Host, Network, Url, url_
 from factsvc.config.declaring import Area, setting, variable_of
 from factsvc.config.instance_name import InstanceName, default_instance_name
 from factsvc.config.loading import DeclaredSettings
+from factsvc.config.redis_topology import HOST_PORTS, TOPOLOGIES, url_problem
 from factsvc.config.rules import (
     HEADER_NAMES,
     SECRETS,
@@ -46,6 +47,8 @@ HttpTimeout = Annotated[float, Number(1.0, 3600.0)]
 LogLevel = Annotated[str, Choice(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))]
 MongoUri = Annotated[str, Url(("mongodb://", "mongodb+srv://"))]
 RedisUrl = Annotated[str, Url(("redis://", "rediss://", "unix://"))]
+Topology = Annotated[str, TOPOLOGIES]
+HostPorts = Annotated[tuple[str, ...], HOST_PORTS]
 API_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID")
 DRAIN_SECONDS = 5.0  # SHUTDOWN_DRAIN_SECONDS outside DEBUG
 TRACE_CONTEXT_HEADERS = ("traceparent", "tracestate")  # W3C Trace Context, sent by tracing SDKs
@@ -203,6 +206,22 @@ class Settings(DeclaredSettings):
         "REDIS_POOL_TIMEOUT_SECONDS", 5.0, A.REDIS
     )
     """how long a command waits for a free connection of the pool"""
+    redis_topology: Topology = setting("REDIS_TOPOLOGY", "single", A.REDIS)
+    """single: REDIS_URL's server; cluster: a Redis Cluster, REDIS_URL a node; or sentinel"""
+    redis_cluster_nodes: HostPorts = setting("REDIS_CLUSTER_NODES", (), A.REDIS)
+    """cluster: more nodes to discover it from, beside REDIS_URL's (whose credentials all use)"""
+    redis_sentinel_master: AnyText = setting("REDIS_SENTINEL_MASTER", "", A.REDIS)
+    """sentinel: the master's name in REDIS_SENTINELS; REDIS_URL gives scheme, credentials, db"""
+    redis_cache_topology: Topology = setting("REDIS_CACHE_TOPOLOGY", "single", A.REDIS)
+    """REDIS_CACHE_URL's topology, as REDIS_TOPOLOGY's; single and REDIS_URL's: the state's"""
+    redis_cache_cluster_nodes: HostPorts = setting("REDIS_CACHE_CLUSTER_NODES", (), A.REDIS)
+    """cluster: more nodes of the cache's cluster, beside REDIS_CACHE_URL's"""
+    redis_cache_sentinel_master: AnyText = setting("REDIS_CACHE_SENTINEL_MASTER", "", A.REDIS)
+    """sentinel: the cache master's name in REDIS_SENTINELS"""
+    redis_sentinels: HostPorts = setting("REDIS_SENTINELS", (), A.REDIS)
+    """the sentinels watching every sentinel master (either topology sentinel: required)"""
+    redis_sentinel_password: AnyText = setting("REDIS_SENTINEL_PASSWORD", "", A.REDIS, secret=True)
+    """the sentinels' AUTH password; empty: sentinels without AUTH"""
 
     fact_max_n: Annotated[int, WholeNumber(0, 1_000_000)] = setting(
         "FACT_MAX_N", 100_000, A.FACTORIALS
@@ -317,6 +336,41 @@ class Settings(DeclaredSettings):
         cls, url: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> object:
         return check(url) if url else info.data.get("redis_url", url)
+
+    @field_validator("redis_topology", "redis_cache_topology")
+    @classmethod
+    def _served_by_its_url(cls, topology: str, info: ValidationInfo) -> str:
+        url = info.data.get(
+            "redis_cache_url" if info.field_name == "redis_cache_topology" else "redis_url"
+        )
+        problem = url and url_problem(topology, url)
+        if problem:
+            raise refused_by_relation(problem)
+        return topology
+
+    @field_validator("redis_sentinel_master", "redis_cache_sentinel_master")
+    @classmethod
+    def _named_for_sentinel(cls, name: str, info: ValidationInfo) -> str:
+        topology = "redis_cache_topology" if "cache" in str(info.field_name) else "redis_topology"
+        if info.data.get(topology) == "sentinel" and not name.strip():
+            raise refused_by_relation(
+                f"required when {variable_of(cls.model_fields[topology])} is sentinel"
+            )
+        return name.strip()
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _given_for_sentinel(
+        cls, sentinels: tuple[str, ...], info: ValidationInfo
+    ) -> tuple[str, ...]:
+        if not sentinels and "sentinel" in (
+            info.data.get("redis_topology"),
+            info.data.get("redis_cache_topology"),
+        ):
+            raise refused_by_relation(
+                "required when REDIS_TOPOLOGY or REDIS_CACHE_TOPOLOGY is sentinel"
+            )
+        return sentinels
 
     @property
     def log_dir(self) -> Path:
