@@ -1,6 +1,7 @@
-"""Logins and password changes raced step by step on a real redis-server and MongoDB-compatible
-server: the scenarios of tests/support/credential_races.py, through the production adapters
-(the Lua scripts and conditional writes that make the guarantee), and one race over HTTP."""
+"""Logins and password changes raced step by step on a real redis-server (one server, and a
+Redis Cluster) and MongoDB-compatible server: the scenarios of tests/support/credential_races.py,
+through the production adapters (the Lua scripts and conditional writes that make the
+guarantee), and one race over HTTP."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import tornado.web
+from redis.asyncio.cluster import RedisCluster
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app
 from factsvc.config import Settings
+from factsvc.embedded_redis import RedisClusterServers
 from factsvc.services.users import now_utc
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
+from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_sessions import RedisSessionStore
 from tests.support.api import Api
@@ -34,9 +38,24 @@ from tests.support.servers import ServicesFactory
 pytestmark = pytest.mark.gen_test(timeout=60)
 
 
+@pytest.fixture(params=["redis", "cluster"])
+def state_url(request: pytest.FixtureRequest, settings: Settings) -> str:
+    """Where the race keeps its sessions and counters: the suite's single Redis (settings'
+    REDIS_URL), or a node of its Redis Cluster, emptied first."""
+    if request.param == "redis":
+        return ""
+    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
+    cluster.flush()
+    return f"redis://{cluster.startup_nodes[0]}/0"
+
+
+def _redis(settings: Settings, url: str) -> RedisClient:
+    return RedisCluster.from_url(url) if url else redis_client.make_redis(settings)
+
+
 @contextlib.asynccontextmanager
-async def real_race(settings: Settings) -> AsyncIterator[Race]:
-    redis = redis_client.make_redis(settings)
+async def real_race(settings: Settings, url: str = "") -> AsyncIterator[Race]:
+    redis = _redis(settings, url)
     client = mongo.make_mongo_client(settings)
     try:
         yield Race.build(
@@ -47,23 +66,26 @@ async def real_race(settings: Settings) -> AsyncIterator[Race]:
         )
     finally:
         client.close()
-        await redis.aclose(close_connection_pool=True)
+        if isinstance(redis, RedisCluster):
+            await redis.aclose()
+        else:
+            await redis.aclose(close_connection_pool=True)
 
 
 @pytest.mark.parametrize("resumed_late", [False, True], ids=["at_once", "after_the_change_time"])
 @pytest.mark.parametrize("pause", list(LOGIN_PAUSES))
 async def test_a_login_held_while_the_password_changes_opens_no_session(
-    settings: Settings, pause: str, resumed_late: bool
+    settings: Settings, state_url: str, pause: str, resumed_late: bool
 ) -> None:
-    async with real_race(settings) as race:
+    async with real_race(settings, state_url) as race:
         await a_login_held_while_the_password_changes_opens_no_session(race, pause, resumed_late)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.__name__)
 async def test_a_race_between_login_and_password_change(
-    settings: Settings, scenario: Callable[[Race], Awaitable[None]]
+    settings: Settings, state_url: str, scenario: Callable[[Race], Awaitable[None]]
 ) -> None:
-    async with real_race(settings) as race:
+    async with real_race(settings, state_url) as race:
         await scenario(race)
 
 
