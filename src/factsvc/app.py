@@ -123,8 +123,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Create every loop-bound client inside the running loop, and close them all on exit."""
     async with AsyncExitStack() as stack:
         metrics = Metrics()
-        redis = redis_client.make_redis(settings)
-        stack.push_async_callback(redis.aclose, close_connection_pool=True)
+        redis = redis_client.make_redis(settings, "state")
+        stack.push_async_callback(redis.aclose)
         mongo_client = mongo.make_mongo_client(settings)
         # close() ends the server sessions over the network and blocks while it does: in a
         # thread, so that a slow or unreachable MongoDB cannot freeze the loop at shutdown.
@@ -146,9 +146,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             maxsize=max(settings.fact_local_cache_bytes, 1), getsizeof=len
         )
         cache_redis = redis
-        if settings.redis_cache_url != settings.redis_url:
-            cache_redis = redis_client.make_redis(settings, settings.redis_cache_url)
-            stack.push_async_callback(cache_redis.aclose, close_connection_pool=True)
+        if not redis_client.cache_uses_state_client(settings):
+            cache_redis = redis_client.make_redis(settings, "cache")
+            stack.push_async_callback(cache_redis.aclose)
         factorials = FactorialService(
             cache=await choose_factorial_cache(
                 cache_redis,
@@ -208,7 +208,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         readiness = ReadinessService(
             {
-                "redis": lambda: redis_client.ping(redis),
+                "redis": lambda: redis_client.writable(redis),
                 "mongodb": lambda: mongo.ping(mongo_client),
             },
             timeout_seconds=settings.readiness_timeout_seconds,

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from redis.asyncio.sentinel import MasterNotFoundError
+from redis.exceptions import (
+    ClusterDownError,
+    MaxConnectionsError,
+    MovedError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from factsvc.errors import CacheUnavailable, DependencyUnavailable
@@ -19,6 +29,16 @@ from factsvc.storage.redis_errors import RedisErrors, redis_errors
         ResponseError("LOADING Redis is loading the dataset in memory"),
         ConnectionResetError(104, "Connection reset by peer"),
         TimeoutError("timed out"),
+        # Redis Cluster's, some of them outside RedisError:
+        RedisClusterException("Redis Cluster cannot be connected. Please provide at least one"),
+        SlotNotCoveredError('Slot "866" is not covered by the cluster.'),
+        ClusterDownError("The cluster is down"),
+        MovedError("866 127.0.0.1:7001"),
+        TryAgainError("Multiple keys request during rehashing of slot"),
+        MaxConnectionsError("Too many connections"),
+        # Sentinel's and a demoted master's:
+        MasterNotFoundError("No master found for 'factsvc'"),
+        ReadOnlyError("You can't write against a read only replica."),
     ],
     ids=lambda error: type(error).__name__,
 )

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from factsvc.errors import DependencyUnavailable, FactsvcError
 
 # What counts as Redis failing: every redis-py error, and the OSError a socket can raise
-# beneath it. redis-py's Cluster client raises some errors outside RedisError
-# (RedisClusterException, SlotNotCoveredError): add them here when the service supports Cluster.
-REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError)
+# beneath it. redis-py's Cluster client raises some outside RedisError (5.0.1 to 8.1):
+# RedisClusterException and its subclasses SlotNotCoveredError (a slot no node serves),
+# CrossSlotTransactionError and InvalidPipelineStack (6.2 on); it raises RedisClusterException
+# itself when no startup node answers or the node is not in cluster mode. Sentinel's
+# MasterNotFoundError, and ClusterDownError, MasterDownError, MovedError, TryAgainError and
+# MaxConnectionsError are RedisErrors.
+REDIS_FAILURES: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError)
 
 Translate = Callable[[BaseException], FactsvcError]
 

@@ -1,0 +1,167 @@
+"""The clients of Redis Cluster and of a Sentinel's master, each bounded to a number of
+commands at once that wait for a place, as the single server's blocking pool does."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from factsvc.config.redis_topology import host_and_port
+
+
+class CommandSlots:
+    """At most `size` commands of one client at once; a command that finds none free waits
+    up to `timeout_seconds`, then fails with redis-py's ConnectionError (a Redis failure, like
+    a full BlockingConnectionPool's "No connection available.").
+
+    Cluster and Sentinel pools raise MaxConnectionsError at once when full; with `size` equal
+    to their `max_connections`, and one connection per command and node, they never fill."""
+
+    __slots__ = ("_semaphore", "_timeout")
+
+    def __init__(self, size: int, timeout_seconds: float) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+        self._timeout = timeout_seconds
+
+    async def acquire(self) -> None:
+        """Take a place, waiting up to the timeout; RedisConnectionError when none came."""
+        if not self._semaphore.locked():
+            await self._semaphore.acquire()  # a free place is taken without yielding
+            return
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._semaphore.acquire()
+        except TimeoutError:
+            raise RedisConnectionError(
+                f"No connection available: every one busy for {self._timeout:g} s"
+            ) from None
+
+    def release(self) -> None:
+        self._semaphore.release()
+
+
+class BoundedRedisCluster(RedisCluster):
+    """A RedisCluster whose commands take a place of `command_slots` while they run."""
+
+    def __init__(self, *args: Any, command_slots: CommandSlots, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_slots = command_slots
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        await self.command_slots.acquire()
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self.command_slots.release()
+
+
+class SentinelMaster(Redis):
+    """The client of the master a Sentinel group names (a redis.asyncio.Redis on a
+    SentinelConnectionPool, as `Sentinel.master_for` builds it: each new connection asks the
+    sentinels where the master is, so failovers are followed), whose commands take a place of
+    `command_slots` while they run. Closing it closes its pool and the sentinels' clients."""
+
+    def __init__(self, *, sentinel: Sentinel, command_slots: CommandSlots, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sentinel_manager = sentinel
+        self.command_slots = command_slots
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        await self.command_slots.acquire()
+        try:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        finally:
+            self.command_slots.release()
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool=True)
+        # Sentinel.aclose is missing from older redis-py releases: its clients one by one.
+        for client in self.sentinel_manager.sentinels:
+            await client.aclose()
+
+
+def _timeouts(timeout_seconds: float) -> dict[str, Any]:
+    return {"socket_timeout": timeout_seconds, "socket_connect_timeout": timeout_seconds}
+
+
+def _url_options(url: str) -> dict[str, Any]:
+    """A redis:// or rediss:// URL's connection options as redis-py reads them (host, port,
+    credentials, database, query options), with `ssl` for rediss."""
+    options: dict[str, Any] = dict(parse_url(url))
+    options.pop("connection_class", None)
+    options["ssl"] = url.startswith("rediss://")
+    return options
+
+
+def cluster_client(
+    url: str,
+    nodes: tuple[str, ...],
+    *,
+    max_connections: int,
+    timeout_seconds: float,
+    pool_timeout_seconds: float,
+) -> BoundedRedisCluster:
+    """A Redis Cluster found from `url`'s node and `nodes` (host:port), with `url`'s
+    credentials and TLS on every node; up to `max_connections` per node and commands at once.
+
+    One retry: a command that meets a dead or demoted master asks the startup nodes for the
+    slots again and tries once more, so it fails within about two timeouts while the master
+    is down and finds its replica once promoted. (redis-py 6.0 on: `retry` is the cluster's
+    retry; before, its per-connection retry, the cluster's own being 3.)"""
+    return BoundedRedisCluster(
+        **_url_options(url),
+        startup_nodes=[ClusterNode(*host_and_port(node)) for node in nodes],
+        max_connections=max_connections,
+        retry=Retry(NoBackoff(), retries=1),
+        command_slots=CommandSlots(max_connections, pool_timeout_seconds),
+        **_timeouts(timeout_seconds),
+    )
+
+
+def sentinel_client(
+    url: str,
+    sentinels: tuple[str, ...],
+    master: str,
+    *,
+    sentinel_password: str,
+    max_connections: int,
+    timeout_seconds: float,
+    pool_timeout_seconds: float,
+) -> SentinelMaster:
+    """The master that `sentinels` (host:port) name `master`, reached with `url`'s scheme
+    (rediss: TLS, to the sentinels too), credentials and database (its host and port are
+    unused); sentinels with AUTH `sentinel_password` unless empty."""
+    options = _url_options(url)
+    options.pop("host", None)
+    options.pop("port", None)
+    sentinel_options: dict[str, Any] = {**_timeouts(timeout_seconds), "ssl": options["ssl"]}
+    if sentinel_password:
+        sentinel_options["password"] = sentinel_password
+    # redis-py leaves Sentinel and its pool untyped.
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        [host_and_port(address) for address in sentinels], sentinel_kwargs=sentinel_options
+    )
+    pool = SentinelConnectionPool(  # type: ignore[no-untyped-call]
+        master,
+        sentinel,
+        is_master=True,
+        max_connections=max_connections,
+        # One retry: a command on a connection to a master that has gone (or was demoted:
+        # ReadOnlyError, which the pool turns into ConnectionError) asks the sentinels again.
+        retry=Retry(NoBackoff(), retries=1),
+        **options,
+        **_timeouts(timeout_seconds),
+    )
+    return SentinelMaster(
+        connection_pool=pool,
+        sentinel=sentinel,
+        command_slots=CommandSlots(max_connections, pool_timeout_seconds),
+    )
