@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pymongo
+
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
@@ -186,8 +188,44 @@ def redis_cache_server(
     )
 
 
-def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) -> ManagedServer:
-    """The secantusdb server; data_dir None keeps its data in memory only."""
+# The name secantusdb gives its one-node replica set; clients name it in their URIs.
+MONGO_REPLICA_SET = "secantus"
+
+
+def mongodb_uri(port: int) -> str:
+    """The connection string of an embedded MongoDB-compatible server on loopback `port`."""
+    return f"mongodb://{LOOPBACK}:{port}/?replicaSet={MONGO_REPLICA_SET}"
+
+
+@dataclass
+class MongoServer(ManagedServer):
+    """A secantusdb server, ready once it is its replica set's writable primary."""
+
+    def wait_until_listening(self, timeout: float = 30.0) -> None:
+        """Wait until it listens and its `hello` says isWritablePrimary, within `timeout`
+        seconds in all; EmbeddedError if it exits or the time runs out."""
+        deadline = time.monotonic() + timeout
+        super().wait_until_listening(timeout)
+        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+            LOOPBACK, self.port, directConnection=True, serverSelectionTimeoutMS=500
+        )
+        try:
+            while time.monotonic() < deadline:
+                if self.process is not None and self.process.poll() is not None:
+                    raise EmbeddedError(f"{self.name} exited at start; see {self.log_path}")
+                with contextlib.suppress(pymongo.errors.PyMongoError):
+                    if client.admin.command("hello").get("isWritablePrimary"):
+                        return
+                time.sleep(0.05)
+        finally:
+            client.close()
+        raise EmbeddedError(f"{self.name} was not a writable primary within {timeout:g} s")
+
+
+def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) -> MongoServer:
+    """The secantusdb server as a one-node replica set named MONGO_REPLICA_SET, as production
+    MongoDB runs (retryable writes, transactions and change streams need one); data_dir None
+    keeps its data in memory only. Data written by a standalone server is served unchanged."""
     port = port or free_port()
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -196,11 +234,10 @@ def mongo_server(data_dir: Path | None, log_dir: Path, port: int | None = None) 
         "--host", LOOPBACK,
         "--port", str(port),
         "--storage-path", str(data_dir) if data_dir is not None else ":memory:",
-        "--standalone",
         "--log-level", "WARNING",
     ]  # fmt: skip
     pid_file = data_dir / "server.pid" if data_dir is not None else None
-    return ManagedServer(
+    return MongoServer(
         "mongodb-compatible server", argv, port, log_dir / "embedded-mongo.log", pid_file
     )
 
@@ -254,7 +291,7 @@ class EmbeddedBackends:
 
     @property
     def mongodb_uri(self) -> str:
-        return f"mongodb://{LOOPBACK}:{self.mongo.port}/"
+        return mongodb_uri(self.mongo.port)
 
     def restart_exited(self) -> None:
         """Start again, on the same port, any backend that died; never blocks for long."""

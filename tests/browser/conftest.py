@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 import chromium
-from factsvc.embedded import ManagedServer, free_port
+from factsvc.embedded import ManagedServer, free_port, mongodb_uri
 from processes import Process, service_command, spa_command
 from tests.browser.site import (
     ACTION_TIMEOUT_MS,
@@ -53,7 +53,7 @@ def site(
         "TORNADO_SERVER_NUMPROCS": "1",
         "SESSION_COOKIE_SECRET": STRONG_SECRET,
         "REDIS_URL": redis_url(redis_backend),
-        "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_backend.port}/",
+        "MONGODB_URI": mongodb_uri(mongo_backend.port),
         "MONGODB_NAME": f"browser_{uuid.uuid4().hex[:12]}",
         "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
         "LOGIN_ACCOUNT_MAX_FAILURES": str(LOGIN_ACCOUNT_MAX_FAILURES),

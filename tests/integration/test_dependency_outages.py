@@ -18,7 +18,7 @@ import tornado.web
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from factsvc.config import Settings
-from factsvc.embedded import ManagedServer, mongo_server
+from factsvc.embedded import ManagedServer, mongo_server, mongodb_uri
 from factsvc.storage.redis_cache import KEY_PREFIX
 from tests.support.api import PASSWORD, Api
 from tests.support.servers import AppFactory, redis_url, with_settings
@@ -43,7 +43,7 @@ def outage_settings(
     return with_settings(
         settings,
         redis_url=redis_url(own_redis),
-        mongodb_uri=f"mongodb://127.0.0.1:{own_mongo.port}/",
+        mongodb_uri=mongodb_uri(own_mongo.port),
     )
 
 

@@ -135,12 +135,14 @@ def app(app_factory: AppFactory, proxies: Proxies, settings: Settings) -> tornad
     # app_factory before proxies: the proxies close before the service's clients do. Closing
     # the MongoDB client is a blocking call on the loop (it ends the server sessions): through
     # a proxy served by that very loop it would wait ~10 s for its socket timeout; with the
-    # proxy gone it waits ~1 s, for server selection to give up.
+    # proxy gone it waits ~1 s, for server selection to give up. directConnection: the replica
+    # set's hello names the server's own port, where the driver would otherwise go round the
+    # proxy.
     return app_factory(
         with_settings(
             settings,
             redis_url=proxies.redis.url("redis", "/0"),
-            mongodb_uri=proxies.mongodb.url("mongodb"),
+            mongodb_uri=proxies.mongodb.url("mongodb", "/?directConnection=true"),
         )
     )
 

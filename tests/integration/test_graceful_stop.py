@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
-from factsvc.embedded import ManagedServer, free_port
+from factsvc.embedded import ManagedServer, free_port, mongodb_uri
 from tests.integration.test_server_process import Service, get_json, post_json
 from tests.support.keepalive_load import KeepAliveLoad
 from tests.support.processes import end_process, serve_environment
@@ -84,7 +84,7 @@ def start_production(
                 "DEBUG": "false",
                 "SESSION_COOKIE_SECRET": STRONG_SECRET,
                 "REDIS_URL": redis_url(redis_backend),
-                "MONGODB_URI": f"mongodb://127.0.0.1:{mongo_backend.port}/",
+                "MONGODB_URI": mongodb_uri(mongo_backend.port),
                 "MONGODB_NAME": f"test_{uuid.uuid4().hex[:16]}",
                 "SHUTDOWN_DRAIN_SECONDS": str(DRAIN),
                 "SHUTDOWN_GRACE_SECONDS": str(GRACE),

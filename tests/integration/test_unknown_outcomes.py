@@ -17,7 +17,7 @@ import pytest
 import tornado.web
 
 from factsvc.config import Settings
-from factsvc.embedded import ManagedServer, mongo_server
+from factsvc.embedded import ManagedServer, mongo_server, mongodb_uri
 from tests.support.api import PASSWORD, Api, Reply
 from tests.support.servers import AppFactory, with_settings
 
@@ -41,15 +41,13 @@ def own_mongo(tmp_path: Path) -> Iterator[ManagedServer]:
 def app(
     app_factory: AppFactory, settings: Settings, own_mongo: ManagedServer
 ) -> tornado.web.Application:
-    return app_factory(
-        with_settings(settings, mongodb_uri=f"mongodb://127.0.0.1:{own_mongo.port}/")
-    )
+    return app_factory(with_settings(settings, mongodb_uri=mongodb_uri(own_mongo.port)))
 
 
 @pytest.fixture
 def users(settings: Settings, own_mongo: ManagedServer) -> Iterator[Any]:
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        f"mongodb://127.0.0.1:{own_mongo.port}/", serverSelectionTimeoutMS=5000
+        mongodb_uri(own_mongo.port), serverSelectionTimeoutMS=5000
     )
     yield client[settings.mongodb_name]["users"]
     client.close()
