@@ -71,9 +71,10 @@ pytest: $(STAMP) chromium test-tools
 
 # tests/nginx runs a real nginx in front of two instances, and wrk through it during a rolling
 # restart; tests/test_deployment_files.py validates docker-compose.yml with docker-compose
-# (1.29 checks the schema without a Docker engine).
+# (1.29 checks the schema without a Docker engine) and runs the mongo healthcheck's script in
+# Node.js (nodejs) with mongosh's shell objects stood in for.
 test-tools:
-	@$(call debian_tools,nginx wrk docker-compose)
+	@$(call debian_tools,nginx wrk docker-compose nodejs)
 
 cluster: $(STAMP)
 	@$(call debian_tools,nginx)

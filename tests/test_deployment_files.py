@@ -349,9 +349,146 @@ def test_the_backend_url_points_at_its_service_with_a_password_from_the_environm
     assert ONE_REFERENCE.fullmatch(references[int(stand_in.group(1))])
 
 
-def test_the_mongodb_uri_authenticates_against_the_admin_database() -> None:
+def mongodb_uri_options() -> dict[str, str]:
+    """The query options of the app's MONGODB_URI."""
     query = urlsplit(ANY_REFERENCE.sub("x", environment(service("app"))["MONGODB_URI"])).query
-    assert "authSource=admin" in query.split("&")
+    return dict(option.partition("=")[::2] for option in query.split("&"))
+
+
+def test_the_mongodb_uri_authenticates_against_the_admin_database() -> None:
+    assert mongodb_uri_options()["authSource"] == "admin"
+
+
+# MongoDB as a one-node replica set
+
+REPLICA_SET = "rs0"
+KEY_FILE = "/data/db/replica-set.key"
+
+
+def test_mongo_runs_as_the_replica_set_that_the_app_names() -> None:
+    words = command_words("mongo")
+    assert words[0] == "mongod"
+    assert option(words, "--replSet") == REPLICA_SET
+    assert mongodb_uri_options()["replicaSet"] == REPLICA_SET
+    # A key file, which mongod requires of a replica set with authentication, on the volume.
+    assert option(words, "--keyFile") == KEY_FILE
+    assert ("mongo-data", "/data/db") in volume_mounts(service("mongo"))
+
+
+def test_mongo_makes_its_key_file_once_for_mongod_alone_then_runs_the_entrypoint() -> None:
+    entrypoint = [str(word) for word in service("mongo")["entrypoint"]]
+    assert entrypoint[:2] == ["bash", "-c"]
+    # Compose turns $$ into $ before the shell sees the script.
+    script = entrypoint[2].replace("$$", "$")
+    assert f"key={KEY_FILE}" in script
+    assert 'if [ ! -s "$key" ]' in script, "an existing key is kept"
+    assert 'chmod 400 "$key"' in script
+    assert 'chown mongodb:mongodb "$key"' in script
+    assert script.rstrip().endswith('exec docker-entrypoint.sh "$@"')
+    checked = subprocess.run(
+        ["bash", "-n", "-c", script], capture_output=True, text=True, check=False, timeout=10
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def mongo_healthcheck_script() -> str:
+    test = [str(word) for word in service("mongo")["healthcheck"]["test"]]
+    assert test[:4] == ["CMD", "mongosh", "--quiet", "--eval"], test
+    assert len(test) == 5, test
+    return test[4]
+
+
+# Runs the healthcheck's script in Node with mongosh's db, rs, sleep, quit and process.env
+# standing in for a server in the given state; prints what the script did, as JSON.
+MONGOSH_STAND_IN = """
+const [script, state] = [process.argv[1], JSON.parse(process.argv[2])];
+const did = { auth: [], initiate: [], sleeps: 0 };
+let initiated = state.initiated;
+let hellos = 0;
+const failure = (codeName) => Object.assign(new Error(codeName), { codeName });
+const shell = {
+  db: {
+    getSiblingDB: (name) => ({ auth: (user, password) => did.auth.push([name, user, password]) }),
+    hello: () => ({ isWritablePrimary: initiated && ++hellos > state.helloesBeforePrimary }),
+  },
+  rs: {
+    status: () => {
+      if (state.statusError) throw failure(state.statusError);
+      if (!initiated) throw failure("NotYetInitialized");
+      return { ok: 1 };
+    },
+    initiate: (config) => { did.initiate.push(config); initiated = true; return { ok: 1 }; },
+  },
+  sleep: () => { did.sleeps += 1; },
+  quit: (code) => { throw { quit: code }; },
+  process: { env: { MONGO_INITDB_ROOT_USERNAME: "root", MONGO_INITDB_ROOT_PASSWORD: "pw" } },
+};
+try {
+  new Function(...Object.keys(shell), script)(...Object.values(shell));
+  did.exit = "no quit";
+} catch (error) {
+  did.exit = error && "quit" in error ? error.quit : `threw ${error.codeName}`;
+}
+console.log(JSON.stringify(did));
+"""
+
+
+def run_mongo_healthcheck(**state: object) -> dict[str, Any]:
+    node = shutil.which("node") or shutil.which("nodejs")
+    assert node, "Node.js is missing: `make test-tools` installs Debian's nodejs"
+    state = {"initiated": False, "helloesBeforePrimary": 0, "statusError": None} | state
+    ran = subprocess.run(
+        [node, "-e", MONGOSH_STAND_IN, mongo_healthcheck_script(), json.dumps(state)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert ran.returncode == 0, ran.stderr
+    result: dict[str, Any] = json.loads(ran.stdout)
+    return result
+
+
+def test_the_mongo_healthcheck_initiates_a_new_set_with_the_member_the_app_reaches() -> None:
+    did = run_mongo_healthcheck(initiated=False, helloesBeforePrimary=3)
+    assert did["initiate"] == [{"_id": REPLICA_SET, "members": [{"_id": 0, "host": "mongo:27017"}]}]
+    assert (
+        urlsplit(ANY_REFERENCE.sub("x", environment(service("app"))["MONGODB_URI"])).port == 27017
+    )
+    assert did["auth"] == [["admin", "root", "pw"]], "credentials from the environment"
+    assert did["exit"] == 0, "healthy once the primary is elected"
+    assert 0 < did["sleeps"] <= 12
+
+
+def test_the_mongo_healthcheck_leaves_an_initiated_set_alone() -> None:
+    did = run_mongo_healthcheck(initiated=True)
+    assert (did["initiate"], did["exit"]) == ([], 0)
+
+
+@pytest.mark.parametrize(
+    ("state", "outcome"),
+    [
+        # The image's first start runs mongod without --replSet to create the root user.
+        ({"statusError": "NoReplicationEnabled"}, "threw NoReplicationEnabled"),
+        # Still electing itself after about 3 s: unhealthy this time, asked again later.
+        ({"initiated": True, "helloesBeforePrimary": 100}, 1),
+    ],
+)
+def test_the_mongo_healthcheck_is_unhealthy_until_the_node_is_a_writable_primary(
+    state: dict[str, object], outcome: object
+) -> None:
+    did = run_mongo_healthcheck(**state)
+    assert did["initiate"] == []
+    assert did["exit"] == outcome
+    assert did["sleeps"] <= 12, "within the healthcheck's timeout"
+
+
+def test_the_mongo_healthcheck_carries_no_credentials_on_its_command_line() -> None:
+    test = service("mongo")["healthcheck"]["test"]
+    words = [str(word) for word in test]
+    assert not {"-u", "-p", "--username", "--password"} & set(words)
+    assert not ANY_REFERENCE.search(" ".join(words)), "no value interpolated by Compose"
+    assert "process.env.MONGO_INITDB_ROOT_PASSWORD" in mongo_healthcheck_script()
 
 
 def test_the_redis_password_on_the_command_line_is_an_interpolation() -> None:
