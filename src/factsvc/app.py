@@ -169,8 +169,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         try:
             await account_store.ensure_indexes()
-        except DependencyUnavailable:
-            log.warning("MongoDB unavailable at start; indexes are created before the first insert")
+        except DependencyUnavailable as error:
+            # The driver's reason names what is wrong, e.g. a replica set name that no server has.
+            log.warning(
+                "MongoDB unavailable at start; indexes are created before the first insert: %s",
+                error.__cause__,
+            )
         bcrypt_runner = bounded(
             bcrypt_threads,
             "bcrypt",
