@@ -10,21 +10,29 @@ from factsvc.errors import CacheUnavailable
 from factsvc.services.factorial import FactorialCache
 from factsvc.storage.redis_bounded_cache import BoundedRedisFactorialCache
 from factsvc.storage.redis_cache import RedisFactorialCache
-from tests.contract.subjects import ManualClock, Subject, fake_subject, real_subject
+from factsvc.storage.redis_client import RedisClient
+from tests.contract.subjects import (
+    LIVE_REDIS,
+    ManualClock,
+    Subject,
+    fake_subject,
+    real_subject,
+)
 from tests.support.fakes import FakeCache
 
 pytestmark = pytest.mark.gen_test(timeout=30)
 
 
-@pytest.fixture(params=["fake", "redis", "bounded"])
+@pytest.fixture(params=["fake", "redis", "bounded", "redis-cluster", "bounded-cluster"])
 def caches(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[FactorialCache]:
     if request.param == "fake":
         cut_off = FakeCache()
         cut_off.available = False
         return fake_subject(FakeCache(), cut_off, clock)
-    live: Redis = request.getfixturevalue("live_redis")
+    adapter, _, backend = request.param.partition("-")
+    live: RedisClient = request.getfixturevalue(LIVE_REDIS[backend or "redis"])
     dead: Redis = request.getfixturevalue("dead_redis")
-    if request.param == "bounded":
+    if adapter == "bounded":
         return real_subject(
             BoundedRedisFactorialCache(live, ttl_seconds=60, max_bytes=1 << 20),
             BoundedRedisFactorialCache(dead, ttl_seconds=60, max_bytes=1 << 20),

@@ -16,7 +16,7 @@ from factsvc.app import Services, make_app
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.storage.redis_bounded_cache import BYTES_KEY, INDEX_KEY
-from factsvc.storage.redis_cache import HASH_TAG, KEY_PREFIX
+from factsvc.storage.redis_cache import HASH_TAG, KEY_PREFIX, PLAIN_KEY_PREFIX
 from tests.conftest import CACHE_SERVER_MAX_BYTES
 from tests.support.api import Api
 from tests.support.servers import ServicesFactory, redis_url, with_settings
@@ -97,7 +97,8 @@ async def test_a_crawl_keeps_the_cache_within_its_bound_and_sessions_working(
         assert cache.memory() <= cache.bound, f"over the bound after n={n}"
 
     assert digits > 2 * cache.bound, "the crawl would not fit without evictions"
-    kept = cache.values.keys(KEY_PREFIX + "*")
+    shared = cache.values is redis_direct
+    kept = cache.values.keys((KEY_PREFIX if shared else PLAIN_KEY_PREFIX) + "*")
     assert 8 <= len(kept) < len(CRAWL) / 2, "the cache keeps what fits and evicts the rest"
     assert {key: redis_direct.type(key) for key in state} == state, "no state key was evicted"
     assert (await api.get("/account/info", token=token)).body["user"]["username"] == "alice"

@@ -15,7 +15,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
-from factsvc.storage.redis_cache import KEY_PREFIX
+from factsvc.storage.redis_cache import PLAIN_KEY_PREFIX
 from tests.support.servers import AppFactory, redis_url, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
@@ -69,7 +69,7 @@ async def test_a_cache_outage_leaves_the_service_ready_and_is_logged_and_counted
     await asyncio.sleep(0.2)  # the value is written after the answer
     direct = redis_sync.Redis(port=own_redis_cache.port)
     try:
-        assert direct.exists(KEY_PREFIX + "44") == 1, "computed values reach the cache again"
+        assert direct.exists(PLAIN_KEY_PREFIX + "44") == 1, "computed values reach the cache again"
     finally:
         direct.close()
     assert "factorial cache available again" in caplog.text

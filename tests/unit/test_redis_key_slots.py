@@ -14,7 +14,7 @@ from redis.crc import key_slot
 from factsvc.services.idempotency import Quota
 from factsvc.services.sessions import session_key, user_tag
 from factsvc.storage.redis_bounded_cache import BoundedRedisFactorialCache
-from factsvc.storage.redis_cache import KEY_PREFIX
+from factsvc.storage.redis_cache import KEY_PREFIX, RedisFactorialCache
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
 from factsvc.storage.redis_sessions import RETIRE, RedisSessionStore
@@ -143,6 +143,17 @@ async def test_the_bounded_caches_values_and_index_share_one_slot() -> None:
     every_key = [key for call in redis.calls for key in call.keys]
     # WRITE evicts the values it finds in the index, by KEY_PREFIX: their slot too.
     assert len(slots([*every_key, KEY_PREFIX + "123"])) == 1
+
+
+async def test_the_plain_caches_values_spread_over_the_slots() -> None:
+    redis = RecordingRedis(None)
+    cache = adapter(RedisFactorialCache, redis, ttl_seconds=60)
+    for n in range(1000):
+        await cache.get(n)
+        await cache.set(n, "1")
+    assert_each_call_in_one_slot(redis.calls)
+    # A cache server that is a Redis Cluster shares its values among its masters.
+    assert len(slots([key for call in redis.calls for key in call.keys])) > 900
 
 
 def test_a_broken_colocation_is_caught() -> None:

@@ -10,11 +10,15 @@ from factsvc.errors import CacheUnavailable
 from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_errors import RedisErrors
 
-# Every cache key carries this hash tag: in a Redis Cluster they all live in one slot, where
-# the bounded cache's scripts (redis_bounded_cache.py), which touch a value and its index
-# entry together, can run.
+# Every key of the bounded cache (redis_bounded_cache.py) carries this hash tag: in a Redis
+# Cluster they all live in one slot, where its scripts, which touch a value and its index entry
+# together, can run.
 HASH_TAG = "{factsvc:fact}"
 KEY_PREFIX = HASH_TAG + ":v1:"
+# The plain cache's keys carry no tag: each command touches one key, and on a cache server that
+# is a Redis Cluster the values spread over every master. v2: v1 named the unbounded cache's
+# values before the tag.
+PLAIN_KEY_PREFIX = "factsvc:fact:v2:"
 
 
 class CacheFailures:
@@ -53,13 +57,13 @@ class RedisFactorialCache:
     async def get(self, n: int) -> str | None:
         self._failures.refuse_while_failing()
         with self._failures.errors:
-            value = await self._redis.get(KEY_PREFIX + str(n))
+            value = await self._redis.get(PLAIN_KEY_PREFIX + str(n))
         return None if value is None else unwrap(value)
 
     async def set(self, n: int, decimal: str) -> None:
         self._failures.refuse_while_failing()
         with self._failures.errors:
-            await self._redis.set(KEY_PREFIX + str(n), wrap(decimal), ex=self._ttl)
+            await self._redis.set(PLAIN_KEY_PREFIX + str(n), wrap(decimal), ex=self._ttl)
 
 
 def _checksum(payload: bytes) -> bytes:
