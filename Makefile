@@ -7,9 +7,9 @@
 #   README's settings table, .env.example).
 # make bench: load-test with wrk and rewrite BENCHMARKS.md (options: BENCH_ARGS="--help").
 # make cluster: nginx on TORNADO_SERVER_PORT in front of two instances of the service (two
-#   processes each) sharing Redis (state), Redis (cache) and a MongoDB-compatible server, all
-#   on loopback and under PATH_DATA; prints what runs where; Ctrl-C stops every process it
-#   started.
+#   processes each) sharing a Redis Cluster for state (three masters with a replica each,
+#   REDIS_TOPOLOGY=cluster), a Redis for the cache and a MongoDB-compatible server, all on
+#   loopback and under PATH_DATA; prints what runs where; Ctrl-C stops every process it started.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

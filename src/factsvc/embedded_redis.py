@@ -37,8 +37,11 @@ def free_cluster_port(tries: int = 200) -> int:
 
 
 def bindable(port: int) -> bool:
-    """Whether LOOPBACK:`port` is free to listen on now."""
+    """Whether redis-server could listen on LOOPBACK:`port` now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As redis-server does: the connections of a server just stopped, in TIME_WAIT, do
+        # not keep the next one from the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
@@ -112,13 +115,17 @@ class RedisClusterServers(ServerGroup):
     under `data_dir` (node-1 ... node-N; nodes.conf in each), logs in `log_dir`.
 
     `node_timeout_ms` is cluster-node-timeout: a master unreachable that long is failed
-    over to its replica. `save` are redis-server's save arguments (default: none)."""
+    over to its replica. `full_coverage` is cluster-require-full-coverage: yes (Redis'
+    default) refuses every command while some slot has no master (from the moment a master is
+    marked failed until its replica takes over); no lets the other masters serve their slots
+    meanwhile. `save` are redis-server's save arguments (default: none)."""
 
     data_dir: Path = Path()
     log_dir: Path = Path()
     masters: int = 3
     replicas: int = 1
     node_timeout_ms: int = 5000
+    full_coverage: bool = True
     save: tuple[str, ...] = NO_SAVE
     ports: list[int] | None = None
 
@@ -135,6 +142,7 @@ class RedisClusterServers(ServerGroup):
             "--cluster-enabled", "yes",
             "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(self.node_timeout_ms),
+            "--cluster-require-full-coverage", "yes" if self.full_coverage else "no",
             "--repl-diskless-sync", "yes",
             "--repl-diskless-sync-delay", "0",
             *self.save,

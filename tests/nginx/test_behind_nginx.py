@@ -86,18 +86,27 @@ def test_a_session_made_through_one_instance_works_on_the_other(
     assert upstreams_of(cluster, ids) == instance_addresses(cluster)
 
 
-def test_the_instances_share_the_cache_server_and_keep_state_apart(cluster: Cluster) -> None:
-    state, cache, _ = cluster.backends
+def test_the_instances_share_the_cache_server_and_keep_state_apart(
+    cluster: Cluster, username: str
+) -> None:
+    assert login(cluster.port, username, source="127.0.0.51").status == 200
+    assert cluster.state_redis is not None
+    state = cluster.state_redis.masters_now()
+    assert len(state) == 3, "the state is on a Redis Cluster of three masters"
     n = cluster.settings.fact_cache_min_n + 1
     assert call(cluster.port, "GET", f"/fact?n={n}").status == 200
-    clients = [redis.Redis(host=LOOPBACK, port=server.port) for server in (state, cache)]
+    cache, *clients = [
+        redis.Redis(host=LOOPBACK, port=server.port) for server in (cluster.cache_redis, *state)
+    ]
     try:
         deadline = time.monotonic() + 3.0  # the value is written back after the answer
-        while not clients[1].keys(FACTORIALS) and time.monotonic() < deadline:
+        while not cache.keys(FACTORIALS) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert clients[1].keys(FACTORIALS)
-        assert not clients[0].keys(FACTORIALS)
+        assert cache.keys(FACTORIALS)
+        assert not any(client.keys(FACTORIALS) for client in clients)
+        assert sum(client.dbsize() for client in clients) > 0, "sessions live on the masters"
     finally:
+        cache.close()
         for client in clients:
             client.close()
 

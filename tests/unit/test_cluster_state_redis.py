@@ -8,7 +8,7 @@ from pathlib import Path
 
 from factsvc.cluster.state_redis import NODES, PORTS_FILE, instance_settings, state_redis_cluster
 from factsvc.embedded import LOOPBACK, ManagedServer
-from factsvc.embedded_redis import RedisClusterServers
+from factsvc.embedded_redis import RedisClusterServers, bindable
 
 
 def ports_of(cluster: RedisClusterServers) -> list[int]:
@@ -61,3 +61,15 @@ def test_the_instances_start_from_one_master_and_know_the_others(tmp_path: Path)
         "REDIS_URL": f"redis://{first}/0",
         "REDIS_CLUSTER_NODES": f"{second},{third}",
     }
+
+
+def test_a_port_whose_last_connection_waits_in_time_wait_is_free_again() -> None:
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((LOOPBACK, 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection((LOOPBACK, port)):
+            accepted, _ = listener.accept()
+            accepted.close()  # the server's side closes first: its port waits in TIME_WAIT
+    assert bindable(port), "a stopped redis-server's port, as redis-server itself binds it"

@@ -38,6 +38,15 @@ def describe(cluster: Cluster) -> str:
         lines.append(
             f"  {part.name:<28} {LOOPBACK}:{part.port:<6} pid {pid:<8} log {part.log_path}"
         )
+    if cluster.state_redis is not None:
+        masters = cluster.state_redis.masters_now()
+        replicas = [node for node in cluster.state_redis.nodes if node not in masters]
+        lines.append(
+            "  state: a Redis Cluster (REDIS_TOPOLOGY=cluster), masters on ports "
+            f"{', '.join(str(node.port) for node in masters)}, replicas on "
+            f"{', '.join(str(node.port) for node in replicas)}; the factorial cache: "
+            f"its own redis-server on port {cluster.cache_redis.port}"
+        )
     lines += [
         f"  instances: {cluster.instance_count} x {cluster.processes} processes, "
         f"PATH_DATA {cluster.settings.path_data}; nginx's access log: "

@@ -17,7 +17,8 @@ PORTS_FILE = "ports"
 
 def state_redis_cluster(data_dir: Path, log_dir: Path) -> RedisClusterServers:
     """The state's Redis Cluster with its nodes' data under `data_dir` (saved as the single
-    state Redis saves it: after 60 s when a key changed), logs in `log_dir`; not started.
+    state Redis saves it: after 60 s when a key changed, and at a stop), logs in `log_dir`,
+    cluster-require-full-coverage off; not started.
 
     Its nodes take the ports of the previous run (in `data_dir`/ports) when all are free again,
     so that the nodes find each other and their data; else new ports and a new, empty cluster
@@ -32,6 +33,9 @@ def state_redis_cluster(data_dir: Path, log_dir: Path) -> RedisClusterServers:
         data_dir=data_dir,
         log_dir=log_dir,
         node_timeout_ms=NODE_TIMEOUT_MS,
+        # While a master is down, the others go on serving their slots: the sessions of most
+        # users stay usable through a failover.
+        full_coverage=False,
         save=("--save", "60", "1"),
         ports=ports,
     )

@@ -1,5 +1,6 @@
-"""The cluster's processes on loopback: Redis, a MongoDB-compatible server, instances of the
-service sharing them and one PATH_DATA, and nginx in front; started in order, stopped by pid."""
+"""The cluster's processes on loopback: a Redis Cluster for state, a Redis for the cache, a
+MongoDB-compatible server, instances of the service sharing them and one PATH_DATA, and nginx
+in front; started in order, stopped by pid."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from factsvc.cluster.nginx_process import nginx_server
+from factsvc.cluster.state_redis import instance_settings, state_redis_cluster
 from factsvc.config import Settings
 from factsvc.embedded import (
     LOOPBACK,
@@ -21,9 +23,10 @@ from factsvc.embedded import (
     ManagedServer,
     free_port,
     mongo_server,
+    mongodb_uri,
     redis_cache_server,
-    redis_server,
 )
+from factsvc.embedded_redis import RedisClusterServers
 
 READY_TIMEOUT_SECONDS = 60.0
 # nginx is the instances' only trusted proxy: it connects from the loopback address.
@@ -79,7 +82,8 @@ class Instance:
 @dataclass
 class Cluster:
     """nginx on LOOPBACK:`settings.server_port` in front of `instance_count` instances with
-    `processes` processes each, on one Redis for state, one for the factorial cache (at most
+    `processes` processes each, on a Redis Cluster for state (three masters with a replica
+    each, REDIS_TOPOLOGY=cluster), one Redis for the factorial cache (at most
     FACT_CACHE_MAX_BYTES, least recently used keys evicted) and one MongoDB-compatible server.
 
     `env` is the environment the instances start from (their settings); the cluster sets
@@ -93,6 +97,9 @@ class Cluster:
     processes: int = 2
     proxy_cache: bool = True
     settings: Settings = field(init=False)
+    # The state's Redis Cluster, once started; its nodes are among the backends.
+    state_redis: RedisClusterServers | None = field(init=False, default=None)
+    # Every backend process: the state's cluster nodes, the cache's Redis, MongoDB's server.
     backends: list[ManagedServer] = field(init=False, default_factory=list)
     instances: list[Instance] = field(init=False, default_factory=list)
     nginx: ManagedServer | None = field(init=False, default=None)
@@ -151,21 +158,27 @@ class Cluster:
             self.stop()
             raise
 
+    @property
+    def cache_redis(self) -> ManagedServer:
+        """The factorial cache's redis-server (started)."""
+        return self.backends[-2]
+
     def _start_backends(self) -> None:
-        redis = redis_server(self.data_dir / "redis", self.log_dir)
+        self.state_redis = state_redis_cluster(self.data_dir / "redis-cluster", self.log_dir)
         cache = redis_cache_server(
             self.data_dir / "redis-cache", self.log_dir, self.settings.fact_cache_max_bytes
         )
         mongo = mongo_server(self.data_dir / "mongo", self.log_dir)
-        self.backends = [redis, cache, mongo]
-        for backend in self.backends:
+        self.backends = [*self.state_redis.nodes, cache, mongo]
+        for backend in (cache, mongo):
             backend.start()
-        for backend in self.backends:
+        self.state_redis.start(READY_TIMEOUT_SECONDS)  # formed (the first time) and synced
+        for backend in (cache, mongo):
             backend.wait_until_listening()
-        self.env = dict(self.env) | {
-            "REDIS_URL": f"redis://{LOOPBACK}:{redis.port}/0",
+        self.env = dict(self.env) | instance_settings(self.state_redis)
+        self.env |= {
             "REDIS_CACHE_URL": f"redis://{LOOPBACK}:{cache.port}/0",
-            "MONGODB_URI": f"mongodb://{LOOPBACK}:{mongo.port}/",
+            "MONGODB_URI": mongodb_uri(mongo.port),
         }
 
     def _start_instances(self) -> None:
