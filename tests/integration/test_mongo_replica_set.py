@@ -15,7 +15,7 @@ from typing import Any
 import pymongo
 import pytest
 from pymongo import ReadPreference, WriteConcern
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import ConfigurationError, ServerSelectionTimeoutError
 
 from factsvc.app import open_services
 from factsvc.config import Settings
@@ -161,6 +161,31 @@ async def test_a_uri_naming_another_replica_set_is_an_outage_within_the_timeout(
     finally:
         client.close()
     assert isinstance(unavailable.value.__cause__, ServerSelectionTimeoutError)
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_an_srv_uri_whose_name_does_not_resolve_is_an_outage_and_the_service_starts(
+    settings: Settings,
+) -> None:
+    # As Atlas gives them; PyMongo looks the hosts up in DNS (SRV and TXT) at the first call.
+    atlas_like = with_settings(
+        settings,
+        mongodb_uri="mongodb+srv://cluster0.factsvc-test.invalid/?appName=factsvc",
+        mongodb_timeout_ms=500,
+    )
+    async with open_services(atlas_like) as services:
+        with pytest.raises(DependencyUnavailable) as unready:
+            await services.readiness.check()
+    assert unready.value.states["mongodb"] == "unavailable"
+
+    client = mongo.make_mongo_client(atlas_like)
+    try:
+        store = MongoAccountStore(mongo.collection(client, settings.mongodb_name, "users"))
+        with pytest.raises(DependencyUnavailable) as unavailable:
+            await store.find_by_username("alice")
+    finally:
+        client.close()
+    assert isinstance(unavailable.value.__cause__, ConfigurationError)
 
 
 async def lose_the_answer_of_an_insert(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from dns.exception import Timeout as LifetimeTimeout
+from dns.resolver import NXDOMAIN, NoNameservers
 from pymongo.errors import (
     AutoReconnect,
+    ConfigurationError,
     DuplicateKeyError,
     ExecutionTimeout,
     NetworkTimeout,
@@ -38,6 +41,29 @@ def test_an_outage_becomes_dependency_unavailable_with_its_cause(error: PyMongoE
     assert raised.value.__cause__ is error
 
 
+def dns_lookup_failed(text: str, cause: Exception) -> ConfigurationError:
+    """What PyMongo raises when the DNS lookup of a mongodb+srv:// URI's hosts fails."""
+    error = ConfigurationError(text)
+    error.__cause__ = cause
+    return error
+
+
+# No such name, no answer in time, no nameserver that answers.
+DNS_FAILURES: list[Exception] = [
+    NXDOMAIN(),  # type: ignore[no-untyped-call]
+    LifetimeTimeout(timeout=1.0),  # type: ignore[no-untyped-call]
+    NoNameservers(),  # type: ignore[no-untyped-call]
+]
+
+
+@pytest.mark.parametrize("cause", DNS_FAILURES, ids=lambda cause: type(cause).__name__)
+def test_a_failed_dns_lookup_of_an_srv_uri_is_an_outage(cause: Exception) -> None:
+    error = dns_lookup_failed(str(cause), cause)
+    with pytest.raises(DependencyUnavailable) as raised, mongo_errors:
+        raise error
+    assert raised.value.__cause__ is error
+
+
 def test_a_duplicate_key_names_the_unique_field_when_the_adapter_gives_one() -> None:
     with pytest.raises(Duplicate) as raised, MongoErrors(unique_field="username"):
         raise DUPLICATE
@@ -46,7 +72,14 @@ def test_a_duplicate_key_names_the_unique_field_when_the_adapter_gives_one() -> 
 
 @pytest.mark.parametrize(
     "error",
-    [OperationFailure("unknown operator: $bogus", 2), DUPLICATE, KeyError("_id")],
+    [
+        OperationFailure("unknown operator: $bogus", 2),
+        DUPLICATE,
+        KeyError("_id"),
+        # A configuration the driver refuses, not an unanswered lookup.
+        ConfigurationError("Only one TXT record is supported"),
+        dns_lookup_failed("Invalid SRV host: a.b.c", ValueError("a.b.c")),
+    ],
     ids=lambda error: type(error).__name__,
 )
 def test_any_other_error_passes_unchanged_to_become_a_500(error: Exception) -> None:

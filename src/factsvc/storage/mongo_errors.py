@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from dns.exception import DNSException
+from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from factsvc.errors import DependencyUnavailable, Duplicate
 
 
 def is_outage(error: PyMongoError) -> bool:
     """True for a lost or refused connection (ConnectionFailure, which includes server
-    selection timeouts) and for any operation that ran out of time (`error.timeout`)."""
-    return isinstance(error, ConnectionFailure) or error.timeout
+    selection timeouts), for any operation that ran out of time (`error.timeout`), and for the
+    DNS lookup of a mongodb+srv:// URI's hosts that failed (PyMongo makes it at the first
+    operation, raising ConfigurationError from the DNSException, and tries again at the next)."""
+    return (
+        isinstance(error, ConnectionFailure)
+        or error.timeout
+        or (isinstance(error, ConfigurationError) and isinstance(error.__cause__, DNSException))
+    )
 
 
 class MongoErrors:
