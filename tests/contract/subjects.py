@@ -11,8 +11,9 @@ from typing import Generic, TypeVar
 Port = TypeVar("Port")
 
 # The real backends an adapter is proven on, by subject: the fixture of a live client of each
-# (tests/contract/conftest.py), emptied for each test.
+# (tests/contract/conftest.py), emptied for each test, and of one cut off from it.
 LIVE_REDIS = {"redis": "live_redis", "cluster": "cluster_redis"}
+DEAD_REDIS = {"redis": "dead_redis", "cluster": "dead_cluster_redis"}
 REDIS_SUBJECTS = ["fake", *LIVE_REDIS]
 
 

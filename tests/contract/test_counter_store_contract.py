@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable
 from factsvc.services.limits import CounterStore, Reservation
 from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_counters import RedisCounterStore
 from tests.contract.subjects import (
+    DEAD_REDIS,
     LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
@@ -29,7 +29,7 @@ def counters(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[Coun
         cut_off.available = False
         return fake_subject(FakeCounterStore(clock), cut_off, clock)
     live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: Redis = request.getfixturevalue("dead_redis")
+    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
     return real_subject(RedisCounterStore(live), RedisCounterStore(dead))
 
 

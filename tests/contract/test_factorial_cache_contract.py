@@ -4,7 +4,6 @@ BoundedRedisFactorialCache (a server shared with state) pass the same checks."""
 from __future__ import annotations
 
 import pytest
-from redis.asyncio import Redis
 
 from factsvc.errors import CacheUnavailable
 from factsvc.services.factorial import FactorialCache
@@ -12,6 +11,7 @@ from factsvc.storage.redis_bounded_cache import BoundedRedisFactorialCache
 from factsvc.storage.redis_cache import RedisFactorialCache
 from factsvc.storage.redis_client import RedisClient
 from tests.contract.subjects import (
+    DEAD_REDIS,
     LIVE_REDIS,
     ManualClock,
     Subject,
@@ -31,7 +31,7 @@ def caches(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[Factor
         return fake_subject(FakeCache(), cut_off, clock)
     adapter, _, backend = request.param.partition("-")
     live: RedisClient = request.getfixturevalue(LIVE_REDIS[backend or "redis"])
-    dead: Redis = request.getfixturevalue("dead_redis")
+    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[backend or "redis"])
     if adapter == "bounded":
         return real_subject(
             BoundedRedisFactorialCache(live, ttl_seconds=60, max_bytes=1 << 20),

@@ -7,13 +7,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable, RateLimited
 from factsvc.services.idempotency import IdempotencyStore, Quota
 from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
 from tests.contract.subjects import (
+    DEAD_REDIS,
     LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
@@ -40,7 +40,7 @@ def records(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[Idemp
         cut_off.available = False
         return fake_subject(FakeIdempotencyStore(clock), cut_off, clock)
     live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: Redis = request.getfixturevalue("dead_redis")
+    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
     return real_subject(RedisIdempotencyStore(live), RedisIdempotencyStore(dead))
 
 

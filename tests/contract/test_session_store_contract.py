@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from redis.asyncio import Redis
 
 from factsvc.errors import DependencyUnavailable
 from factsvc.services.sessions import Fence, SessionStore, user_tag
 from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_sessions import RedisSessionStore
 from tests.contract.subjects import (
+    DEAD_REDIS,
     LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
@@ -46,7 +46,7 @@ def sessions(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[Sess
         cut_off.available = False
         return fake_subject(FakeSessionStore(clock), cut_off, clock)
     live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: Redis = request.getfixturevalue("dead_redis")
+    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
     return real_subject(RedisSessionStore(live), RedisSessionStore(dead))
 
 
