@@ -20,7 +20,6 @@ from factsvc.embedded_redis import RedisClusterServers
 from factsvc.services.users import now_utc
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
-from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_sessions import RedisSessionStore
 from tests.support.api import Api
@@ -33,29 +32,28 @@ from tests.support.credential_races import (
     a_login_held_while_the_password_changes_opens_no_session,
     hold,
 )
-from tests.support.servers import ServicesFactory
+from tests.support.servers import ServicesFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
 
 @pytest.fixture(params=["redis", "cluster"])
-def state_url(request: pytest.FixtureRequest, settings: Settings) -> str:
-    """Where the race keeps its sessions and counters: the suite's single Redis (settings'
-    REDIS_URL), or a node of its Redis Cluster, emptied first."""
+def state_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Where the race keeps its sessions and counters: the suite's single Redis, or its Redis
+    Cluster, emptied first."""
     if request.param == "redis":
-        return ""
+        return settings
     cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
     cluster.flush()
-    return f"redis://{cluster.startup_nodes[0]}/0"
-
-
-def _redis(settings: Settings, url: str) -> RedisClient:
-    return RedisCluster.from_url(url) if url else redis_client.make_redis(settings)
+    node = f"redis://{cluster.startup_nodes[0]}/0"
+    return with_settings(settings, redis_topology="cluster", redis_url=node)
 
 
 @contextlib.asynccontextmanager
-async def real_race(settings: Settings, url: str = "") -> AsyncIterator[Race]:
-    redis = _redis(settings, url)
+async def real_race(settings: Settings) -> AsyncIterator[Race]:
+    redis = redis_client.make_redis(settings)
+    if isinstance(redis, RedisCluster):
+        await redis.initialize()  # see tests/contract/conftest.py's cluster_redis
     client = mongo.make_mongo_client(settings)
     try:
         yield Race.build(
@@ -66,26 +64,23 @@ async def real_race(settings: Settings, url: str = "") -> AsyncIterator[Race]:
         )
     finally:
         client.close()
-        if isinstance(redis, RedisCluster):
-            await redis.aclose()
-        else:
-            await redis.aclose(close_connection_pool=True)
+        await redis.aclose()
 
 
 @pytest.mark.parametrize("resumed_late", [False, True], ids=["at_once", "after_the_change_time"])
 @pytest.mark.parametrize("pause", list(LOGIN_PAUSES))
 async def test_a_login_held_while_the_password_changes_opens_no_session(
-    settings: Settings, state_url: str, pause: str, resumed_late: bool
+    state_settings: Settings, pause: str, resumed_late: bool
 ) -> None:
-    async with real_race(settings, state_url) as race:
+    async with real_race(state_settings) as race:
         await a_login_held_while_the_password_changes_opens_no_session(race, pause, resumed_late)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.__name__)
 async def test_a_race_between_login_and_password_change(
-    settings: Settings, state_url: str, scenario: Callable[[Race], Awaitable[None]]
+    state_settings: Settings, scenario: Callable[[Race], Awaitable[None]]
 ) -> None:
-    async with real_race(settings, state_url) as race:
+    async with real_race(state_settings) as race:
         await scenario(race)
 
 
