@@ -1,0 +1,336 @@
+"""The service on each Redis topology, against real servers: the account chain and /fact on a
+Redis Cluster and under Sentinel; a small pool under load waits instead of failing; an
+unreachable cluster gives 503 code 10, never a 500; readiness tells a replica from a master;
+the factorial cache choice asks a cluster's primaries; a killed master fails commands within
+a bound and the client finds its promoted replica by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import redis as redis_sync
+import tornado.web
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.sentinel import Sentinel
+from redis.exceptions import MaxConnectionsError
+
+from factsvc.config import Settings
+from factsvc.config.redis_topology import host_and_port
+from factsvc.embedded import LOOPBACK, ManagedServer, _redis_argv, free_port
+from factsvc.embedded_redis import RedisClusterServers, kill, replica_synced, wait_for
+from factsvc.embedded_sentinel import RedisSentinelServers
+from factsvc.errors import DependencyUnavailable
+from factsvc.storage.redis_bounded_cache import BoundedRedisFactorialCache
+from factsvc.storage.redis_cache import RedisFactorialCache
+from factsvc.storage.redis_cache_choice import choose_factorial_cache, shares_server
+from factsvc.storage.redis_client import RedisClient, make_redis, writable
+from factsvc.storage.redis_counters import RedisCounterStore
+from factsvc.storage.redis_errors import REDIS_FAILURES
+from tests.support.api import Api
+from tests.support.servers import AppFactory, redis_url, with_settings
+
+pytestmark = pytest.mark.gen_test(timeout=90)
+
+
+def cluster_settings(
+    settings: Settings, cluster: RedisClusterServers, **changes: object
+) -> Settings:
+    """`settings` on `cluster`: REDIS_URL at its first node, the others in REDIS_CLUSTER_NODES."""
+    first, *others = cluster.startup_nodes
+    return with_settings(
+        settings,
+        redis_topology="cluster",
+        redis_url=f"redis://{first}/0",
+        redis_cluster_nodes=tuple(others),
+        **changes,
+    )
+
+
+def sentinel_settings(settings: Settings, group: RedisSentinelServers) -> Settings:
+    """`settings` on `group`'s master; REDIS_URL's host and port name nothing that answers."""
+    return with_settings(
+        settings,
+        redis_topology="sentinel",
+        redis_url="redis://unused.invalid:1/0",
+        redis_sentinels=tuple(group.sentinel_addresses),
+        redis_sentinel_master=group.master_name,
+    )
+
+
+@pytest.fixture(params=["cluster", "sentinel"])
+def topology_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The suite's settings on the suite's Redis Cluster or Sentinel group, emptied first."""
+    if request.param == "cluster":
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
+        cluster.flush()
+        return cluster_settings(settings, cluster)
+    group: RedisSentinelServers = request.getfixturevalue("redis_sentinel_backend")
+    group.flush()
+    return sentinel_settings(settings, group)
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, topology_settings: Settings) -> tornado.web.Application:
+    return app_factory(topology_settings)
+
+
+async def test_the_account_chain_and_fact_work_on_each_topology(
+    api: Api, topology_settings: Settings
+) -> None:
+    assert (await api.register("alice")).status == 201
+    login = await api.login("alice")
+    assert login.status == 200
+    user = login.body["user"]
+    assert (await api.get("/isLogined")).body["logined"] is True
+    assert (await api.get("/account/info")).body["user"] == user
+    edited = await api.post("/account/edit", {"nickname": "Al"})
+    assert (edited.status, edited.body["user"]["nickname"]) == (200, "Al")
+    assert (await api.post("/logout")).status == 200
+    assert (await api.get("/isLogined")).body["logined"] is False
+    for _ in range(2):  # computed, then from the cache on Redis
+        fact = await api.get("/fact?n=30")
+        assert (fact.status, int(fact.body["fact"])) == (200, math.factorial(30))
+    ready = await api.get("/readyz")
+    assert ready.status == 200, ready.body
+
+
+@asynccontextmanager
+async def unbounded_client(
+    request: pytest.FixtureRequest, topology: str
+) -> AsyncIterator[RedisClient]:
+    """redis-py's own client of the suite's cluster or Sentinel master, with a pool of 2."""
+    if topology == "cluster":
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
+        nodes = RedisCluster.from_url(f"redis://{cluster.startup_nodes[0]}/0", max_connections=2)
+        yield nodes
+        await nodes.aclose()
+        return
+    group: RedisSentinelServers = request.getfixturevalue("redis_sentinel_backend")
+    sentinel = Sentinel([host_and_port(address) for address in group.sentinel_addresses])  # type: ignore[no-untyped-call]
+    master: Redis = sentinel.master_for(group.master_name, max_connections=2)
+    yield master
+    await master.aclose()
+    for each in sentinel.sentinels:
+        await each.aclose()
+
+
+async def test_a_small_pool_under_many_concurrent_commands_waits_instead_of_failing(
+    request: pytest.FixtureRequest, topology_settings: Settings
+) -> None:
+    topology = topology_settings.redis_topology
+    client = make_redis(with_settings(topology_settings, redis_max_connections=2))
+    try:
+        results = await asyncio.gather(*(client.incr(f"n{{{i % 7}}}") for i in range(500)))
+        assert sorted(results)[-1] >= 500 // 7
+    finally:
+        await client.aclose()
+    # Without the bound, redis-py's pool of 2 refuses at once: what the bound is for.
+    async with unbounded_client(request, topology) as unbounded:
+        refused = await asyncio.gather(
+            *(unbounded.incr(f"n{{{i % 7}}}") for i in range(500)), return_exceptions=True
+        )
+    assert any(isinstance(result, MaxConnectionsError) for result in refused)
+
+
+@pytest.mark.parametrize("topology", ["cluster", "sentinel"])
+async def test_a_command_beyond_the_pool_wait_is_a_redis_failure(
+    request: pytest.FixtureRequest, settings: Settings, topology: str
+) -> None:
+    if topology == "cluster":
+        on = cluster_settings(settings, request.getfixturevalue("redis_cluster_backend"))
+    else:
+        on = sentinel_settings(settings, request.getfixturevalue("redis_sentinel_backend"))
+    client = make_redis(
+        with_settings(
+            on, redis_max_connections=1, redis_pool_timeout_seconds=0.1, redis_timeout_seconds=5
+        )
+    )
+    store = RedisCounterStore(client)
+    try:
+        held = asyncio.ensure_future(client.blpop(["held{q}"], 1))  # takes the one place for 1 s
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(DependencyUnavailable):
+            await store.hit("waits", 60)
+        assert time.monotonic() - started < 0.5
+        await held
+        assert await store.hit("waits", 60) == (1, 60)  # a place again
+    finally:
+        await client.aclose()
+
+
+class TestAnUnreachableCluster:
+    @pytest.fixture
+    def app(self, app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
+        """The app with REDIS_URL and REDIS_CLUSTER_NODES at ports where nothing listens."""
+        return app_factory(
+            with_settings(
+                settings,
+                redis_topology="cluster",
+                redis_url=f"redis://{LOOPBACK}:{free_port()}/0",
+                redis_cluster_nodes=(f"{LOOPBACK}:{free_port()}",),
+            )
+        )
+
+    async def test_gives_503_code_10_never_500_and_fact_still_computes(self, api: Api) -> None:
+        fact = await api.get("/fact?n=25")
+        assert (fact.status, int(fact.body["fact"])) == (200, math.factorial(25))
+        for reply in (await api.register("bob"), await api.login("bob")):
+            assert (reply.status, reply.code) == (503, 10), reply.body
+        assert (await api.get("/readyz")).status == 503
+
+
+@pytest.fixture
+def replica(redis_backend: ManagedServer, tmp_path: Path) -> Iterator[ManagedServer]:
+    """A second redis-server, a replica (--replicaof) of the suite's Redis, synced."""
+    port = free_port()
+    data = tmp_path / "replica"
+    data.mkdir()
+    argv = _redis_argv(data, port, "--save", "", "--replicaof", LOOPBACK, str(redis_backend.port))
+    server = ManagedServer("redis-server", argv, port, tmp_path / "replica.log", data / "pid")
+    server.start()
+    server.wait_until_listening()
+    wait_for(lambda: replica_synced(port), "the replica did not sync", 10)
+    yield server
+    server.stop()
+
+
+class TestASingleRedisUrlAtAReplica:
+    @pytest.fixture
+    def app(
+        self, app_factory: AppFactory, settings: Settings, replica: ManagedServer
+    ) -> tornado.web.Application:
+        return app_factory(with_settings(settings, redis_url=redis_url(replica)))
+
+    async def test_is_not_ready(self, api: Api, settings: Settings) -> None:
+        ready = await api.get("/readyz")
+        assert ready.status == 503
+        assert ready.body["dependencies"] == {"redis": "unavailable", "mongodb": "ok"}
+        on_master = make_redis(settings)  # the master it replicates is
+        try:
+            await writable(on_master)
+        finally:
+            await on_master.aclose()
+
+
+async def test_the_cache_choice_asks_every_primary_of_a_cluster(
+    settings: Settings, redis_cluster_backend: RedisClusterServers
+) -> None:
+    on_cluster = cluster_settings(settings, redis_cluster_backend)
+    state, cache = make_redis(on_cluster), make_redis(on_cluster)
+    single = make_redis(settings)
+    masters = redis_cluster_backend.masters_now()
+    try:
+        assert await shares_server(cache, state), "two clients of one cluster share it"
+        assert not await shares_server(cache, single)
+
+        async def choose() -> object:
+            return await choose_factorial_cache(
+                cache, state=single, ttl_seconds=60, max_bytes=1 << 20
+            )
+
+        chosen = await choose()
+        assert isinstance(chosen, BoundedRedisFactorialCache), "noeviction: the service bounds"
+        for master in masters:
+            with redis_sync.Redis(port=master.port) as direct:
+                direct.config_set("maxmemory", 64 << 20)
+                direct.config_set("maxmemory-policy", "allkeys-lru")
+        chosen = await choose()
+        assert isinstance(chosen, RedisFactorialCache), "every primary evicts by itself"
+        with redis_sync.Redis(port=masters[-1].port) as direct:
+            direct.config_set("maxmemory-policy", "noeviction")
+        chosen = await choose()
+        assert isinstance(chosen, BoundedRedisFactorialCache), "one primary does not evict"
+    finally:
+        for master in masters:
+            with redis_sync.Redis(port=master.port) as direct:
+                direct.config_set("maxmemory", 0)
+                direct.config_set("maxmemory-policy", "noeviction")
+        for client in (state, cache, single):
+            await client.aclose()
+
+
+async def _until_it_works(client: RedisClient, key: str, started: float) -> list[float]:
+    """SET `key` until it succeeds (30 s at most); how long each failed attempt took."""
+    failures: list[float] = []
+    while time.monotonic() - started < 30:
+        attempt = time.monotonic()
+        try:
+            await client.set(key, "after")
+            return failures
+        except REDIS_FAILURES:
+            failures.append(time.monotonic() - attempt)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{key} still failing 30 s after the kill")
+
+
+@pytest.mark.parametrize("how", ["killed", "paused"])
+async def test_a_dead_cluster_master_fails_commands_within_a_bound_until_its_replica_serves(
+    settings: Settings, own_redis_cluster: RedisClusterServers, how: str
+) -> None:
+    client = make_redis(cluster_settings(settings, own_redis_cluster))
+    key = "{dead}key"
+    victim = own_redis_cluster.master_of_key(key)
+    try:
+        await client.set(key, "before")
+        await writable(client)
+        started = time.monotonic()
+        if how == "killed":
+            kill(victim)
+        else:  # a hung host: connections open, nothing answers
+            assert victim.process is not None
+            os.kill(victim.process.pid, signal.SIGSTOP)
+        with pytest.raises(REDIS_FAILURES):
+            await writable(client)  # a primary that does not answer: not ready
+        failures = await _until_it_works(client, key, started)
+        recovered = time.monotonic() - started
+        await writable(client)
+        assert await client.get(key) == b"after"
+        print(
+            f"\ncluster master {how} (node timeout {own_redis_cluster.node_timeout_ms} ms, "
+            f"REDIS_TIMEOUT_SECONDS {settings.redis_timeout_seconds}): {len(failures)} "
+            f"failed commands, the slowest in {max(failures, default=0):.3f} s; "
+            f"working again {recovered:.2f} s after"
+        )
+        # Each failure within the command's and its retry's timeouts, a re-read of the slots
+        # (a timeout at most) and CLUSTERDOWN's 0.25 s pause: never a hang.
+        assert max(failures, default=0) < 3 * settings.redis_timeout_seconds + 0.5
+        assert recovered < 15
+    finally:
+        if victim.process is not None and victim.process.poll() is None:
+            os.kill(victim.process.pid, signal.SIGCONT)
+        await client.aclose()
+
+
+async def test_a_killed_sentinel_master_fails_commands_fast_until_sentinel_promotes_its_replica(
+    settings: Settings, own_redis_sentinel: RedisSentinelServers
+) -> None:
+    client = make_redis(sentinel_settings(settings, own_redis_sentinel))
+    old_master = own_redis_sentinel.master()
+    try:
+        await client.set("key", "before")
+        await writable(client)
+        started = time.monotonic()
+        kill(old_master)
+        failures = await _until_it_works(client, "key", started)
+        recovered = time.monotonic() - started
+        await writable(client)
+        assert own_redis_sentinel.master() is not old_master
+        print(
+            f"\nsentinel master killed (down-after {own_redis_sentinel.down_after_ms} ms): "
+            f"{len(failures)} failed commands, the slowest in {max(failures, default=0):.3f} s; "
+            f"working again {recovered:.2f} s after"
+        )
+        assert max(failures, default=0) < 2 * settings.redis_timeout_seconds + 0.5
+        assert recovered < 15
+    finally:
+        await client.aclose()
