@@ -1,6 +1,7 @@
-"""MongoDB as a replica set: the suite's server is one, and the account store writes with
-write concern majority, retries a write whose answer was lost, reads from the primary, and
-tells a wrong replica set name apart as an outage, not a hang."""
+"""MongoDB as a replica set: the suite's and `serve --embedded`'s server is one, and the account
+store writes with write concern majority, retries a write whose answer was lost, reads from the
+primary, and takes a wrong replica set name or a mongodb+srv:// name that does not resolve for
+an outage (503, not ready), never a hang or a 500."""
 
 from __future__ import annotations
 
