@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import MaxConnectionsError
+from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.config import Settings
 from factsvc.config.redis_topology import host_and_port
@@ -334,3 +335,31 @@ async def test_a_killed_sentinel_master_fails_commands_fast_until_sentinel_promo
         assert recovered < 15
     finally:
         await client.aclose()
+
+
+class TestASmallPoolUnderManyRequests:
+    @pytest.fixture
+    def app(self, app_factory: AppFactory, topology_settings: Settings) -> tornado.web.Application:
+        """The app on a cluster or Sentinel master with 2 connections (per node)."""
+        return app_factory(with_settings(topology_settings, redis_max_connections=2))
+
+    async def test_every_request_is_answered_none_refused(
+        self, api: Api, base_url: str, topology_settings: Settings
+    ) -> None:
+        await api.register("alice")
+        token = (await api.login("alice", session="token")).body["token"]
+        client = AsyncHTTPClient(force_instance=True, max_clients=48)
+        try:
+            replies = await asyncio.gather(
+                *(
+                    client.fetch(
+                        f"{base_url}/account/info",
+                        headers={"Authorization": f"Bearer {token}"},
+                        raise_error=False,
+                    )
+                    for _ in range(300)
+                )
+            )
+        finally:
+            client.close()
+        assert [reply.code for reply in replies] == [200] * 300
