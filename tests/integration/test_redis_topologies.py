@@ -363,3 +363,54 @@ class TestASmallPoolUnderManyRequests:
         finally:
             client.close()
         assert [reply.code for reply in replies] == [200] * 300
+
+
+async def test_after_a_switchover_writes_reach_the_new_master_before_the_old_is_demoted(
+    settings: Settings, own_redis_sentinel: RedisSentinelServers
+) -> None:
+    client = make_redis(sentinel_settings(settings, own_redis_sentinel))
+    old_master, new_master = own_redis_sentinel.master(), own_redis_sentinel.replica()
+    on_old_master = make_redis(with_settings(settings, redis_url=redis_url(old_master)))
+    try:
+        await client.set("key", "before")  # its connections are to the old master now
+        await writable(on_old_master)
+        with redis_sync.Redis(port=own_redis_sentinel.sentinel_nodes[0].port) as sentinel:
+            sentinel.execute_command("SENTINEL FAILOVER", own_redis_sentinel.master_name)
+        started = time.monotonic()
+        # The old master takes writes for some 10 s more, until Sentinel reconfigures it as a
+        # replica (and its data is replaced): writes must leave it as soon as the sentinels
+        # name the new master.
+        failures, written = 0, 0
+        with redis_sync.Redis(port=new_master.port) as direct:
+            while time.monotonic() - started < 20:
+                # Promoted before the write, so that it no longer replicates the old master.
+                promoted = direct.info("replication")["role"] == "master"
+                written += 1
+                try:
+                    await client.set("key", written)
+                except REDIS_FAILURES:
+                    failures += 1
+                    continue
+                if promoted and direct.get("key") == str(written).encode():
+                    break
+                await asyncio.sleep(0.05)
+        moved = time.monotonic() - started
+        await writable(client)
+        print(
+            f"\nsentinel switchover (SENTINEL FAILOVER): writes reach the new master "
+            f"{moved:.2f} s on, {failures} of {written} failed on the way"
+        )
+        assert moved < 5
+
+        def demoted() -> bool:
+            with redis_sync.Redis(port=old_master.port) as direct:
+                return bool(direct.info("replication")["role"] == "slave")
+
+        wait_for(demoted, "the old master was not made a replica", 20)
+        with pytest.raises(REDIS_FAILURES, match="ROLE"):
+            await writable(on_old_master)  # pointed at it directly: not ready
+        await client.set("key", "after")
+        await writable(client)
+    finally:
+        await client.aclose()
+        await on_old_master.aclose()

@@ -4,6 +4,8 @@ commands at once that wait for a place, as the single server's blocking pool doe
 from __future__ import annotations
 
 import asyncio
+import time
+from contextlib import suppress
 from typing import Any
 
 from redis.asyncio import Redis
@@ -13,6 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 
 from factsvc.config.redis_topology import host_and_port
 
@@ -63,25 +66,62 @@ class BoundedRedisCluster(RedisCluster):
             self.command_slots.release()
 
 
+# How often a Sentinel master's client asks the sentinels which master they name, while it
+# runs commands. A master that Sentinel replaced stays up, taking writes that will be lost,
+# until Sentinel reconfigures it as a replica: about 11 s after SENTINEL FAILOVER here.
+MASTER_CHECK_SECONDS = 1.0
+
+
+class FollowingSentinelPool(SentinelConnectionPool):
+    """A SentinelConnectionPool that drops a connection to any address but the master's when
+    it comes back: once the sentinels name a new master, no command goes to the old one
+    (redis-py's own pool re-points only new and idle connections)."""
+
+    async def release(self, connection: Any) -> None:
+        if self.master_address is not None and self.master_address != (
+            connection.host,
+            connection.port,
+        ):
+            await connection.disconnect()
+        await super().release(connection)
+
+
 class SentinelMaster(Redis):
     """The client of the master a Sentinel group names (a redis.asyncio.Redis on a
-    SentinelConnectionPool, as `Sentinel.master_for` builds it: each new connection asks the
-    sentinels where the master is, so failovers are followed), whose commands take a place of
-    `command_slots` while they run. Closing it closes its pool and the sentinels' clients."""
+    FollowingSentinelPool, as `Sentinel.master_for` builds it: each new connection asks the
+    sentinels where the master is), whose commands take a place of `command_slots` while they
+    run. While it runs commands it asks the sentinels again every MASTER_CHECK_SECONDS (in
+    the background), so that it also leaves a master that is replaced while still up.
+    Closing it closes its pool and the sentinels' clients."""
 
     def __init__(self, *, sentinel: Sentinel, command_slots: CommandSlots, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sentinel_manager = sentinel
         self.command_slots = command_slots
+        self._next_check = 0.0
+        self._checks: set[asyncio.Future[None]] = set()
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
+        if time.monotonic() >= self._next_check:
+            self._next_check = time.monotonic() + MASTER_CHECK_SECONDS
+            check = asyncio.ensure_future(self._follow_master())
+            self._checks.add(check)
+            check.add_done_callback(self._checks.discard)
         await self.command_slots.acquire()
         try:
             return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         finally:
             self.command_slots.release()
 
+    async def _follow_master(self) -> None:
+        # Closes the idle connections when the master changed; the pool drops the others
+        # as they come back. Sentinels that cannot answer leave things as they are.
+        with suppress(RedisError, OSError):
+            await self.connection_pool.get_master_address()  # type: ignore[attr-defined]
+
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        for check in list(self._checks):
+            check.cancel()
         await super().aclose(close_connection_pool=True)
         # Sentinel.aclose is missing from older redis-py releases: its clients one by one.
         for client in self.sentinel_manager.sentinels:
@@ -149,7 +189,7 @@ def sentinel_client(
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         [host_and_port(address) for address in sentinels], sentinel_kwargs=sentinel_options
     )
-    pool = SentinelConnectionPool(  # type: ignore[no-untyped-call]
+    pool = FollowingSentinelPool(  # type: ignore[no-untyped-call]
         master,
         sentinel,
         is_master=True,
