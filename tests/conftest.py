@@ -107,6 +107,7 @@ def own_redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
         data_dir=tmp_path / "redis-cluster",
         log_dir=tmp_path,
         node_timeout_ms=FAILOVER_NODE_TIMEOUT_MS,
+        full_coverage=False,
     )
     cluster.start()
     yield cluster
