@@ -414,3 +414,25 @@ async def test_after_a_switchover_writes_reach_the_new_master_before_the_old_is_
     finally:
         await client.aclose()
         await on_old_master.aclose()
+
+
+async def test_a_fresh_cluster_client_answers_concurrent_first_commands(
+    redis_cluster_backend: RedisClusterServers, settings: Settings
+) -> None:
+    """Several commands at once on a client that has not learnt the slots yet: each is
+    answered (without waiting for the slots, some met closed startup nodes: AttributeError)."""
+    failures: list[BaseException] = []
+    for attempt in range(10):
+        client = make_redis(cluster_settings(settings, redis_cluster_backend))
+        try:
+            results = await asyncio.gather(
+                *(
+                    client.eval("return redis.call('get', KEYS[1])", 1, f"{{f{attempt}}}:{i}")
+                    for i in range(10)
+                ),
+                return_exceptions=True,
+            )
+        finally:
+            await client.aclose()
+        failures += [result for result in results if isinstance(result, BaseException)]
+    assert failures == []
