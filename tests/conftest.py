@@ -22,7 +22,13 @@ from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app, open_services
 from factsvc.config import Settings
-from factsvc.embedded import ManagedServer, mongo_server, redis_cache_server, redis_server
+from factsvc.embedded import (
+    ManagedServer,
+    mongo_server,
+    mongodb_uri,
+    redis_cache_server,
+    redis_server,
+)
 from factsvc.embedded_redis import RedisClusterServers
 from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.server import make_http_server
@@ -52,6 +58,8 @@ def redis_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedS
 
 @pytest.fixture(scope="session")
 def mongo_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedServer]:
+    """The suite's MongoDB-compatible server, in memory: a one-node replica set, reached at
+    embedded.mongodb_uri(port) and ready once it is the writable primary."""
     base = tmp_path_factory.mktemp("mongo")
     server = _started(mongo_server(None, base))
     yield server
@@ -165,7 +173,7 @@ def settings(
         log_to_file=False,
         session_cookie_secret=STRONG_SECRET,
         redis_url=redis_url(redis_backend),
-        mongodb_uri=f"mongodb://127.0.0.1:{mongo_backend.port}/",
+        mongodb_uri=mongodb_uri(mongo_backend.port),
         mongodb_name=f"test_{uuid.uuid4().hex[:16]}",
         mongodb_timeout_ms=1000,
         fact_max_n=100_000,
@@ -230,7 +238,7 @@ def api(http_client: AsyncHTTPClient, base_url: str) -> Api:
 def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
     """The users collection, read directly to check what is stored."""
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-        f"mongodb://127.0.0.1:{mongo_backend.port}/", serverSelectionTimeoutMS=2000
+        mongodb_uri(mongo_backend.port), serverSelectionTimeoutMS=2000
     )
     yield client[settings.mongodb_name]["users"]
     client.close()
