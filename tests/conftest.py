@@ -110,7 +110,8 @@ def redis_sentinel_backend(
 @pytest.fixture
 def own_redis_cluster(tmp_path: Path) -> Iterator[RedisClusterServers]:
     """A Redis Cluster of this test alone (3 masters with a replica each, node timeout
-    FAILOVER_NODE_TIMEOUT_MS), whose nodes the test may kill."""
+    FAILOVER_NODE_TIMEOUT_MS, cluster-require-full-coverage off as `make cluster` runs it),
+    whose nodes the test may kill."""
     cluster = RedisClusterServers(
         data_dir=tmp_path / "redis-cluster",
         log_dir=tmp_path,
