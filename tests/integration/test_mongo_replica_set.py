@@ -242,14 +242,6 @@ async def test_an_insert_whose_answer_is_lost_is_sent_again_as_the_same_write_an
     assert count == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="secantusdb 0.7.0b3 replays a retried write only when the command is the same but "
-    "for its envelope, and counts maxTimeMS in (timeoutMS sends the time left, so it differs): "
-    "it runs the insert again and answers DuplicateKeyError. mongod keys the retry on lsid and "
-    "txnNumber and answers the first attempt's result.",
-)
 @pytest.mark.gen_test(timeout=30)
 async def test_an_insert_whose_answer_is_lost_answers_with_the_stored_account(
     settings: Settings, mongo_backend: ManagedServer

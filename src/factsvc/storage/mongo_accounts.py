@@ -9,6 +9,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReturnDocument
 
+from factsvc.errors import Duplicate
 from factsvc.services.account_store import EDITABLE_FIELDS
 from factsvc.services.users import NewAccount, StoredAccount, User
 from factsvc.storage.mongo import MongoCollection
@@ -39,6 +40,8 @@ class MongoAccountStore:
     async def insert(self, account: NewAccount) -> User:
         await self.ensure_indexes()
         document = {
+            # Named here, not by the driver, so that a retried insert can know its own account.
+            "_id": ObjectId(),
             "username": account.username,
             "nickname": account.nickname,
             "gender": account.gender,
@@ -47,9 +50,15 @@ class MongoAccountStore:
             "create_time": account.created,
             "update_time": account.created,
         }
-        with _insert_errors:
-            result = await self._users.insert_one(document)
-        document["_id"] = result.inserted_id
+        try:
+            with _insert_errors:
+                await self._users.insert_one(document)
+        except Duplicate:
+            # A retryable write whose first attempt was stored but whose answer was lost: mongod
+            # answers the retry with the first result, a server that runs it again (secantusdb
+            # 0.7) with this duplicate. The account under our own _id is this insert's.
+            if await self.find_by_id(str(document["_id"])) is None:
+                raise
         return _account(document).user
 
     async def find_by_username(self, username: str) -> StoredAccount | None:
