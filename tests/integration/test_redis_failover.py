@@ -1,7 +1,7 @@
-"""A Redis master killed (or, on a cluster, paused) under load, on a Redis Cluster and under
-Sentinel: every answer is 200 or 503 code 10 (never a 500, never a hang), sessions elsewhere
-stay valid, and the service works again without a restart once the replica has taken over.
-Prints the recovery times."""
+"""A Redis master killed or paused under load, on a Redis Cluster and under Sentinel: every
+answer is 200 or 503 code 10 (never a 500, never a hang), sessions elsewhere stay valid, and the
+service works again without a restart once the replica has taken over. Prints the recovery
+times."""
 
 from __future__ import annotations
 
@@ -290,11 +290,13 @@ LOST_SENTINEL_CONNECTIONS = (
 
 
 @pytest.mark.filterwarnings(LOST_SENTINEL_CONNECTIONS)
-async def test_a_killed_sentinel_master_gives_503_until_the_service_follows_the_new_one(
+@pytest.mark.parametrize("failure", [kill, pause])
+async def test_a_failed_sentinel_master_gives_503_until_the_service_follows_the_new_one(
     http_client: AsyncHTTPClient,
     base_url: str,
     sentinel_settings: Settings,
     own_redis_sentinel: RedisSentinelServers,
+    failure: Callable[[ManagedServer], None],
 ) -> None:
     service = Service(http_client, base_url)
     users = [await service.new_user() for _ in range(6)]
@@ -308,16 +310,20 @@ async def test_a_killed_sentinel_master_gives_503_until_the_service_follows_the_
             return None  # not one failure yet: the failover has not begun to show
         return max(failures)
 
-    answers, killed_at = await load_through(
-        service, users, lambda: kill(old_master), all_success_since
-    )
+    try:
+        answers, killed_at = await load_through(
+            service, users, lambda: failure(old_master), all_success_since
+        )
+        assert own_redis_sentinel.master() is not old_master
+    finally:
+        if old_master.process is not None and old_master.process.poll() is None:
+            os.kill(old_master.process.pid, signal.SIGCONT)  # back, to be demoted
     assert_only_200_or_503_code_10(answers)
     last_failure = all_success_since(answers, killed_at)
     assert last_failure is not None
-    assert own_redis_sentinel.master() is not old_master
     print(
-        f"sentinel (down-after {own_redis_sentinel.down_after_ms} ms): every request succeeds "
-        f"from {last_failure - killed_at:.2f} s after the kill on"
+        f"sentinel (down-after {own_redis_sentinel.down_after_ms} ms, {failure.__name__}): every "
+        f"request succeeds from {last_failure - killed_at:.2f} s after the master's failure on"
     )
     after = [await service.call("GET", "/isLogined", token=user.token) for user in users]
     assert [(a.status, a.logined) for a in after] == [(200, True)] * len(users), (
