@@ -75,7 +75,7 @@ async def test_a_cluster_starts_from_every_node_given_with_the_urls_credentials_
     )
     client = make_redis(settings)
     assert isinstance(client, RedisCluster)
-    nodes = {(node.host, node.port) for node in client.startup_nodes}
+    nodes = {(node.host, node.port) for node in client.nodes_manager.startup_nodes.values()}
     assert nodes == {("n1", 7000), ("n2", 7001), ("::1", 7002)}
     kwargs = client.connection_kwargs
     assert (kwargs["username"], kwargs["password"], kwargs["max_connections"]) == ("app", "pw", 9)
