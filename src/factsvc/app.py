@@ -149,6 +149,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         if not redis_client.cache_uses_state_client(settings):
             cache_redis = redis_client.make_redis(settings, "cache")
             stack.push_async_callback(cache_redis.aclose)
+        await redis_client.warn_unless_writable(
+            redis, "REDIS_TOPOLOGY", settings.readiness_timeout_seconds
+        )
+        if cache_redis is not redis:
+            await redis_client.warn_unless_writable(
+                cache_redis, "REDIS_CACHE_TOPOLOGY", settings.readiness_timeout_seconds
+            )
         factorials = FactorialService(
             cache=await choose_factorial_cache(
                 cache_redis,

@@ -39,6 +39,8 @@ async def test_a_failing_or_hanging_dependency_is_reported_within_the_timeout() 
         await service.check()
     assert time.monotonic() - started < 1.0
     assert caught.value.states == {"redis": "unavailable", "mongodb": "unavailable", "other": "ok"}
+    # The reason goes to the log with the 503: the first failure, as the error's cause.
+    assert isinstance(caught.value.__cause__, ConnectionError)
 
 
 async def test_a_stopping_process_is_not_ready() -> None:

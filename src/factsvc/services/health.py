@@ -33,7 +33,9 @@ class ReadinessService:
         if self._stopping:
             states["process"] = "stopping"
         if self._stopping or "unavailable" in states.values():
-            raise DependencyUnavailable(states)
+            # The first failure's reason goes to the log with the 503 (not to the client).
+            failures = (r for r in results if isinstance(r, Exception))
+            raise DependencyUnavailable(states) from next(failures, None)
         return states
 
     async def _probe(self, probe: Probe) -> None:

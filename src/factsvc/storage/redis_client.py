@@ -4,6 +4,7 @@ timeouts that fit a request budget, and asks it whether it takes writes (readine
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, TypeAlias
 
@@ -14,6 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from factsvc.config import Settings
+from factsvc.storage.redis_errors import REDIS_FAILURES
 from factsvc.storage.redis_topology import cluster_client, sentinel_client
 
 # What every storage adapter takes: one server or a Sentinel's master (Redis), or a Redis
@@ -21,6 +23,8 @@ from factsvc.storage.redis_topology import cluster_client, sentinel_client
 RedisClient: TypeAlias = Redis | RedisCluster
 
 Role = Literal["state", "cache"]
+
+log = logging.getLogger(__name__)
 
 
 class Endpoint(NamedTuple):
@@ -113,11 +117,13 @@ async def primaries_info(redis: RedisClient, section: str) -> list[Mapping[str, 
     )
 
 
-async def writable(redis: RedisClient) -> None:
+async def writable(redis: RedisClient, topology_variable: str = "REDIS_TOPOLOGY") -> None:
     """Readiness of a role's Redis: it takes writes. One server or a Sentinel's master: ROLE
-    says master (a replica, such as a master that Sentinel demoted, is not ready). A cluster:
+    says master (a replica, such as a master that Sentinel demoted, is not ready) and INFO
+    cluster says cluster_enabled:0 (a cluster node answers MOVED for most keys). A cluster:
     every primary answers CLUSTER INFO with cluster_state ok (every slot served).
-    NotWritable when it answers otherwise, a RedisError (or OSError) when it cannot answer."""
+    NotWritable when it answers otherwise, its message naming `topology_variable` when that
+    is what to change; a RedisError (or OSError) when it cannot answer."""
     if isinstance(redis, RedisCluster):
         await redis.initialize()
         states = await asyncio.gather(
@@ -130,5 +136,29 @@ async def writable(redis: RedisClient) -> None:
             raise NotWritable("cluster_state is not ok")
         return
     role = (await redis.role())[0]
+    if role in (b"sentinel", "sentinel"):
+        raise NotWritable(
+            f"ROLE sentinel: a sentinel, not a Redis server; set {topology_variable}=sentinel"
+        )
     if role not in (b"master", "master"):
         raise NotWritable(f"ROLE {role!r}")
+    if (await redis.info("cluster")).get("cluster_enabled"):
+        raise NotWritable(f"a Redis Cluster node (MOVED); set {topology_variable}=cluster")
+
+
+async def warn_unless_writable(
+    redis: RedisClient, topology_variable: str, timeout_seconds: float
+) -> None:
+    """At start: log a warning, naming `topology_variable` when it is what to change, unless
+    `redis` takes writes within `timeout_seconds` (see `writable`). Never raises: the service
+    starts anyway and answers 503 until Redis is fit."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await writable(redis, topology_variable)
+    except REDIS_FAILURES as failure:  # TimeoutError among them: an OSError
+        log.warning(
+            "Redis (%s) not ready at start; what needs it answers 503: %s: %s",
+            topology_variable,
+            type(failure).__name__,
+            failure,
+        )
