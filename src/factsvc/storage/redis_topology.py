@@ -59,6 +59,23 @@ class BoundedRedisCluster(RedisCluster):
     def __init__(self, *args: Any, command_slots: CommandSlots, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.command_slots = command_slots
+        self._learning: asyncio.Future[Any] | None = None
+
+    async def initialize(self, *args: Any, **kwargs: Any) -> BoundedRedisCluster:
+        """Learn the slots, once for every command that needs them at the same time: if that
+        fails, all of them fail with its error. (redis-py's own lets each waiting command try
+        every node in turn after the one before failed: with the cluster's nodes paused or
+        cut off, 6 commands failed one after another, the last after 18.6 s.)"""
+        if not self._initialize:
+            return self
+        if self._learning is None or self._learning.done():
+            self._learning = asyncio.ensure_future(super().initialize(*args, **kwargs))
+            # Retrieved here too, in case every command that awaited it was cancelled.
+            self._learning.add_done_callback(
+                lambda attempt: attempt.cancelled() or attempt.exception()
+            )
+        await asyncio.shield(self._learning)
+        return self
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         await self.command_slots.acquire()
