@@ -48,6 +48,7 @@ class CommandSlots:
             ) from None
 
     def release(self) -> None:
+        """Give back the place taken by `acquire`."""
         self._semaphore.release()
 
 
