@@ -3,6 +3,7 @@ the application served over real sockets by pytest-tornado."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -243,3 +244,11 @@ def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
     )
     yield client[settings.mongodb_name]["users"]
     client.close()
+
+
+@pytest.fixture
+def lost_redis_connections() -> Iterator[None]:
+    """For a test that kills or pauses a Redis node (with the filter LOST_REDIS_CONNECTIONS):
+    the connections redis-py lost track of are collected at the test's end, under its filter."""
+    yield
+    gc.collect()

@@ -17,9 +17,15 @@ from factsvc.embedded_redis import RedisClusterServers
 from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.storage.redis_client import make_redis
 from factsvc.storage.redis_errors import REDIS_FAILURES
+from tests.support.lost_connections import LOST_REDIS_CONNECTIONS
 from tests.support.servers import with_settings
 
-pytestmark = pytest.mark.gen_test(timeout=90)
+pytestmark = [
+    pytest.mark.gen_test(timeout=90),
+    pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS),
+    pytest.mark.usefixtures("lost_redis_connections"),
+    pytest.mark.redis_node_failure,
+]
 
 CONCURRENT = 6
 

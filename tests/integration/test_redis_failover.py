@@ -6,7 +6,6 @@ times."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import random
 import signal
@@ -28,9 +27,15 @@ from factsvc.embedded_redis import RedisClusterServers, kill
 from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.storage.redis_sessions import SESSION_PREFIX
 from tests.support.api import PASSWORD
+from tests.support.lost_connections import LOST_REDIS_CONNECTIONS
 from tests.support.servers import AppFactory, with_settings
 
-pytestmark = pytest.mark.gen_test(timeout=120)
+pytestmark = [
+    pytest.mark.gen_test(timeout=120),
+    pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS),
+    pytest.mark.usefixtures("lost_redis_connections"),
+    pytest.mark.redis_node_failure,
+]
 
 LOAD_CLIENTS = 4
 # Longer than any answer may take: a request still open after this long is a hang.
@@ -280,16 +285,6 @@ def sentinel_settings(settings: Settings, own_redis_sentinel: RedisSentinelServe
     )
 
 
-# redis-py 8.1's Sentinel, asked for the master by several commands at once while it is down,
-# loses track of about one connection to a sentinel per command: they are closed only by the
-# garbage collector, which warns (plain `Sentinel(...).master_for(...)` does the same).
-LOST_SENTINEL_CONNECTIONS = (
-    r"ignore:Exception ignored in. <(function (AbstractConnection|StreamWriter)\.__del__|socket)"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
-
-
-@pytest.mark.filterwarnings(LOST_SENTINEL_CONNECTIONS)
 @pytest.mark.parametrize("failure", [kill, pause])
 async def test_a_failed_sentinel_master_gives_503_until_the_service_follows_the_new_one(
     http_client: AsyncHTTPClient,
@@ -330,7 +325,6 @@ async def test_a_failed_sentinel_master_gives_503_until_the_service_follows_the_
         "sessions the replica had survive the failover"
     )
     assert (await service.call("GET", "/readyz")).status == 200
-    gc.collect()  # the lost connections go now, under this test's filter, not the next's
 
 
 # --- A master demoted by Sentinel --------------------------------------------------------------

@@ -38,6 +38,7 @@ from factsvc.storage.redis_client import RedisClient, make_redis, writable
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_errors import REDIS_FAILURES
 from tests.support.api import Api
+from tests.support.lost_connections import LOST_REDIS_CONNECTIONS
 from tests.support.servers import AppFactory, redis_url, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=90)
@@ -283,6 +284,9 @@ async def _until_it_works(client: RedisClient, key: str, started: float) -> list
     raise AssertionError(f"{key} still failing 30 s after the kill")
 
 
+@pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS)
+@pytest.mark.usefixtures("lost_redis_connections")
+@pytest.mark.redis_node_failure
 @pytest.mark.parametrize("how", ["killed", "paused"])
 async def test_a_dead_cluster_master_fails_commands_within_a_bound_until_its_replica_serves(
     settings: Settings, own_redis_cluster: RedisClusterServers, how: str
@@ -321,6 +325,9 @@ async def test_a_dead_cluster_master_fails_commands_within_a_bound_until_its_rep
         await client.aclose()
 
 
+@pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS)
+@pytest.mark.usefixtures("lost_redis_connections")
+@pytest.mark.redis_node_failure
 async def test_a_killed_sentinel_master_fails_commands_fast_until_sentinel_promotes_its_replica(
     settings: Settings, own_redis_sentinel: RedisSentinelServers
 ) -> None:
@@ -374,6 +381,9 @@ class TestASmallPoolUnderManyRequests:
         assert [reply.code for reply in replies] == [200] * 300
 
 
+@pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS)
+@pytest.mark.usefixtures("lost_redis_connections")
+@pytest.mark.redis_node_failure
 async def test_after_a_switchover_writes_reach_the_new_master_before_the_old_is_demoted(
     settings: Settings, own_redis_sentinel: RedisSentinelServers
 ) -> None:
