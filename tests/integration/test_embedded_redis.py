@@ -145,11 +145,17 @@ def test_a_killed_sentinel_master_is_replaced_and_master_for_follows(
     sentinels = [(LOOPBACK, s.port) for s in own_redis_sentinel.sentinel_nodes]
     sentinel = Sentinel(sentinels, socket_timeout=1, decode_responses=True)  # type: ignore[no-untyped-call]
     client = sentinel.master_for("factsvc", socket_timeout=1)  # type: ignore[no-untyped-call]
-    client.set("key", "kept")
-    old = own_redis_sentinel.master()
-    assert client.wait(1, 2000) == 1
-    kill(old)
-    promoted = eventually(lambda: own_redis_sentinel.master() is not old, timeout=20)
-    print(f"replica promoted {promoted:.2f} s after the kill")
-    assert eventually(lambda: client.get("key") == "kept", timeout=10) < 5
-    client.close()
+    try:
+        client.set("key", "kept")
+        old = own_redis_sentinel.master()
+        assert client.wait(1, 2000) == 1
+        kill(old)
+        promoted = eventually(lambda: own_redis_sentinel.master() is not old, timeout=20)
+        print(f"replica promoted {promoted:.2f} s after the kill")
+        assert eventually(lambda: client.get("key") == "kept", timeout=10) < 5
+    finally:
+        client.close()
+        # The sentinels' own clients too: left open, their sockets were closed (with a
+        # ResourceWarning) by whichever later test the garbage collector ran in.
+        for each in sentinel.sentinels:
+            each.close()
