@@ -7,13 +7,13 @@ import hashlib
 import time
 
 from factsvc.errors import CacheUnavailable
-from factsvc.storage.redis_client import RedisClient
+from factsvc.storage.redis_client import RedisClient, hash_tag
 from factsvc.storage.redis_errors import RedisErrors
 
 # Every key of the bounded cache (redis_bounded_cache.py) carries this hash tag: in a Redis
 # Cluster they all live in one slot, where its scripts, which touch a value and its index entry
 # together, can run.
-HASH_TAG = "{factsvc:fact}"
+HASH_TAG = hash_tag("factsvc:fact")
 KEY_PREFIX = HASH_TAG + ":v1:"
 # The plain cache's keys carry no tag: each command touches one key, and on a cache server that
 # is a Redis Cluster the values spread over every master. v2: v1 named the unbounded cache's

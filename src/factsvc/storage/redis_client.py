@@ -27,6 +27,13 @@ Role = Literal["state", "cache"]
 log = logging.getLogger(__name__)
 
 
+def hash_tag(name: str) -> str:
+    """`name` as a Redis Cluster hash tag: keys that contain the same tag lie in one hash
+    slot, since only the text between a key's first `{` and the next `}` is hashed (Redis
+    Cluster specification, "Hash tags")."""
+    return "{" + name + "}"
+
+
 class Endpoint(NamedTuple):
     """Where a role's Redis is: its topology, URL, more cluster nodes, sentinel master name."""
 

@@ -5,7 +5,7 @@ is forgotten)."""
 from __future__ import annotations
 
 from factsvc.services.limits import Reservation
-from factsvc.storage.redis_client import RedisClient
+from factsvc.storage.redis_client import RedisClient, hash_tag
 from factsvc.storage.redis_errors import redis_errors
 
 # A limit's three keys carry its key as their hash tag, so that on a Redis Cluster they share
@@ -112,10 +112,10 @@ class RedisCounterStore:
 
 def _count(key: str) -> str:
     """The window's count of `key`: KEYS[1] of every script."""
-    return PREFIX + "{" + key + "}"
+    return PREFIX + hash_tag(key)
 
 
 def _keys(key: str) -> list[str]:
     """The KEYS of _RESERVE and _SETTLE: the count, the leases held, the leases lapsed."""
-    tag = "{" + key + "}"
+    tag = hash_tag(key)
     return [PREFIX + tag, LEASES_PREFIX + tag, LAPSED_PREFIX + tag]

@@ -9,7 +9,7 @@ from typing import Any
 
 from factsvc.errors import RateLimited
 from factsvc.services.idempotency import Quota
-from factsvc.storage.redis_client import RedisClient
+from factsvc.storage.redis_client import RedisClient, hash_tag
 from factsvc.storage.redis_errors import redis_errors
 
 # A record of a key `group:name` lies under the hash tag {group}, as does its group's scope
@@ -84,7 +84,7 @@ def _record(raw: bytes | str | None) -> Mapping[str, Any] | None:
 
 def _record_key(key: str) -> str:
     group, colon, name = key.partition(":")
-    return PREFIX + "{" + group + "}:" + name if colon else PREFIX + key
+    return PREFIX + hash_tag(group) + ":" + name if colon else PREFIX + key
 
 
 def _keys(key: str, quota: Quota | None) -> list[str]:
@@ -93,7 +93,7 @@ def _keys(key: str, quota: Quota | None) -> list[str]:
         return [_record_key(key)]
     if key.partition(":")[0] != quota.scope:
         raise ValueError("a key under a quota must be in its scope's group")
-    return [_record_key(key), SCOPE_PREFIX + "{" + quota.scope + "}"]
+    return [_record_key(key), SCOPE_PREFIX + hash_tag(quota.scope)]
 
 
 class RedisIdempotencyStore:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from factsvc.services.sessions import Fence, user_tag
-from factsvc.storage.redis_client import RedisClient
+from factsvc.storage.redis_client import RedisClient, hash_tag
 from factsvc.storage.redis_errors import redis_errors
 
 # v2: every key carries its user's hash tag, {user_tag}; v1's keys (and tokens) are unknown.
@@ -109,7 +109,7 @@ class RedisSessionStore:
 
     async def delete(self, key: str, user_id: str) -> None:
         tag, digest = _split(key)
-        keys = (_session(tag, digest), USER_INDEX_PREFIX + _tagged(user_tag(user_id), user_id))
+        keys = (_session(tag, digest), _user_keys(user_id)[0])
         with redis_errors:
             await self._redis.eval(DELETE, len(keys), *keys, digest)
 
@@ -121,7 +121,7 @@ def _split(key: str) -> tuple[str, str]:
 
 
 def _tagged(tag: str, name: str) -> str:
-    return "{" + tag + "}:" + name
+    return hash_tag(tag) + ":" + name
 
 
 def _session(tag: str, digest: str) -> str:
