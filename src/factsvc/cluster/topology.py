@@ -99,6 +99,8 @@ class Cluster:
     settings: Settings = field(init=False)
     # The state's Redis Cluster, once started; its nodes are among the backends.
     state_redis: RedisClusterServers | None = field(init=False, default=None)
+    # The factorial cache's redis-server, once started.
+    _cache: ManagedServer | None = field(init=False, default=None, repr=False)
     # Every backend process: the state's cluster nodes, the cache's Redis, MongoDB's server.
     backends: list[ManagedServer] = field(init=False, default_factory=list)
     instances: list[Instance] = field(init=False, default_factory=list)
@@ -160,8 +162,10 @@ class Cluster:
 
     @property
     def cache_redis(self) -> ManagedServer:
-        """The factorial cache's redis-server (started)."""
-        return self.backends[-2]
+        """The factorial cache's redis-server; EmbeddedError before the backends started."""
+        if self._cache is None:
+            raise EmbeddedError("the cluster's backends have not been started")
+        return self._cache
 
     def _start_backends(self) -> None:
         self.state_redis = state_redis_cluster(self.data_dir / "redis-cluster", self.log_dir)
@@ -169,6 +173,7 @@ class Cluster:
             self.data_dir / "redis-cache", self.log_dir, self.settings.fact_cache_max_bytes
         )
         mongo = mongo_server(self.data_dir / "mongo", self.log_dir)
+        self._cache = cache
         self.backends = [*self.state_redis.nodes, cache, mongo]
         for backend in (cache, mongo):
             backend.start()

@@ -363,13 +363,10 @@ class Settings(DeclaredSettings):
     def _given_for_sentinel(
         cls, sentinels: tuple[str, ...], info: ValidationInfo
     ) -> tuple[str, ...]:
-        if not sentinels and "sentinel" in (
-            info.data.get("redis_topology"),
-            info.data.get("redis_cache_topology"),
-        ):
-            raise refused_by_relation(
-                "required when REDIS_TOPOLOGY or REDIS_CACHE_TOPOLOGY is sentinel"
-            )
+        topologies = ("redis_topology", "redis_cache_topology")
+        if not sentinels and "sentinel" in (info.data.get(name) for name in topologies):
+            variables = " or ".join(variable_of(cls.model_fields[name]) for name in topologies)
+            raise refused_by_relation(f"required when {variables} is sentinel")
         return sentinels
 
     @property

@@ -82,9 +82,10 @@ class BoundedRedisCluster(RedisCluster):
         await self.command_slots.acquire()
         try:
             if self._initialize:
-                # Learn the slots (under redis-py's lock) before the command: concurrent first
-                # commands of a fresh client otherwise meet startup nodes that initialize()
-                # closes under them, some as an AttributeError (a 500), 2 to 9 in 100 here.
+                # Learn the slots (once for all: initialize) before the command: concurrent
+                # first commands of a fresh client otherwise meet startup nodes that
+                # initialize() closes under them, some as an AttributeError (a 500), 2 to 9 in
+                # 100 here.
                 await self.initialize()
             return await super().execute_command(*args, **kwargs)
         finally:
@@ -148,7 +149,7 @@ class SentinelMaster(Redis):
         for check in list(self._checks):
             check.cancel()
         await super().aclose(close_connection_pool=True)
-        # Sentinel.aclose is missing from older redis-py releases: its clients one by one.
+        # Sentinel has no aclose in redis-py 8.0 (8.1 adds one): its clients one by one.
         for client in self.sentinel_manager.sentinels:
             await client.aclose()
 
@@ -179,8 +180,7 @@ def cluster_client(
 
     One retry: a command that meets a dead or demoted master asks the startup nodes for the
     slots again and tries once more, so it fails within about two timeouts while the master
-    is down and finds its replica once promoted. (redis-py 6.0 on: `retry` is the cluster's
-    retry; before, its per-connection retry, the cluster's own being 3.)"""
+    is down and finds its replica once promoted."""
     return BoundedRedisCluster(
         **_url_options(url),
         startup_nodes=[ClusterNode(*host_and_port(node)) for node in nodes],
