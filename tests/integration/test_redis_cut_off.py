@@ -17,15 +17,10 @@ from factsvc.embedded_redis import RedisClusterServers
 from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.storage.redis_client import make_redis
 from factsvc.storage.redis_errors import REDIS_FAILURES
-from tests.support.lost_connections import LOST_REDIS_CONNECTIONS
-from tests.support.servers import with_settings
+from tests.support.lost_connections import REDIS_NODE_FAILURE
+from tests.support.redis_topologies import cluster_settings, sentinel_settings
 
-pytestmark = [
-    pytest.mark.gen_test(timeout=90),
-    pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS),
-    pytest.mark.usefixtures("lost_redis_connections"),
-    pytest.mark.redis_node_failure,
-]
+pytestmark = [pytest.mark.gen_test(timeout=90), *REDIS_NODE_FAILURE]
 
 CONCURRENT = 6
 
@@ -33,14 +28,8 @@ CONCURRENT = 6
 async def test_concurrent_commands_on_a_cut_off_cluster_fail_together(
     settings: Settings, own_redis_cluster: RedisClusterServers
 ) -> None:
-    first, *others = own_redis_cluster.startup_nodes
-    cluster_settings = with_settings(
-        settings,
-        redis_topology="cluster",
-        redis_url=f"redis://{first}/0",
-        redis_cluster_nodes=tuple(others),
-    )
-    client = make_redis(cluster_settings)
+    on_cluster = cluster_settings(settings, own_redis_cluster)
+    client = make_redis(on_cluster)
     pids = [node.process.pid for node in own_redis_cluster.nodes if node.process is not None]
 
     async def failure_time(key: str) -> float:
@@ -57,7 +46,7 @@ async def test_concurrent_commands_on_a_cut_off_cluster_fail_together(
         print(f"\n{CONCURRENT} commands on a cut-off cluster failed in {sorted(times)} s")
         # One pass over the 6 nodes (a timeout each, a command's own timeout before it): with
         # each command making its own pass after the one before failed, the last took 18.6 s.
-        one_pass = (len(pids) + 2) * cluster_settings.redis_timeout_seconds + 1.0
+        one_pass = (len(pids) + 2) * on_cluster.redis_timeout_seconds + 1.0
         assert max(times) < one_pass
     finally:
         for pid in pids:
@@ -76,14 +65,8 @@ async def test_concurrent_commands_on_a_cut_off_cluster_fail_together(
 async def test_commands_under_a_cut_off_sentinel_group_fail_within_a_bound(
     settings: Settings, own_redis_sentinel: RedisSentinelServers
 ) -> None:
-    sentinel_settings = with_settings(
-        settings,
-        redis_topology="sentinel",
-        redis_url="redis://unused.invalid:1/0",
-        redis_sentinels=tuple(own_redis_sentinel.sentinel_addresses),
-        redis_sentinel_master=own_redis_sentinel.master_name,
-    )
-    client = make_redis(sentinel_settings)
+    on_sentinel = sentinel_settings(settings, own_redis_sentinel)
+    client = make_redis(on_sentinel)
     pids = [node.process.pid for node in own_redis_sentinel.servers if node.process is not None]
 
     async def failure_time(key: str) -> float:
@@ -101,7 +84,7 @@ async def test_commands_under_a_cut_off_sentinel_group_fail_within_a_bound(
         # A command and its retry, each asking every sentinel once (a timeout each): with
         # redis-py's default retries and backoff on the sentinels' clients, 54 to 58 s.
         sentinels = len(own_redis_sentinel.sentinel_addresses)
-        bound = 2 * (sentinels + 1) * sentinel_settings.redis_timeout_seconds + 1.0
+        bound = 2 * (sentinels + 1) * on_sentinel.redis_timeout_seconds + 1.0
         assert max(times) < bound
     finally:
         for pid in pids:

@@ -26,16 +26,12 @@ from factsvc.embedded import LOOPBACK, ManagedServer
 from factsvc.embedded_redis import RedisClusterServers, kill
 from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.storage.redis_sessions import SESSION_PREFIX
+from tests.support import redis_topologies as topologies
 from tests.support.api import PASSWORD
-from tests.support.lost_connections import LOST_REDIS_CONNECTIONS
+from tests.support.lost_connections import REDIS_NODE_FAILURE
 from tests.support.servers import AppFactory, with_settings
 
-pytestmark = [
-    pytest.mark.gen_test(timeout=120),
-    pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS),
-    pytest.mark.usefixtures("lost_redis_connections"),
-    pytest.mark.redis_node_failure,
-]
+pytestmark = [pytest.mark.gen_test(timeout=120), *REDIS_NODE_FAILURE]
 
 LOAD_CLIENTS = 4
 # Longer than any answer may take: a request still open after this long is a hang.
@@ -174,13 +170,7 @@ async def load_through(
 
 @pytest.fixture
 def cluster_settings(settings: Settings, own_redis_cluster: RedisClusterServers) -> Settings:
-    first, *others = own_redis_cluster.startup_nodes
-    return with_settings(
-        settings,
-        redis_topology="cluster",
-        redis_url=f"redis://{first}/0",
-        redis_cluster_nodes=tuple(others),
-    )
+    return topologies.cluster_settings(settings, own_redis_cluster)
 
 
 @pytest.fixture
@@ -276,13 +266,7 @@ async def test_a_failed_cluster_master_gives_503_until_its_replica_serves_its_se
 
 @pytest.fixture
 def sentinel_settings(settings: Settings, own_redis_sentinel: RedisSentinelServers) -> Settings:
-    return with_settings(
-        settings,
-        redis_topology="sentinel",
-        redis_url=f"redis://{LOOPBACK}:{own_redis_sentinel.master().port}/0",
-        redis_sentinels=tuple(own_redis_sentinel.sentinel_addresses),
-        redis_sentinel_master=own_redis_sentinel.master_name,
-    )
+    return topologies.sentinel_settings(settings, own_redis_sentinel)
 
 
 @pytest.mark.parametrize("failure", [kill, pause])
