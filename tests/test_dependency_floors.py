@@ -11,7 +11,13 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-FLOORS = {"tornado": "6.6.1", "redis": "8.0", "bcrypt": "4.1", "pymongo": "4.9"}
+FLOORS = {
+    "tornado": "6.6.1",
+    "redis": "8.0",
+    "bcrypt": "4.1",
+    "pymongo": "4.9",
+    "pillow": "13.0",
+}
 
 
 @pytest.mark.parametrize(("package", "floor"), FLOORS.items())
