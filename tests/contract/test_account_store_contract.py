@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -261,3 +262,50 @@ async def test_credential_calls_fail_as_dependency_unavailable_without_the_backe
         await store.replace_credential(ABSENT_ID, {"password_hash": "h"}, LATER, 0)
     with pytest.raises(DependencyUnavailable):
         await store.advance_credential_version(ABSENT_ID, "h", 0, 1)
+
+
+AVATAR = "abcdef0123456789abcdef01"
+OTHER_AVATAR = "abcdef0123456789abcdef02"
+
+
+async def test_setting_an_avatar_returns_the_user_and_the_avatar_it_replaced(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    assert user.avatar_id is None
+    first = await accounts.store.set_avatar(user.id, AVATAR, LATER)
+    assert first is not None
+    assert (first.user.avatar_id, first.user.update_time, first.previous) == (AVATAR, LATER, None)
+    assert first.user == replace(user, avatar_id=AVATAR, update_time=LATER)
+    second = await accounts.store.set_avatar(user.id, OTHER_AVATAR, LATER)
+    assert second is not None
+    assert (second.user.avatar_id, second.previous) == (OTHER_AVATAR, AVATAR)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.user == second.user
+
+
+async def test_removing_the_avatar_returns_the_one_removed(accounts: Subject[AccountStore]) -> None:
+    user = await accounts.store.insert(ALICE)
+    await accounts.store.set_avatar(user.id, AVATAR, LATER)
+    removed = await accounts.store.set_avatar(user.id, None, LATER)
+    assert removed is not None
+    assert (removed.user.avatar_id, removed.previous) == (None, AVATAR)
+    again = await accounts.store.set_avatar(user.id, None, LATER)
+    assert again is not None
+    assert (again.user.avatar_id, again.previous) == (None, None)
+    by_name = await accounts.store.find_by_username("alice")
+    assert by_name is not None
+    assert by_name.user.avatar_id is None
+
+
+async def test_an_avatar_for_no_user_changes_nothing(accounts: Subject[AccountStore]) -> None:
+    assert await accounts.store.set_avatar(ABSENT_ID, AVATAR, LATER) is None
+    assert await accounts.store.set_avatar("not an id", AVATAR, LATER) is None
+
+
+async def test_setting_an_avatar_fails_as_dependency_unavailable_without_the_backend(
+    accounts: Subject[AccountStore],
+) -> None:
+    with pytest.raises(DependencyUnavailable):
+        await accounts.cut_off.set_avatar(ABSENT_ID, AVATAR, LATER)

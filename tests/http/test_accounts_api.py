@@ -22,7 +22,7 @@ from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
-USER_FIELDS = {"id", "username", "nickname", "gender", "create_time", "update_time"}
+USER_FIELDS = {"id", "username", "nickname", "gender", "create_time", "update_time", "avatar_url"}
 CLIENT_LIMIT = 5
 
 

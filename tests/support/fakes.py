@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TypedDict, TypeVar
 
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
-from factsvc.services.account_store import EDITABLE_FIELDS
+from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap
 from factsvc.services.accounts import AccountService
 from factsvc.services.factorial_math import factorial_decimal
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
@@ -165,6 +165,17 @@ class FakeAccountStore:
             return False
         document["credential_version"] = new_version
         return True
+
+    async def set_avatar(
+        self, user_id: str, avatar_id: str | None, now: datetime
+    ) -> AvatarSwap | None:
+        self._check()
+        document = self.documents.get(user_id)
+        if document is None:
+            return None
+        before = document["user"]
+        document["user"] = replace(before, avatar_id=avatar_id, update_time=now)
+        return AvatarSwap(document["user"], before.avatar_id)
 
     @staticmethod
     def _set(document: AccountDocument, changes: Mapping[str, str], now: datetime) -> User:

@@ -103,8 +103,12 @@ async def test_register_normalizes_the_username_and_fills_defaults() -> None:
         "gender",
         "create_time",
         "update_time",
+        "avatar_url",
     }
-    assert user.public()["create_time"].endswith("Z")
+    assert user.public()["avatar_url"] is None
+    create_time = user.public()["create_time"]
+    assert create_time is not None
+    assert create_time.endswith("Z")
 
 
 async def test_register_stores_a_bcrypt_hash_of_the_configured_cost_never_the_password() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -30,8 +31,20 @@ def test_a_record_survives_json_and_gives_back_the_same_user() -> None:
         "gender": "f",
         "created": "2026-01-02T03:04:05.678Z",
         "updated": "2026-02-03T04:05:06.789Z",
+        "avatar": None,
     }
     assert from_record(json.loads(json.dumps(record))) == USER
+
+
+def test_the_avatar_survives_a_record() -> None:
+    user = replace(USER, avatar_id="abcdef0123456789abcdef01")
+    assert to_record(user)["avatar"] == "abcdef0123456789abcdef01"
+    assert from_record(json.loads(json.dumps(to_record(user)))) == user
+
+
+def test_a_record_written_before_avatars_holds_none() -> None:
+    record = {k: v for k, v in to_record(USER).items() if k != "avatar"}
+    assert from_record(record) == USER
 
 
 def test_the_record_is_not_the_public_api_shape() -> None:
@@ -62,6 +75,9 @@ def test_an_unknown_version_is_no_copy(version: object) -> None:
         {**to_record(USER), "updated": 1767323045},
         {**to_record(USER), "created": "2026-01-02T03:04:05"},  # no offset: ambiguous
         {k: v for k, v in USER.public().items() if k != "update_time"},
+        {**to_record(USER), "avatar": 7},
+        {**to_record(USER), "avatar": "../etc/passwd"},
+        {**to_record(USER), "avatar": "ABCDEF0123456789ABCDEF01"},
     ],
 )
 def test_a_malformed_record_is_no_copy(record: object) -> None:

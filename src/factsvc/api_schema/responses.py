@@ -13,6 +13,7 @@ from typing_extensions import TypeAliasType
 from factsvc.api_schema.defaults import MAX_N, SESSION_COOKIE
 from factsvc.services.bodies import Gender, Nickname, StoredUsername
 from factsvc.services.sessions import TOKEN_PATTERN
+from factsvc.services.users import AVATAR_PATH_PREFIX
 
 Token = TypeAliasType(
     "Token",
@@ -42,6 +43,11 @@ class User(Closed):
     gender: Gender
     create_time: datetime
     update_time: datetime
+    avatar_url: str | None = Field(
+        pattern=f"^{AVATAR_PATH_PREFIX}[0-9a-f]{{24}}$",
+        description="The avatar's path (GET /avatars/{id}) relative to the service's root, or "
+        "null when the user has none; a new upload gets a new path.",
+    )
 
 
 class Envelope(Closed):

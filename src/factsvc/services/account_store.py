@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -10,6 +11,15 @@ from factsvc.services.users import NewAccount, StoredAccount, User
 
 # The only fields an update may touch: built from validated values, never from a body.
 EDITABLE_FIELDS = frozenset({"nickname", "gender", "password_hash"})
+
+
+@dataclass(frozen=True)
+class AvatarSwap:
+    """What setting an avatar did: the user as it now is, and the avatar id it replaced (None
+    when it had none), read in the same write, so that the replaced file is the one to delete."""
+
+    user: User
+    previous: str | None
 
 
 class AccountStore(Protocol):
@@ -49,4 +59,11 @@ class AccountStore(Protocol):
         """Move the version from expected_version to new_version while the stored hash is
         password_hash, leaving the hash alone, so that a change that read expected_version can
         no longer apply. False (and nothing written) when hash or version differ."""
+        ...
+
+    async def set_avatar(
+        self, user_id: str, avatar_id: str | None, now: datetime
+    ) -> AvatarSwap | None:
+        """Set (or with None, remove) the user's avatar id and update_time in one atomic write,
+        returning the user and the id it replaced; None when the user does not exist."""
         ...

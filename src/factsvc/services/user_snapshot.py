@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -12,16 +13,22 @@ TEXT_FIELDS = ("id", "username", "nickname", "gender")
 # Before versioned records, a session kept the user's public API shape; such sessions live at
 # most the absolute session lifetime after a deploy, and can be read until then.
 LEGACY_TIMES = ("create_time", "update_time")
+# Added within version 1: a record without it (written before avatars) holds no avatar, and a
+# reader that predates it ignores it.
+AVATAR = "avatar"
+_AVATAR_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def to_record(user: User) -> dict[str, object]:
     """`user` as a JSON-ready record: {"v": 1, "id", "username", "nickname", "gender",
-    "created", "updated"}, the two times as ISO 8601 UTC strings with milliseconds."""
+    "created", "updated", "avatar"}, the two times as ISO 8601 UTC strings with milliseconds,
+    the avatar's id or None."""
     return {
         "v": VERSION,
         **{name: getattr(user, name) for name in TEXT_FIELDS},
         "created": iso_utc(user.create_time),
         "updated": iso_utc(user.update_time),
+        AVATAR: user.avatar_id,
     }
 
 
@@ -41,9 +48,12 @@ def from_record(record: object) -> User | None:
     moments = [_moment(record.get(name)) for name in times]
     if not all(isinstance(text, str) for text in texts) or None in moments:
         return None
+    avatar = record.get(AVATAR)
+    if avatar is not None and not (isinstance(avatar, str) and _AVATAR_ID.fullmatch(avatar)):
+        return None
     user_id, username, nickname, gender = (str(text) for text in texts)
     created, updated = (moment for moment in moments if moment is not None)
-    return User(user_id, username, nickname, gender, created, updated)
+    return User(user_id, username, nickname, gender, created, updated, avatar)
 
 
 def _moment(value: object) -> datetime | None:

@@ -16,10 +16,13 @@ class User:
     gender: str
     create_time: datetime
     update_time: datetime
+    # The GridFS file id (24 hex characters) of the user's avatar, or None.
+    avatar_id: str | None = None
 
-    def public(self) -> dict[str, str]:
-        """Exactly the fields a client may see: id, username, nickname, gender and the two
-        times as ISO 8601 UTC strings with milliseconds ("2024-05-01T12:00:00.000Z")."""
+    def public(self) -> dict[str, str | None]:
+        """Exactly the fields a client may see: id, username, nickname, gender, the two
+        times as ISO 8601 UTC strings with milliseconds ("2024-05-01T12:00:00.000Z") and
+        `avatar_url`, the avatar's path relative to the service's root (avatar_path) or None."""
         return {
             "id": self.id,
             "username": self.username,
@@ -27,7 +30,16 @@ class User:
             "gender": self.gender,
             "create_time": iso_utc(self.create_time),
             "update_time": iso_utc(self.update_time),
+            "avatar_url": None if self.avatar_id is None else avatar_path(self.avatar_id),
         }
+
+
+AVATAR_PATH_PREFIX = "/avatars/"
+
+
+def avatar_path(avatar_id: str) -> str:
+    """The path that serves the avatar `avatar_id` (GET /avatars/{id}): "/avatars/<id>"."""
+    return AVATAR_PATH_PREFIX + avatar_id
 
 
 def iso_utc(moment: datetime) -> str:

@@ -10,13 +10,14 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from factsvc.errors import Duplicate
-from factsvc.services.account_store import EDITABLE_FIELDS
+from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap
 from factsvc.services.users import NewAccount, StoredAccount, User
 from factsvc.storage.mongo import MongoCollection
 from factsvc.storage.mongo_errors import MongoErrors, mongo_errors
 
 USERNAME_INDEX = "username_unique"
 VERSION = "credential_version"
+AVATAR = "avatar_id"  # the GridFS file's ObjectId, absent when the user has no avatar
 # A second insert of a username breaks USERNAME_INDEX: the client hears that the name is taken.
 _insert_errors = MongoErrors(unique_field="username")
 
@@ -116,6 +117,26 @@ class MongoAccountStore:
             result = await self._users.update_one(query, {"$set": {VERSION: new_version}})
         return bool(result.matched_count)
 
+    async def set_avatar(
+        self, user_id: str, avatar_id: str | None, now: datetime
+    ) -> AvatarSwap | None:
+        if not ObjectId.is_valid(user_id):
+            return None
+        update: dict[str, Any] = {"$set": {"update_time": now}}
+        if avatar_id is None:
+            update["$unset"] = {AVATAR: ""}
+        else:
+            update["$set"][AVATAR] = ObjectId(avatar_id)
+        with mongo_errors:
+            # The document as it was: the avatar it replaced is known from this write alone.
+            before = await self._users.find_one_and_update(
+                {"_id": ObjectId(user_id)}, update, return_document=ReturnDocument.BEFORE
+            )
+        if before is None:
+            return None
+        after = {**before, "update_time": now, AVATAR: avatar_id}
+        return AvatarSwap(_account(after).user, _avatar_of(before))
+
     async def _set(self, query: Mapping[str, Any], fields: Mapping[str, Any]) -> User | None:
         with mongo_errors:
             document = await self._users.find_one_and_update(
@@ -143,9 +164,15 @@ def _account(document: Mapping[str, Any]) -> StoredAccount:
         gender=str(document["gender"]),
         create_time=document["create_time"],
         update_time=document["update_time"],
+        avatar_id=_avatar_of(document),
     )
     return StoredAccount(
         user=user,
         password_hash=str(document["password_hash"]),
         credential_version=int(document.get(VERSION) or 0),
     )
+
+
+def _avatar_of(document: Mapping[str, Any]) -> str | None:
+    avatar = document.get(AVATAR)
+    return None if avatar is None else str(avatar)
