@@ -309,3 +309,73 @@ async def test_setting_an_avatar_fails_as_dependency_unavailable_without_the_bac
 ) -> None:
     with pytest.raises(DependencyUnavailable):
         await accounts.cut_off.set_avatar(ABSENT_ID, AVATAR, LATER)
+
+
+async def test_a_deleted_account_is_gone_by_name_and_by_id_and_others_stay(
+    accounts: Subject[AccountStore],
+) -> None:
+    alice = await accounts.store.insert(ALICE)
+    bob = await accounts.store.insert(replace(ALICE, username="bob"))
+    assert await accounts.store.delete(alice.id)
+    assert await accounts.store.find_by_id(alice.id) is None
+    assert await accounts.store.find_by_username("alice") is None
+    assert await accounts.store.update(alice.id, {"nickname": "x"}, LATER) is None
+    assert not await accounts.store.advance_credential_version(alice.id, "$2b$04$alice", 0, 1)
+    kept = await accounts.store.find_by_id(bob.id)
+    assert kept is not None
+    assert kept.user == bob
+
+
+async def test_deleting_what_is_not_there_is_false(accounts: Subject[AccountStore]) -> None:
+    user = await accounts.store.insert(ALICE)
+    assert await accounts.store.delete(user.id)
+    assert not await accounts.store.delete(user.id), "deleted once only"
+    assert not await accounts.store.delete(ABSENT_ID)
+    assert not await accounts.store.delete("not-an-id")
+
+
+async def test_a_deleted_username_is_free_for_a_new_account_with_a_new_id(
+    accounts: Subject[AccountStore],
+) -> None:
+    first = await accounts.store.insert(ALICE)
+    assert await accounts.store.delete(first.id)
+    second = await accounts.store.insert(replace(ALICE, password_hash="$2b$04$second"))
+    assert second.id != first.id
+    stored = await accounts.store.find_by_username("alice")
+    assert stored is not None
+    assert (stored.user.id, stored.password_hash, stored.credential_version) == (
+        second.id,
+        "$2b$04$second",
+        0,
+    )
+    assert await accounts.store.find_by_id(first.id) is None
+
+
+async def test_a_delete_below_a_version_spares_an_account_that_reached_it(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    assert await accounts.store.advance_credential_version(user.id, "$2b$04$alice", 0, 5)
+    assert not await accounts.store.delete(user.id, below_version=5)
+    assert not await accounts.store.delete(user.id, below_version=0)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.credential_version == 5
+    assert await accounts.store.delete(user.id, below_version=6)
+    assert await accounts.store.find_by_id(user.id) is None
+
+
+async def test_a_delete_below_a_version_takes_an_account_at_version_zero(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(ALICE)
+    assert not await accounts.store.delete(user.id, below_version=0)
+    assert await accounts.store.delete(user.id, below_version=1)
+    assert await accounts.store.find_by_id(user.id) is None
+
+
+async def test_a_delete_fails_as_dependency_unavailable_without_the_backend(
+    accounts: Subject[AccountStore],
+) -> None:
+    with pytest.raises(DependencyUnavailable):
+        await accounts.cut_off.delete(ABSENT_ID)

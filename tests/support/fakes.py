@@ -86,6 +86,7 @@ class FakeAccountStore:
     def __init__(self) -> None:
         self.documents: dict[str, AccountDocument] = {}
         self.available = True
+        self._inserted = 0  # ids count inserts: a deleted account's id is never given again
 
     def _check(self) -> None:
         if not self.available:
@@ -95,7 +96,8 @@ class FakeAccountStore:
         self._check()
         if any(d["username"] == account.username for d in self.documents.values()):
             raise Duplicate("username")
-        user_id = f"{len(self.documents) + 1:024x}"
+        self._inserted += 1
+        user_id = f"{self._inserted:024x}"
         self.documents[user_id] = {
             "user": User(
                 user_id,
@@ -123,6 +125,16 @@ class FakeAccountStore:
         self._check()
         document = self.documents.get(user_id)
         return _stored(document) if document else None
+
+    async def delete(self, user_id: str, below_version: int | None = None) -> bool:
+        self._check()
+        document = self.documents.get(user_id)
+        if document is None:
+            return False
+        if below_version is not None and document["credential_version"] >= below_version:
+            return False
+        del self.documents[user_id]
+        return True
 
     async def update(
         self,

@@ -32,6 +32,12 @@ class AccountStore(Protocol):
 
     async def find_by_id(self, user_id: str) -> StoredAccount | None: ...
 
+    async def delete(self, user_id: str, below_version: int | None = None) -> bool:
+        """Delete the account in one write: True when this call deleted it; False when there
+        was none or, with below_version, when its credential version had reached below_version
+        (then it stays as it was). An account's id is never given to another account."""
+        ...
+
     async def update(
         self,
         user_id: str,

@@ -70,6 +70,20 @@ class MongoAccountStore:
             return None
         return await self._find_one({"_id": ObjectId(user_id)})
 
+    async def delete(self, user_id: str, below_version: int | None = None) -> bool:
+        if not ObjectId.is_valid(user_id):
+            return False
+        query: dict[str, Any] = {"_id": ObjectId(user_id)}
+        if below_version is not None:
+            below: list[dict[str, Any]] = [{VERSION: {"$lt": below_version}}]
+            if below_version > 0:
+                # Accounts stored before credential versions existed have none: version 0.
+                below.append({VERSION: None})
+            query["$or"] = below
+        with mongo_errors:
+            result = await self._users.delete_one(query)
+        return bool(result.deleted_count)
+
     async def _find_one(self, query: Mapping[str, Any]) -> StoredAccount | None:
         with mongo_errors:
             document = await self._users.find_one(query)
