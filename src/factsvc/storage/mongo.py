@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection
+from motor.motor_asyncio import (
+    AsyncIOMotorClient,
+    AsyncIOMotorCollection,
+    AsyncIOMotorGridFSBucket,
+)
 from pymongo import ReadPreference, WriteConcern
 
 from factsvc.config import Settings
 
 MongoClient = AsyncIOMotorClient[dict[str, Any]]
 MongoCollection = AsyncIOMotorCollection[dict[str, Any]]
+MongoBucket = AsyncIOMotorGridFSBucket
 
 # An account write is acknowledged once a majority of the replica set holds it, so that a
 # failover cannot roll back a registration or a password change that was answered. No wtimeout:
@@ -45,6 +50,12 @@ def make_mongo_client(settings: Settings) -> MongoClient:
 def collection(client: MongoClient, database: str, name: str) -> MongoCollection:
     """The collection `name` of `database`, with the client's write concern and read preference."""
     return client[database][name]
+
+
+def gridfs_bucket(client: MongoClient, database: str, name: str) -> MongoBucket:
+    """The GridFS bucket `name` of `database` (collections `<name>.files`, `<name>.chunks`),
+    with the client's write concern and read preference."""
+    return AsyncIOMotorGridFSBucket(client[database], bucket_name=name)
 
 
 async def ping(client: MongoClient) -> None:
