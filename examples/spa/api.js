@@ -77,6 +77,60 @@ export class Api {
     return this.#keepToken(answer);
   }
 
+  /**
+   * PUT /account/avatar with `file` (a File or Blob) as the body and its type as Content-Type:
+   * `{user}`, its `avatar_url` the new avatar's. The API answers 415 for a type other than
+   * PNG, JPEG or WebP (or none), 413 past its size limit, 400 with `errors.body` for bytes
+   * that are not such an image.
+   */
+  async uploadAvatar(file) {
+    return (await this.#call("PUT", "/account/avatar", undefined, file)).body;
+  }
+
+  /** DELETE /account/avatar: `{user}`, without an avatar (also when there was none). */
+  async removeAvatar() {
+    return (await this.#call("DELETE", "/account/avatar")).body;
+  }
+
+  /**
+   * GET /account/sessions: `{sessions}`, newest first, each `{id, created_at, last_used_at,
+   * client, user_agent, current}` (`id` names the session, it is not its credential).
+   */
+  async sessions() {
+    return (await this.#call("GET", "/account/sessions")).body;
+  }
+
+  /**
+   * POST /account/sessions/revoke: ends the session `id` of this user, or with `id` null every
+   * session but this one. `{revoked}`, the count ended. Ending this page's own session
+   * forgets its token, as logging out does.
+   */
+  async revokeSessions(id, { current = false } = {}) {
+    const body = id === null ? { all: true } : { id };
+    const answer = await this.#call("POST", "/account/sessions/revoke", body);
+    if (current) this.#token = null;
+    return answer.body;
+  }
+
+  /**
+   * POST /account/delete with the password: `{}`. The account, its avatar and every session
+   * are gone (the cookie expired); the page forgets its token.
+   */
+  async deleteAccount(password) {
+    const answer = await this.#call("POST", "/account/delete", { password });
+    this.#token = null;
+    return answer.body;
+  }
+
+  /**
+   * The URL of `path` (such as a user's `avatar_url`, a path from the API's root) under the
+   * API's base URL; null stays null.
+   */
+  resolve(path) {
+    if (path === null || path === undefined) return null;
+    return new URL(path.startsWith("/") ? this.#base + path : path, `${this.#base}/`).href;
+  }
+
   /** POST /logout: ends the session (and forgets the token) even when the API refuses. */
   async logout() {
     try {
@@ -95,9 +149,11 @@ export class Api {
     return this.#send("GET", `/fact?n=${encodeURIComponent(n)}`, { credentials: "omit" });
   }
 
-  async #call(method, path, json) {
+  /** Sends `json` as a JSON body, or `blob` as the body with its own type (none if empty). */
+  async #call(method, path, json, blob) {
     const headers = {};
     if (json !== undefined) headers["Content-Type"] = "application/json";
+    if (blob !== undefined && blob.type !== "") headers["Content-Type"] = blob.type;
     if (this.#mode === "token" && this.#token !== null) {
       headers.Authorization = `Bearer ${this.#token}`;
     }
@@ -105,6 +161,7 @@ export class Api {
     // token mode sends none, so a cookie never stands in for the token.
     const init = { method, headers, credentials: this.#mode === "cookie" ? "include" : "omit" };
     if (json !== undefined) init.body = JSON.stringify(json);
+    if (blob !== undefined) init.body = blob;
     return this.#send(method, path, init);
   }
 

@@ -17,6 +17,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 const controls = () => document.querySelectorAll("button, input");
 
+/** Shows `user` (null: nobody), its avatar fetched from the API's base URL. */
+function showUser(user, logined = user !== null) {
+  view.showUser(user, logined, api.resolve(user?.avatar_url));
+}
+
 /** Runs `action` (label: what it does), showing its outcome or its error; one at a time. */
 async function run(label, action) {
   view.showStatus(`${label}…`, { busy: true });
@@ -54,7 +59,7 @@ onSubmit("register", "Registering", async ({ username, password, nickname }) => 
 onSubmit("login", "Logging in", async ({ username, password }) => {
   try {
     const { user } = await api.login(username, password);
-    view.showUser(user);
+    showUser(user);
     return `Logged in as ${user.username}.`;
   } catch (error) {
     // A page on another site than the API asked for cookie mode: the API refuses it (400,
@@ -69,31 +74,31 @@ onSubmit("login", "Logging in", async ({ username, password }) => {
 
 onClick("whoami", "Asking who I am", async () => {
   const { logined, user } = await api.whoAmI();
-  view.showUser(user, logined);
+  showUser(user, logined);
   return logined ? `Logged in as ${user.username}.` : "Not logged in.";
 });
 
 onClick("info", "Reading the account", async () => {
   const { user } = await api.info();
-  view.showUser(user);
+  showUser(user);
   return `Account info of ${user.username}.`;
 });
 
 onClick("logout", "Logging out", async () => {
   await api.logout();
-  view.showUser(null);
+  showUser(null);
   return "Logged out.";
 });
 
 onSubmit("nickname", "Saving the nickname", async ({ nickname }) => {
   const { user } = await api.editNickname(nickname);
-  view.showUser(user);
+  showUser(user);
   return `Nickname is now ${user.nickname}.`;
 });
 
 onSubmit("password", "Changing the password", async ({ old_password: old, password }) => {
   const { user } = await api.changePassword(old, password);
-  view.showUser(user);
+  showUser(user);
   return "Password changed: every other session ended, this page has a new one.";
 });
 
@@ -101,4 +106,52 @@ onSubmit("fact", "Computing", async ({ n }) => {
   const answer = await api.factorial(n.trim());
   view.showFact(answer);
   return `${answer.body.n}! has ${answer.body.digits} digits.`;
+});
+
+onSubmit("avatar", "Uploading the avatar", async ({ avatar }) => {
+  const { user } = await api.uploadAvatar(avatar);
+  showUser(user);
+  return `Avatar of ${user.username} uploaded.`;
+});
+
+onClick("avatar-remove", "Removing the avatar", async () => {
+  const { user } = await api.removeAvatar();
+  showUser(user);
+  return `${user.username} has no avatar.`;
+});
+
+/** Lists the sessions; the status line counts them. */
+async function listSessions() {
+  const { sessions } = await api.sessions();
+  view.showSessions(sessions);
+  return sessions.length === 1 ? "1 live session." : `${sessions.length} live sessions.`;
+}
+
+onClick("sessions-list", "Listing the sessions", listSessions);
+
+onClick("sessions-end-others", "Ending every other session", async () => {
+  const { revoked } = await api.revokeSessions(null);
+  return `Ended ${revoked} other session${revoked === 1 ? "" : "s"}. ${await listSessions()}`;
+});
+
+// The "End" buttons of the sessions table, rebuilt at each listing: one listener for them all.
+document.getElementById("sessions-table").addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-session-id]");
+  if (button === null) return;
+  const { sessionId, current } = button.dataset;
+  run("Ending the session", async () => {
+    if (current === "true") {
+      await api.revokeSessions(sessionId, { current: true });
+      showUser(null);
+      return "Ended this session: logged out.";
+    }
+    await api.revokeSessions(sessionId);
+    return `Ended session ${sessionId}. ${await listSessions()}`;
+  });
+});
+
+onSubmit("delete-account", "Deleting the account", async ({ password }) => {
+  await api.deleteAccount(password);
+  showUser(null);
+  return "Account deleted: logged out.";
 });

@@ -29,12 +29,15 @@ def content_security_policy(api_origins: Sequence[str]) -> str:
     """The page's Content-Security-Policy (CSP Level 3): its own files only, so no inline script
     and no script from elsewhere; connections (fetch) to `api_origins` only, which is all that
     keeps the page's `?api=` (and so the password typed into it) from naming any other server;
-    and Trusted Types (W3C Trusted Types, `require-trusted-types-for 'script'`): a string given
-    to an HTML or script sink (innerHTML, a script's text, eval) throws instead of running."""
+    images (the user's avatar) from `api_origins` only; and Trusted Types (W3C Trusted Types,
+    `require-trusted-types-for 'script'`): a string given to an HTML or script sink (innerHTML,
+    a script's text, eval) throws instead of running."""
     return "; ".join(
         (
             "default-src 'self'",
             f"connect-src {' '.join(api_origins)}",
+            # The user's avatar, served by the API (GET /avatars/{id}); the page has no others.
+            f"img-src {' '.join(api_origins)}",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'none'",

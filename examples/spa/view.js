@@ -47,14 +47,64 @@ export function showStatus(text, { busy = false } = {}) {
   status.classList.toggle("busy", busy);
 }
 
-/** The user as the API described it; `logined` false shows nobody. */
-export function showUser(user, logined = user !== null) {
+/**
+ * The user as the API described it; `logined` false shows nobody. `avatarSrc` is the URL of
+ * the user's avatar (its `avatar_url` resolved against the API's base URL), null for none.
+ */
+export function showUser(user, logined = user !== null, avatarSrc = null) {
   document.getElementById("user").hidden = false;
   put("logined", logined ? "yes" : "no");
   put("username", user?.username ?? "");
   put("nickname", user?.nickname ?? "");
   put("gender", user?.gender ?? "");
   put("create-time", user?.create_time ?? "");
+  const avatar = field("avatar");
+  if (avatarSrc === null || !logined) {
+    avatar.removeAttribute("src");
+    avatar.hidden = true;
+  } else {
+    // An attribute set by script, never markup: the URL cannot become HTML.
+    avatar.src = avatarSrc;
+    avatar.hidden = false;
+  }
+  put("avatar-none", logined ? "no avatar" : "");
+  field("avatar-none").hidden = !avatar.hidden;
+  if (!logined) showSessions(null);
+}
+
+/**
+ * The user's sessions (GET /account/sessions' `sessions`, newest first), one row each with an
+ * "End" button carrying the session's id (`data-session-id`, and `data-current` for this
+ * page's own); null hides the table.
+ */
+export function showSessions(sessions) {
+  const table = document.getElementById("sessions-table");
+  table.hidden = sessions === null;
+  field("sessions").replaceChildren(...(sessions ?? []).map((session) => {
+    const row = document.createElement("tr");
+    row.dataset.sessionId = session.id;
+    const cells = [
+      session.current ? "this device" : "",
+      session.created_at,
+      session.last_used_at,
+      session.client ?? "unknown",
+      session.user_agent ?? "unknown",
+    ];
+    row.append(...cells.map((text) => {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      return cell;
+    }));
+    const end = document.createElement("button");
+    end.type = "button";
+    end.dataset.sessionId = session.id;
+    if (session.current) end.dataset.current = "true";
+    end.textContent = session.current ? "End (log out)" : "End";
+    const action = document.createElement("td");
+    action.append(end);
+    row.append(action);
+    return row;
+  }));
 }
 
 /** A factorial answer: its digit count, how long it took and a glimpse of its digits. */

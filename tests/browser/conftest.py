@@ -23,6 +23,7 @@ from tests.browser.site import (
     BCRYPT_ROUNDS,
     FAILURES,
     LOGIN_ACCOUNT_MAX_FAILURES,
+    OTHER_USER_AGENT,
     START_TIMEOUT_SECONDS,
     Site,
 )
@@ -108,6 +109,26 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 def page(request: pytest.FixtureRequest, context: BrowserContext) -> Page:
     """A page of the test's context, photographed if the test fails."""
     opened = context.new_page()
+    request.node.stash.setdefault(PAGES, []).append(opened)
+    return opened
+
+
+@pytest.fixture
+def other_context(browser: Browser) -> Iterator[BrowserContext]:
+    """A second fresh profile beside `context` (another device of the same user, say), with
+    another User-Agent: an iPhone's Safari (OTHER_USER_AGENT)."""
+    fresh = browser.new_context(
+        viewport={"width": 1200, "height": 900}, user_agent=OTHER_USER_AGENT
+    )
+    fresh.set_default_timeout(ACTION_TIMEOUT_MS)
+    yield fresh
+    fresh.close()
+
+
+@pytest.fixture
+def other_page(request: pytest.FixtureRequest, other_context: BrowserContext) -> Page:
+    """A page of `other_context`, photographed if the test fails."""
+    opened = other_context.new_page()
     request.node.stash.setdefault(PAGES, []).append(opened)
     return opened
 

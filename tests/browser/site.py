@@ -13,6 +13,12 @@ LOGIN_ACCOUNT_MAX_FAILURES = 3
 # Production's lowest bcrypt cost: the service runs with production's rules.
 BCRYPT_ROUNDS = 10
 ACTION_TIMEOUT_MS = 10_000
+# The User-Agent of the browser tests' second profile (an iPhone's Safari), so that two sessions
+# of one user show two devices.
+OTHER_USER_AGENT = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
 START_TIMEOUT_SECONDS = 30.0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Locator, Page, Request, Response, expect
+from playwright.sync_api import FilePayload, Locator, Page, Request, Response, expect
 
 import driving
 from tests.browser.site import Site
@@ -79,6 +79,44 @@ class Spa:
 
     def factorial(self, n: int) -> str:
         return self.submit("fact", {"n": str(n)})
+
+    def upload_avatar(self, name: str, media_type: str, content: bytes) -> str:
+        """Choose the file `name` (its type `media_type`, `content` its bytes) and upload it."""
+        chosen: FilePayload = {"name": name, "mimeType": media_type, "buffer": content}
+        self.page.locator("#avatar [name=avatar]").set_input_files(chosen)
+        return self.press("#avatar button")
+
+    def remove_avatar(self) -> str:
+        return self.press("#avatar-remove")
+
+    def avatar(self) -> Locator:
+        """The user's avatar, an <img>."""
+        return self.field("avatar")
+
+    def list_sessions(self) -> str:
+        return self.press("#sessions-list")
+
+    def end_other_sessions(self) -> str:
+        return self.press("#sessions-end-others")
+
+    def end_session(self, session_id: str) -> str:
+        """Press "End" on the row of the session `session_id` (as the sessions table shows)."""
+        return self.press(f'#sessions-table button[data-session-id="{session_id}"]')
+
+    def sessions(self) -> list[dict[str, str]]:
+        """The sessions table, a row each (newest first) by column: `id` (the row's session id),
+        `device` ("this device" or ""), `created`, `last used`, `client`, `user agent`."""
+        rows = []
+        for row in self.field("sessions").locator("tr").all():
+            cells = row.locator("td").all_inner_texts()
+            columns = ("device", "created", "last used", "client", "user agent", "button")
+            shown = dict(zip(columns, cells, strict=True))
+            shown["id"] = row.get_attribute("data-session-id") or ""
+            rows.append(shown)
+        return rows
+
+    def delete_account(self, password: str) -> str:
+        return self.submit("delete-account", {"password": password})
 
     def submit(self, form: str, values: dict[str, str]) -> str:
         """The status line after submitting the form `form` filled with `values` (driving.py)."""

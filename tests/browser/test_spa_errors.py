@@ -194,6 +194,46 @@ def test_the_page_allows_only_its_own_scripts_and_connections_to_the_api(
     assert "Content-Security-Policy refused" in spa.shown("status")
 
 
+def test_the_page_shows_images_from_the_api_only(page: Page, site: Site) -> None:
+    """img-src names the API's origin (the avatars it serves) and nothing else: neither another
+    origin nor a data: URL, nor the page's own origin."""
+    spa = Spa(page, site, site.same_site, "cookie")
+    response = spa.open()
+    assert response is not None
+    assert f"img-src {site.api};" in (response.header_value("content-security-policy") or "")
+    other_origin = site.api.replace("localhost", "127.0.0.1")
+    urls = {
+        "api": f"{site.api}/fact?n=5",
+        "other origin": f"{other_origin}/fact?n=5",
+        "page": f"{site.same_site}/style.css",
+        "data": "data:image/gif;base64,R0lGODlhAQABAAAAACw=",
+    }
+
+    blocked = page.evaluate(
+        """async (urls) => {
+          const blocked = [];
+          document.addEventListener("securitypolicyviolation", (event) => {
+            blocked.push([event.violatedDirective, event.blockedURI]);
+          });
+          await Promise.all(Object.values(urls).map((url) => new Promise((settled) => {
+            const image = document.createElement("img");
+            image.onload = image.onerror = settled;
+            image.src = url;
+            document.body.append(image);
+          })));
+          // Violation reports are queued as tasks of their own: let them arrive.
+          await new Promise((waited) => setTimeout(waited, 300));
+          return blocked;
+        }""",
+        urls,
+    )
+
+    directives = {directive for directive, _ in blocked}
+    assert directives == {"img-src"}, blocked
+    refused = {uri for _, uri in blocked}
+    assert refused == {urls["other origin"], urls["page"], "data"}, blocked
+
+
 def test_the_page_takes_no_string_as_html_or_script(page: Page, site: Site) -> None:
     """Trusted Types (require-trusted-types-for 'script'): a string given to an HTML or script
     sink throws instead of being parsed, so an injected string never becomes markup or code.
