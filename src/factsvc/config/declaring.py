@@ -21,6 +21,7 @@ class Area(Enum):
     MONGODB = "MongoDB: MONGODB_URI wins over the host/port form"
     REDIS = "Redis: REDIS_URL wins over the host/port form"
     FACTORIALS = "factorials"
+    AVATARS = "avatars"
     HTTP = "HTTP limits"
 
 

@@ -248,6 +248,31 @@ class Settings(DeclaredSettings):
     fact_max_wait_seconds: Wait = setting("FACT_MAX_WAIT_SECONDS", 5.0, A.FACTORIALS)
     """how long a computation waits for a place before 503 + Retry-After; 0: refuse at once"""
 
+    avatar_max_bytes: Annotated[int, WholeNumber(1024, 64 << 20)] = setting(
+        "AVATAR_MAX_BYTES", 2 << 20, A.AVATARS
+    )
+    """largest avatar upload (PUT /account/avatar's body); larger ones get 413"""
+    avatar_max_pixels: Annotated[int, WholeNumber(1, 1 << 30)] = setting(
+        "AVATAR_MAX_PIXELS", 4096 * 4096, A.AVATARS
+    )
+    """largest width x height an upload may declare; more is refused (decompression bombs)"""
+    avatar_size: Annotated[int, WholeNumber(16, 1024)] = setting("AVATAR_SIZE", 256, A.AVATARS)
+    """width and height of the stored avatar, a square WebP, in pixels"""
+    path_upload: Annotated[Path, AbsolutePath()] = setting("PATH_UPLOAD", "", A.AVATARS)
+    """where uploads are spooled while they arrive (created at start); empty: PATH_DATA/upload"""
+    avatar_workers: Annotated[int, WholeNumber(1, 64)] = setting("AVATAR_WORKERS", 1, A.AVATARS)
+    """processes per worker decoding and resizing uploaded images"""
+    avatar_max_pending: Count = setting("AVATAR_MAX_PENDING", 4, A.AVATARS)
+    """images being resized or queued; more wait for a place"""
+    avatar_max_wait_seconds: Wait = setting("AVATAR_MAX_WAIT_SECONDS", 5.0, A.AVATARS)
+    """how long an image waits for a place before 503 + Retry-After; 0: refuse at once"""
+    avatar_uploads_max: Attempts = setting("AVATAR_UPLOADS_MAX", 30, A.AVATARS)
+    """avatar uploads per user per window; more get 429"""
+    avatar_uploads_window_seconds: Window = setting(
+        "AVATAR_UPLOADS_WINDOW_SECONDS", 3600, A.AVATARS
+    )
+    """the window of AVATAR_UPLOADS_MAX, in seconds"""
+
     http_max_body_bytes: Annotated[int, WholeNumber(1024, 64 << 20)] = setting(
         "HTTP_MAX_BODY_BYTES", 64 << 10, A.HTTP
     )
@@ -296,6 +321,17 @@ class Settings(DeclaredSettings):
         if "debug" not in info.data:
             return seconds  # DEBUG itself was refused, and its error says enough
         return check(0.0 if info.data["debug"] else DRAIN_SECONDS)
+
+    @field_validator("path_upload", mode="wrap")
+    @classmethod
+    def _upload_under_path_data(
+        cls, path: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        if path != "":
+            return check(path)
+        if "path_data" not in info.data:
+            return path  # PATH_DATA was refused, and its error says enough
+        return check(info.data["path_data"] / "upload")
 
     @field_validator("session_cookie_secret")
     @classmethod
