@@ -73,7 +73,8 @@ class BadCredentials(FactsvcError):
 
 
 class WrongOldPassword(FactsvcError):
-    """A password change gave the wrong current password."""
+    """A request that re-authenticates gave a password that is not the account's current one:
+    a password change's `old_password`, an account deletion's `password`."""
 
 
 class Duplicate(FactsvcError):

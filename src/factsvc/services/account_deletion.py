@@ -1,0 +1,109 @@
+"""Account deletion: re-authentication, every session ended and fenced, the avatar, the account."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from factsvc.errors import NotAuthenticated, WrongOldPassword
+from factsvc.services.account_store import AccountStore
+from factsvc.services.audit import security_event
+from factsvc.services.body_reasons import parse
+from factsvc.services.deletion_body import AccountDeletionBody
+from factsvc.services.limits import Limit, RateLimiter
+from factsvc.services.passwords import PasswordHasher
+from factsvc.services.sessions import SessionService
+
+# How far past the account's credential version a deletion fences its sessions: password
+# changes move the version one at a time, each with a bcrypt hash and a live session, so none
+# reaches the fence while a deletion runs.
+FENCE_GAP = 1 << 20
+
+
+class AvatarFiles(Protocol):
+    """The avatar files a user owns (the avatar store's port); raises DependencyUnavailable."""
+
+    async def delete_owned_by(self, user_id: str) -> None:
+        """Delete every avatar file of the user; nothing when there is none (idempotent)."""
+        ...
+
+
+class NoAvatarFiles:
+    """AvatarFiles for a service that stores no avatars: there is never anything to delete."""
+
+    async def delete_owned_by(self, user_id: str) -> None:
+        return None
+
+
+class AccountDeletionService:
+    """Deletes the account of a session, after checking its password within the per-account
+    failure limit (`per_account`, the limit of failed logins and wrong old passwords).
+
+    The steps, in order; each raises DependencyUnavailable when its store fails, and the steps
+    before it stay done (every one is safe to repeat, so a retry after logging in again ends
+    the work):
+    1. verify the password (a wrong one: WrongOldPassword, counted; over the limit:
+       RateLimited). Nothing is changed yet.
+    2. end every session of the user and fence the credential (SessionService.retire_credential)
+       at FENCE_GAP past its version: no login that read the account before opens a session.
+    3. delete the user's avatar files.
+    4. fence once more, one version higher, ending any session opened during step 3 (a login
+       let in once the first fence's change time was over, past the version it advanced to).
+    5. delete the account, only while its version is below that last fence: a session can only
+       be opened at a version the account held, so every session the account could still have
+       was ended in step 4, and none opens after it. An account that reached the fence (a
+       session opened at it) is kept, and the request is NotAuthenticated: its own session was
+       ended in step 2, and the owner may log in and delete again.
+    The account's document goes last, so that a failure never leaves files or sessions that
+    nothing points to any more."""
+
+    def __init__(
+        self,
+        *,
+        store: AccountStore,
+        hasher: PasswordHasher,
+        sessions: SessionService,
+        limiter: RateLimiter,
+        per_account: Limit,
+        avatars: AvatarFiles,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._sessions = sessions
+        self._limiter = limiter
+        self._per_account = per_account
+        self._avatars = avatars
+
+    async def delete(self, token: str | None, body: Mapping[str, object]) -> None:
+        """Delete the account of the session `token` names, given an AccountDeletionBody
+        mapping. Raises NotAuthenticated, InvalidInput, WrongOldPassword, RateLimited,
+        Overloaded or DependencyUnavailable (see the class for what each step leaves)."""
+        session = await self._sessions.resolve(token)
+        if session is None:
+            raise NotAuthenticated()
+        stored = await self._store.find_by_id(session.user_id)
+        if stored is None:
+            await self._sessions.destroy(session)
+            raise NotAuthenticated()
+        password = parse(AccountDeletionBody, body).password
+        user_id = stored.user.id
+        account_limit = (self._per_account, stored.user.username)
+        async with self._limiter.guess(account_limit) as guess:
+            if not await self._hasher.verify(password, stored.password_hash):
+                security_event("account_deletion_refused", user=user_id)
+                await guess.failed()
+                raise WrongOldPassword()
+        # As after any right password; the name may also serve a new account soon, which
+        # then starts with no failures of this one.
+        await self._limiter.clear(*account_limit)
+
+        fence = stored.credential_version + FENCE_GAP
+        await self._sessions.retire_credential(user_id, fence - 1)
+        await self._avatars.delete_owned_by(user_id)
+        await self._sessions.retire_credential(user_id, fence)
+        deleted = await self._store.delete(user_id, below_version=fence + 1)
+        # Not deleted by this call and gone: another request of the user deleted it meanwhile.
+        if not deleted and await self._store.find_by_id(user_id) is not None:
+            security_event("account_deletion_overtaken", user=user_id)
+            raise NotAuthenticated()
+        security_event("account_deleted", user=user_id)

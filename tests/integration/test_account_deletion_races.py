@@ -1,0 +1,96 @@
+"""Account deletions raced step by step and failed part-way on a real redis-server (one
+server, and a Redis Cluster) and MongoDB-compatible server: the scenarios of
+tests/support/deletion_races.py, through the production adapters (the Lua scripts and the
+conditional delete that make the guarantee)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from redis.asyncio.cluster import RedisCluster
+
+from factsvc.config import Settings
+from factsvc.embedded_redis import RedisClusterServers
+from factsvc.services.users import now_utc
+from factsvc.storage import mongo, redis_client
+from factsvc.storage.mongo_accounts import MongoAccountStore
+from factsvc.storage.redis_counters import RedisCounterStore
+from factsvc.storage.redis_sessions import RedisSessionStore
+from tests.support.credential_races import LOGIN_PAUSES
+from tests.support.deletion_races import (
+    SCENARIOS,
+    DeletionRace,
+    a_login_held_while_the_account_is_deleted_opens_no_session,
+)
+from tests.support.servers import with_settings
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def state_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Where the race keeps its sessions and counters: the suite's single Redis, or its Redis
+    Cluster, emptied first."""
+    if request.param == "redis":
+        return settings
+    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
+    cluster.flush()
+    node = f"redis://{cluster.startup_nodes[0]}/0"
+    return with_settings(settings, redis_topology="cluster", redis_url=node)
+
+
+@contextlib.asynccontextmanager
+async def real_race(settings: Settings) -> AsyncIterator[DeletionRace]:
+    redis = redis_client.make_redis(settings)
+    if isinstance(redis, RedisCluster):
+        await redis.initialize()  # see tests/contract/conftest.py's cluster_redis
+    client = mongo.make_mongo_client(settings)
+    try:
+        yield DeletionRace.build(
+            MongoAccountStore(mongo.collection(client, settings.mongodb_name, "users")),
+            RedisSessionStore(redis),
+            RedisCounterStore(redis),
+            asyncio.sleep,
+        )
+    finally:
+        client.close()
+        await redis.aclose()
+
+
+@pytest.mark.parametrize("resumed_late", [False, True], ids=["at_once", "after_the_change_time"])
+@pytest.mark.parametrize("pause", list(LOGIN_PAUSES))
+async def test_a_login_held_while_the_account_is_deleted_opens_no_session(
+    state_settings: Settings, pause: str, resumed_late: bool
+) -> None:
+    async with real_race(state_settings) as race:
+        await a_login_held_while_the_account_is_deleted_opens_no_session(race, pause, resumed_late)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.__name__)
+async def test_a_deletion_raced_or_failed_part_way(
+    state_settings: Settings, scenario: Callable[[DeletionRace], Awaitable[None]]
+) -> None:
+    async with real_race(state_settings) as race:
+        await scenario(race)
+
+
+async def test_an_account_stored_before_credential_versions_is_deleted_below_a_version(
+    settings: Settings,
+) -> None:
+    client = mongo.make_mongo_client(settings)
+    try:
+        users = mongo.collection(client, settings.mongodb_name, "users")
+        store = MongoAccountStore(users)
+        moment = now_utc()
+        older: dict[str, object] = {"username": "alice", "nickname": "alice", "gender": "i"}
+        older |= {"password_hash": "$2b$04$old", "create_time": moment, "update_time": moment}
+        user_id = str((await users.insert_one(older)).inserted_id)
+        assert not await store.delete(user_id, below_version=0)
+        assert await store.find_by_id(user_id) is not None
+        assert await store.delete(user_id, below_version=1)
+        assert await store.find_by_id(user_id) is None
+    finally:
+        client.close()
