@@ -17,6 +17,7 @@ from factsvc.embedded_redis import RedisClusterServers
 from factsvc.services.users import now_utc
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
+from factsvc.storage.mongo_avatars import MongoAvatarStore
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_sessions import RedisSessionStore
 from tests.support.credential_races import LOGIN_PAUSES
@@ -53,6 +54,7 @@ async def real_race(settings: Settings) -> AsyncIterator[DeletionRace]:
             MongoAccountStore(mongo.collection(client, settings.mongodb_name, "users")),
             RedisSessionStore(redis),
             RedisCounterStore(redis),
+            MongoAvatarStore(client, settings.mongodb_name),
             asyncio.sleep,
         )
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from factsvc.errors import BadCredentials, DependencyUnavailable, NotAuthenticated
 from factsvc.services.account_deletion import FENCE_GAP, AccountDeletionService
 from factsvc.services.account_store import AccountStore
+from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.limits import CounterStore, Limit, RateLimiter
 from factsvc.services.sessions import SessionService, SessionStore
 from tests.support.credential_races import (
@@ -28,26 +29,15 @@ from tests.support.credential_races import (
 )
 
 
-class FakeAvatarFiles:
-    """The deletion's AvatarFiles port in memory: file ids by owner."""
-
-    def __init__(self) -> None:
-        self.owned: dict[str, set[str]] = {}
-        self.available = True
-
-    async def delete_owned_by(self, user_id: str) -> None:
-        if not self.available:
-            raise DependencyUnavailable({"mongodb": "unavailable"})
-        self.owned.pop(user_id, None)
-
-
 @dataclass
 class DeletionRace:
-    """A credential Race (same stores, same timing) with an AccountDeletionService beside it."""
+    """A credential Race (same stores, same timing) with an AccountDeletionService beside it,
+    over `avatars`; `avatar_ids` holds each registered user's avatar file."""
 
     race: Race
-    avatars: FakeAvatarFiles
+    avatars: AvatarStore
     deletion: AccountDeletionService
+    avatar_ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -55,6 +45,7 @@ class DeletionRace:
         account_store: AccountStore,
         session_store: SessionStore,
         counters: CounterStore,
+        avatars: AvatarStore,
         wait: Callable[[float], Awaitable[object]],
         clock: Callable[[], float] | None = None,
     ) -> DeletionRace:
@@ -68,7 +59,6 @@ class DeletionRace:
             change_seconds=CHANGE_SECONDS,
             **timing,
         )
-        avatars = FakeAvatarFiles()
         deletion = AccountDeletionService(
             store=account_store,
             hasher=race.hasher,
@@ -82,8 +72,11 @@ class DeletionRace:
     async def register(self) -> str:
         """Register alice with an avatar file; her id."""
         user = await self.race.register()
-        self.avatars.owned[user.id] = {"avatar-file"}
+        self.avatar_ids[user.id] = await self.avatars.put(user.id, b"RIFF-webp", "image/webp")
         return user.id
+
+    async def has_avatar(self, user_id: str) -> bool:
+        return await self.avatars.open(self.avatar_ids[user_id]) is not None
 
     async def delete(self, token: str, password: str = OLD) -> None:
         await self.deletion.delete(token, {"password": password})
@@ -91,7 +84,7 @@ class DeletionRace:
     async def assert_gone(self, user_id: str) -> None:
         """No account, no avatar file, no live session, and a login fails as for a stranger."""
         assert await self.race.account_store.find_by_id(user_id) is None
-        assert user_id not in self.avatars.owned
+        assert not await self.has_avatar(user_id)
         assert await self.race.live_sessions() == []
         for password in (OLD, NEW):
             with pytest.raises(BadCredentials):
@@ -100,7 +93,7 @@ class DeletionRace:
     async def assert_kept(self, user_id: str, *, avatar: bool) -> None:
         """The account is there, with (or without) its avatar file, and its password works."""
         assert await self.race.account_store.find_by_id(user_id) is not None
-        assert (user_id in self.avatars.owned) is avatar
+        assert await self.has_avatar(user_id) is avatar
         assert await self.race.accounts.info(await self.race.login())
 
 
@@ -190,7 +183,7 @@ async def a_login_let_in_before_the_account_goes_keeps_the_account(d: DeletionRa
     stored = await d.race.account_store.find_by_id(user_id)
     assert stored is not None
     assert stored.credential_version == FENCE_GAP + 1
-    assert user_id not in d.avatars.owned
+    assert not await d.has_avatar(user_id)
     # Deleting again from the new session finishes the work.
     await d.delete(during)
     await d.assert_gone(user_id)
@@ -250,14 +243,15 @@ async def mongodb_failing_at_the_avatar_leaves_the_account_without_sessions(
 ) -> None:
     user_id = await d.register()
     token = await d.race.login()
-    d.avatars.available = False
+    delete_owned_by = d.avatars.delete_owned_by
+    fail_before(d.avatars, "delete_owned_by")
     with pytest.raises(DependencyUnavailable):
         await d.delete(token)
+    setattr(d.avatars, "delete_owned_by", delete_owned_by)  # noqa: B010
     with pytest.raises(NotAuthenticated):
         await d.race.accounts.info(token)
     await d.race.assert_only_session_is(None)
     await d.race.wait(CHANGE_SECONDS + 0.2)
-    d.avatars.available = True
     await d.assert_kept(user_id, avatar=True)
     await d.delete(await d.race.login())
     await d.assert_gone(user_id)
@@ -282,7 +276,7 @@ async def redis_failing_at_the_last_fence_leaves_the_account_without_sessions(
     retire = d.race.session_store.retire_credentials
 
     async def second_fails(*args: Any, **kwargs: Any) -> None:
-        if user_id not in d.avatars.owned:
+        if not await d.has_avatar(user_id):
             raise DependencyUnavailable({"redis": "unavailable"})
         await retire(*args, **kwargs)
 

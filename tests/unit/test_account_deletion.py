@@ -21,7 +21,7 @@ from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from tests.contract.subjects import ManualClock
-from tests.support.deletion_races import FakeAvatarFiles
+from tests.support.fake_avatar_store import FakeAvatarStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
 
@@ -38,7 +38,7 @@ class World:
         self.store = FakeAccountStore()
         self.session_store = FakeSessionStore(self.clock)
         self.counters = FakeCounterStore(self.clock)
-        self.avatars = FakeAvatarFiles()
+        self.avatars = FakeAvatarStore()
         hasher = PasswordHasher(InlineRunner(), rounds=4, pepper="pepper")
         sessions = SessionService(
             self.session_store, idle_seconds=600, absolute_seconds=3600, clock=self.clock
@@ -67,7 +67,7 @@ class World:
 
     async def register(self, password: str = PASSWORD) -> str:
         user = await self.accounts.register({"username": "alice", "password": password}, CLIENT)
-        self.avatars.owned[user.id] = {"avatar-file"}
+        await self.avatars.put(user.id, b"RIFF-webp", "image/webp")
         return user.id
 
     async def login(self, password: str = PASSWORD) -> str:
@@ -88,7 +88,7 @@ async def test_a_deletion_removes_the_account_its_avatar_and_every_session() -> 
     token, other = await world.login(), await world.login()
     await world.delete(token)
     assert world.store.documents == {}
-    assert world.avatars.owned == {}
+    assert world.avatars.files == {}
     for gone in (token, other):
         with pytest.raises(NotAuthenticated):
             await world.accounts.info(gone)
@@ -117,7 +117,7 @@ async def test_the_username_is_free_again_for_a_new_account_with_a_new_id() -> N
     token = await world.login(password="another fine secret")
     user = await world.accounts.info(token)
     assert (user.id, user.username) == (new_id, "alice")
-    assert old_id not in world.avatars.owned
+    assert world.avatars.owned_by(old_id) == set()
 
 
 async def test_a_wrong_password_is_refused_counted_and_changes_nothing() -> None:
@@ -127,7 +127,7 @@ async def test_a_wrong_password_is_refused_counted_and_changes_nothing() -> None
     with pytest.raises(WrongOldPassword):
         await world.delete(token, "not the password")
     assert user_id in world.store.documents
-    assert world.avatars.owned == {user_id: {"avatar-file"}}
+    assert len(world.avatars.owned_by(user_id)) == 1
     assert (await world.accounts.info(token)).id == user_id
     assert world.account_failures() == 1
 
@@ -217,7 +217,7 @@ async def test_without_mongodb_the_deletion_is_unavailable_and_changes_nothing()
     with pytest.raises(DependencyUnavailable):
         await world.delete(token)
     world.store.available = True
-    assert user_id in world.avatars.owned
+    assert len(world.avatars.owned_by(user_id)) == 1
     assert (await world.accounts.info(token)).id == user_id
 
 

@@ -15,6 +15,7 @@ from tests.support.deletion_races import (
     DeletionRace,
     a_login_held_while_the_account_is_deleted_opens_no_session,
 )
+from tests.support.fake_avatar_store import FakeAvatarStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore
 
@@ -25,7 +26,12 @@ pytestmark = pytest.mark.gen_test
 def race() -> DeletionRace:
     clock = ManualClock()
     return DeletionRace.build(
-        FakeAccountStore(), FakeSessionStore(clock), FakeCounterStore(clock), clock.advance, clock
+        FakeAccountStore(),
+        FakeSessionStore(clock),
+        FakeCounterStore(clock),
+        FakeAvatarStore(),
+        clock.advance,
+        clock,
     )
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
 from factsvc.errors import NotAuthenticated, WrongOldPassword
 from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
+from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.body_reasons import parse
 from factsvc.services.deletion_body import AccountDeletionBody
 from factsvc.services.limits import Limit, RateLimiter
@@ -18,21 +18,6 @@ from factsvc.services.sessions import SessionService
 # changes move the version one at a time, each with a bcrypt hash and a live session, so none
 # reaches the fence while a deletion runs.
 FENCE_GAP = 1 << 20
-
-
-class AvatarFiles(Protocol):
-    """The avatar files a user owns (the avatar store's port); raises DependencyUnavailable."""
-
-    async def delete_owned_by(self, user_id: str) -> None:
-        """Delete every avatar file of the user; nothing when there is none (idempotent)."""
-        ...
-
-
-class NoAvatarFiles:
-    """AvatarFiles for a service that stores no avatars: there is never anything to delete."""
-
-    async def delete_owned_by(self, user_id: str) -> None:
-        return None
 
 
 class AccountDeletionService:
@@ -65,7 +50,7 @@ class AccountDeletionService:
         sessions: SessionService,
         limiter: RateLimiter,
         per_account: Limit,
-        avatars: AvatarFiles,
+        avatars: AvatarStore,
     ) -> None:
         self._store = store
         self._hasher = hasher
