@@ -89,6 +89,17 @@ def jpeg_rotated(orientation: int = 6) -> bytes:
     return encoded(halves((96, 96), RED, BLUE, "RGB"), "JPEG", quality=95, exif=exif)
 
 
+def progressive_jpeg(extra_scans: int = 0) -> bytes:
+    """A progressive JPEG (10 scans as Pillow writes it) with its smallest scan repeated
+    `extra_scans` more times: libjpeg decodes each one again over the whole image."""
+    data = encoded(halves((64, 64), RED, BLUE, "RGB"), "JPEG", progressive=True, quality=90)
+    starts = [index for index in range(len(data) - 1) if data[index : index + 2] == b"\xff\xda"]
+    ends = [*starts[1:], len(data) - 2]  # the last scan runs to the end of image marker
+    smallest = min(range(len(starts)), key=lambda index: ends[index] - starts[index])
+    scan = data[starts[smallest] : ends[smallest]]
+    return data[:-2] + scan * extra_scans + data[-2:]
+
+
 def cmyk_jpeg() -> bytes:
     return encoded(Image.new("CMYK", (64, 48), (0, 255, 255, 0)), "JPEG", quality=95)
 

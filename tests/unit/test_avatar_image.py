@@ -15,6 +15,7 @@ from PIL import Image, ImageCms, ImageFile
 
 from factsvc.services.avatar_image import (
     ACCEPTED_MEDIA_TYPES,
+    MAX_JPEG_SCANS,
     THUMBNAIL_MEDIA_TYPE,
     ImageRefused,
     make_thumbnail,
@@ -309,6 +310,23 @@ def test_the_dimensions_are_checked_before_any_pixel_is_decoded(tmp_path: Path) 
     )
     assert refusal(tmp_path, data, "image/png", max_pixels=8_999_999) == (
         "has more than 8999999 pixels"
+    )
+
+
+def test_a_progressive_jpeg_of_a_few_scans_is_accepted(tmp_path: Path) -> None:
+    upload = images.progressive_jpeg()
+    assert upload.count(b"\xff\xda") == 10
+
+    image = decoded(thumbnail(tmp_path, upload, "image/jpeg"))
+
+    assert close_to(image.getpixel((3, SIZE // 2)), images.RED, 12)  # type: ignore[arg-type]
+
+
+def test_a_jpeg_of_too_many_scans_is_refused_before_decoding(tmp_path: Path) -> None:
+    upload = images.progressive_jpeg(extra_scans=MAX_JPEG_SCANS)
+
+    assert refusal(tmp_path, upload, "image/jpeg") == (
+        f"is a progressive JPEG of more than {MAX_JPEG_SCANS} scans"
     )
 
 
