@@ -27,6 +27,7 @@ from factsvc.inflight import InFlightRequests
 from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
+from factsvc.services import user_agents
 from factsvc.services.accounts import AccountService
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
@@ -195,6 +196,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             pepper=settings.password_pepper,
         )
         await hasher.prepare()
+        await asyncio.to_thread(user_agents.prepare)
         idempotency = IdempotencyService(
             RedisIdempotencyStore(redis),
             secret=settings.session_cookie_secret.encode("utf-8"),
@@ -211,6 +213,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 absolute_seconds=settings.session_absolute_seconds,
                 # A password change's write to MongoDB ends within its timeout: twice that.
                 change_seconds=2 * settings.mongodb_timeout_ms / 1000,
+                max_per_user=settings.session_max_per_user,
             ),
             limiter=RateLimiter(RedisCounterStore(redis)),
             limits=attempt_limits(settings),

@@ -9,8 +9,8 @@ import pytest
 
 from factsvc.errors import DependencyUnavailable
 from factsvc.services.sessions import Fence, SessionStore, user_tag
-from factsvc.storage.redis_client import RedisClient
-from factsvc.storage.redis_sessions import RedisSessionStore
+from factsvc.storage.redis_client import RedisClient, hash_tag
+from factsvc.storage.redis_sessions import USER_INDEX_PREFIX, RedisSessionStore
 from tests.contract.subjects import (
     DEAD_REDIS,
     LIVE_REDIS,
@@ -48,6 +48,32 @@ def sessions(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[Sess
     live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
     dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
     return real_subject(RedisSessionStore(live), RedisSessionStore(dead))
+
+
+Index = Callable[[str], Awaitable[int]]
+
+
+@pytest.fixture
+def index_size(sessions: Subject[SessionStore], request: pytest.FixtureRequest) -> Index:
+    """How many sessions, ended ones included, the store lists under a user: what the port
+    does not show, read from the fake's index or from Redis itself."""
+    store = sessions.store
+    if isinstance(store, FakeSessionStore):
+        fake = store
+
+        async def fake_size(user_id: str) -> int:
+            return len(fake.by_user.get(user_id, ()))
+
+        return fake_size
+    redis: RedisClient = request.getfixturevalue(
+        LIVE_REDIS[request.node.callspec.params["sessions"]]
+    )
+
+    async def redis_size(user_id: str) -> int:
+        tagged = hash_tag(user_tag(user_id)) + ":" + user_id
+        return int(await redis.scard(USER_INDEX_PREFIX + tagged))
+
+    return redis_size
 
 
 async def test_a_saved_record_loads_back_equal(sessions: Subject[SessionStore]) -> None:
@@ -205,3 +231,121 @@ async def test_a_key_without_its_users_tag_is_refused(sessions: Subject[SessionS
     with pytest.raises(ValueError, match="tag"):
         await sessions.store.save(THEIRS, "u1", RECORD, 60, DAY)
     assert await sessions.store.load(THEIRS, 60) is None
+
+
+async def test_a_users_sessions_are_listed_with_their_records(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    await sessions.store.save(K2, "u1", NEWER, 60, DAY)
+    await sessions.store.save(THEIRS, "u2", RECORD, 60, DAY)
+    assert await sessions.store.sessions_of("u1") == {K1: RECORD, K2: NEWER}
+    assert await sessions.store.sessions_of("u3") == {}
+
+
+async def test_ended_sessions_are_not_listed_and_leave_the_index(
+    sessions: Subject[SessionStore], index_size: Index
+) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 1, DAY)
+    await sessions.store.save(K2, "u1", RECORD, 60, DAY)
+    await sessions.store.save(K3, "u1", RECORD, 60, DAY)
+    await sessions.store.delete(K3, "u1")
+    await sessions.wait(1.1)
+    assert await index_size("u1") == 2, "listed until pruned"
+    assert await sessions.store.sessions_of("u1") == {K2: RECORD}
+    assert await index_size("u1") == 1
+
+
+async def test_a_save_prunes_the_ended_sessions_from_the_index(
+    sessions: Subject[SessionStore], index_size: Index
+) -> None:
+    for name in ("a", "b", "c"):
+        await sessions.store.save(key("u1", name), "u1", RECORD, 1, DAY)
+    await sessions.wait(1.1)
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    assert await index_size("u1") == 1
+
+
+async def test_a_save_beyond_the_bound_ends_the_sessions_nearest_their_end(
+    sessions: Subject[SessionStore], index_size: Index
+) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 50, DAY, max_sessions=3)
+    await sessions.store.save(K2, "u1", RECORD, 30, DAY, max_sessions=3)
+    await sessions.store.save(K3, "u1", RECORD, 40, DAY, max_sessions=3)
+    await sessions.store.save(THEIRS, "u2", RECORD, 10, DAY, max_sessions=3)
+    await sessions.store.save(K4, "u1", RECORD, 60, DAY, max_sessions=3)
+    assert set(await sessions.store.sessions_of("u1")) == {K1, K3, K4}
+    assert await sessions.store.load(K2, 60) is None
+    await sessions.store.save(key("u1", "k5"), "u1", RECORD, 60, DAY, max_sessions=1)
+    assert set(await sessions.store.sessions_of("u1")) == {key("u1", "k5")}
+    assert await index_size("u1") == 1
+    assert await sessions.store.load(THEIRS, 60) == RECORD, "another user's are not counted"
+
+
+async def test_a_save_refused_by_the_fence_ends_no_session(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.retire_credentials("u1", 1, DAY, CHANGE_MS)
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY, 1, max_sessions=1)
+    assert await sessions.store.save(K2, "u1", RECORD, 60, DAY, 0, max_sessions=1) is not None
+    assert set(await sessions.store.sessions_of("u1")) == {K1}
+
+
+async def test_delete_tells_whether_the_session_was_live(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    assert await sessions.store.delete(K1, "u1") is True
+    assert await sessions.store.delete(K1, "u1") is False
+    assert await sessions.store.delete(UNKNOWN, "u1") is False
+
+
+async def test_delete_others_ends_every_session_of_the_user_but_the_one_kept(
+    sessions: Subject[SessionStore], index_size: Index
+) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 60, DAY)
+    await sessions.store.save(K2, "u1", RECORD, 60, DAY)
+    await sessions.store.save(K3, "u1", RECORD, 1, DAY)
+    await sessions.store.save(THEIRS, "u2", RECORD, 60, DAY)
+    await sessions.wait(1.1)
+    assert await sessions.store.delete_others("u1", K1) == 1, "K3 had ended already"
+    assert await sessions.store.sessions_of("u1") == {K1: RECORD}
+    assert await index_size("u1") == 1
+    assert await sessions.store.load(THEIRS, 60) == RECORD
+    assert await sessions.store.delete_others("u2", K1) == 1, "a key not theirs keeps nothing"
+    assert await sessions.store.load(THEIRS, 60) is None
+
+
+async def test_replace_if_overwrites_only_the_record_it_was_given(
+    sessions: Subject[SessionStore],
+) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 1, DAY)
+    loaded = await sessions.store.load(K1, 1)
+    assert loaded is not None
+    assert await sessions.store.replace_if(K1, loaded, NEWER) is True
+    assert await sessions.store.replace_if(K1, loaded, RECORD) is False, "no longer the one read"
+    assert await sessions.store.load(K1, 1) == NEWER
+    await sessions.wait(1.1)
+    assert await sessions.store.replace_if(K1, NEWER, RECORD) is False, "it had ended"
+    assert await sessions.store.load(K1, 60) is None
+
+
+async def test_replace_if_keeps_the_records_ttl(sessions: Subject[SessionStore]) -> None:
+    await sessions.store.save(K1, "u1", RECORD, 1, DAY)
+    assert await sessions.store.replace_if(K1, RECORD, NEWER) is True
+    await sessions.wait(1.1)
+    assert await sessions.store.load(K1, 60) is None
+
+
+async def test_listing_and_ending_fail_as_dependency_unavailable_without_the_backend(
+    sessions: Subject[SessionStore],
+) -> None:
+    store = sessions.cut_off
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.sessions_of("u1"),
+        lambda: store.delete_others("u1", K1),
+        lambda: store.replace_if(K1, RECORD, NEWER),
+    ]
+    for call in calls:
+        with pytest.raises(DependencyUnavailable):
+            await call()

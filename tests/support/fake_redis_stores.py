@@ -16,10 +16,10 @@ from factsvc.services.sessions import Fence, user_tag
 class FakeSessionStore:
     """The SessionStore port in memory, with Redis's expiry on `clock` (seconds);
     tests/contract proves it against RedisSessionStore. `ttls` holds the TTL last given to
-    each record. The per-user index never expires here; in Redis it outlives the sessions it
-    lists, so no caller can tell. `fences` holds each user's fence and when it ends, `changes`
-    when each user's change marker ends. Every method runs without awaiting, so each is atomic
-    as the Lua scripts are in Redis."""
+    each record. The per-user index (`by_user`) never expires here, and lists ended sessions
+    until a save, sessions_of or delete_others of the user prunes it, as in Redis. `fences`
+    holds each user's fence and when it ends, `changes` when each user's change marker ends.
+    Every method runs without awaiting, so each is atomic as the Lua scripts are in Redis."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.records: dict[str, dict[str, Any]] = {}
@@ -58,6 +58,8 @@ class FakeSessionStore:
         ttl_seconds: int,
         index_ttl: int,
         credential_version: int = 0,
+        *,
+        max_sessions: int = 0,
     ) -> Fence | None:
         self._check()
         if key.rpartition(":")[0] != user_tag(user_id):
@@ -66,6 +68,11 @@ class FakeSessionStore:
         fence, fence_ends = self.fences.get(user_id, (0, now))
         if now < fence_ends and fence > credential_version:
             return Fence(fence, now < self.changes.get(user_id, now))
+        others = sorted(self._pruned(user_id) - {key}, key=self.expires_at.__getitem__)
+        if max_sessions > 0:
+            for ended in others[: max(len(others) - max_sessions + 1, 0)]:
+                self._forget(ended)
+                self.by_user[user_id].discard(ended)
         self.records[key] = _through_json(record)
         self._set_ttl(key, ttl_seconds)
         self.by_user.setdefault(user_id, set()).add(key)
@@ -97,15 +104,44 @@ class FakeSessionStore:
         if self._live(key):
             self.records[key] = _through_json(record)
 
+    async def replace_if(
+        self, key: str, expected: Mapping[str, Any], record: Mapping[str, Any]
+    ) -> bool:
+        self._check()
+        if not self._live(key) or self.records[key] != _through_json(expected):
+            return False
+        self.records[key] = _through_json(record)
+        return True
+
     async def expire(self, key: str, ttl_seconds: int) -> None:
         self._check()
         if self._live(key):
             self._set_ttl(key, ttl_seconds)
 
-    async def delete(self, key: str, user_id: str) -> None:
+    async def delete(self, key: str, user_id: str) -> bool:
         self._check()
+        live = self._live(key)
         self._forget(key)
         self.by_user.get(user_id, set()).discard(key)
+        return live
+
+    async def sessions_of(self, user_id: str) -> dict[str, Mapping[str, Any]]:
+        self._check()
+        return {key: _through_json(self.records[key]) for key in self._pruned(user_id)}
+
+    async def delete_others(self, user_id: str, keep: str) -> int:
+        self._check()
+        ended = self._pruned(user_id) - {keep}
+        for key in ended:
+            self._forget(key)
+        self.by_user[user_id] -= ended
+        return len(ended)
+
+    def _pruned(self, user_id: str) -> set[str]:
+        """The user's index without its ended sessions: the live sessions' keys."""
+        index = self.by_user.setdefault(user_id, set())
+        index.intersection_update([key for key in index if self._live(key)])
+        return set(index)
 
 
 def _through_json(record: Mapping[str, Any]) -> dict[str, Any]:

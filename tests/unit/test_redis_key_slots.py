@@ -17,7 +17,7 @@ from factsvc.storage.redis_bounded_cache import BoundedRedisFactorialCache
 from factsvc.storage.redis_cache import KEY_PREFIX, RedisFactorialCache
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
-from factsvc.storage.redis_sessions import RETIRE, RedisSessionStore
+from factsvc.storage.redis_sessions import DELETE_OTHERS, LIST, RETIRE, SAVE, RedisSessionStore
 
 pytestmark = pytest.mark.gen_test(timeout=10)
 
@@ -42,6 +42,11 @@ class RecordingRedis:
         keys = [str(key) for key in keys_and_args[:numkeys]]
         self.calls.append(Call(script, keys, list(keys_and_args[numkeys:])))
         return self._answer
+
+    def answering(self, answer: Any) -> RecordingRedis:
+        """Itself, answering every later script with `answer`."""
+        self._answer = answer
+        return self
 
     def register_script(self, script: str) -> Any:
         async def run(keys: Sequence[str] = (), args: Sequence[Any] = ()) -> Any:
@@ -94,15 +99,23 @@ async def test_a_users_sessions_index_fence_and_marker_share_one_slot() -> None:
         await store.load(key, 60)
         await store.replace(key, {})
         await store.expire(key, 60)
+        await store.replace_if(key, {}, {})
         await store.delete(key, user_id)
+        await store.delete_others(user_id, key)
         await store.retire_credentials(user_id, 2, 3600, 1000)
+        # [] as the list of sessions (member, record, ...): none.
+        await adapter(RedisSessionStore, redis.answering([])).sessions_of(user_id)
         assert_each_call_in_one_slot(redis.calls)
         every_key = [key for call in redis.calls for key in call.keys]
         assert len(slots(every_key)) == 1, "a user's keys all lie in one slot"
         (retire,) = [call for call in redis.calls if call.name == RETIRE]
-        # RETIRE deletes the sessions it finds in the index under this prefix: their slot too.
+        # The scripts reach the sessions they find in the index under this prefix (RETIRE's
+        # fourth argument, the others' first or last): their slot too.
         session_prefix = retire.args[3]
         assert slots([session_prefix + "0" * 64]) == slots(every_key)
+        for call in redis.calls:
+            if call.name in (SAVE, LIST, DELETE_OTHERS):
+                assert session_prefix in (call.args[0], call.args[-1]), call.name[:60]
 
 
 async def test_a_limits_count_leases_and_lapsed_leases_share_one_slot() -> None:

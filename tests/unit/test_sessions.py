@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,8 @@ from factsvc.services.sessions import (
     TOKEN_LENGTH,
     TOKEN_PATTERN,
     TOKEN_SHAPE,
+    USE_RECORDED_EVERY,
+    OpenedBy,
     SessionService,
     user_tag,
 )
@@ -93,3 +97,88 @@ async def test_retiring_a_credential_ends_every_session_of_the_user_only() -> No
     for session in mine:
         assert await sessions.resolve(session.token) is None
     assert await sessions.resolve(theirs.token) is not None
+
+
+class Clock:
+    """A clock in seconds that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_767_322_800.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def timed_service(clock: Clock, **options: int) -> tuple[SessionService, FakeSessionStore]:
+    store = FakeSessionStore(clock)
+    sessions = SessionService(
+        store, idle_seconds=600, absolute_seconds=3600, clock=clock, **options
+    )
+    return sessions, store
+
+
+async def test_a_session_keeps_its_client_and_user_agent() -> None:
+    sessions, _ = service()
+    opened_by = OpenedBy("203.0.113.7", "Firefox 121 on Windows")
+    session = await sessions.create("u1", {}, opened_by=opened_by)
+    resolved = await sessions.resolve(session.token)
+    assert resolved is not None
+    assert resolved.opened_by == opened_by
+
+
+async def test_the_last_use_is_written_back_at_most_once_a_minute() -> None:
+    clock = Clock()
+    sessions, store = timed_service(clock)
+    session = await sessions.create("u1", {})
+    assert session.last_used_at == clock.now
+    opened = clock.now
+    clock.now += USE_RECORDED_EVERY - 1
+    resolved = await sessions.resolve(session.token)
+    assert resolved is not None
+    assert resolved.last_used_at == opened
+    assert store.records[session.key]["last_used_at"] == opened, "no write within the minute"
+    clock.now += 1
+    resolved = await sessions.resolve(session.token)
+    assert resolved is not None
+    assert resolved.last_used_at == clock.now
+    assert store.records[session.key]["last_used_at"] == clock.now
+
+
+async def test_writing_back_the_last_use_never_undoes_a_concurrent_write() -> None:
+    clock = Clock()
+    sessions, store = timed_service(clock)
+    session = await sessions.create("u1", {"nickname": "old"})
+    clock.now += USE_RECORDED_EVERY
+    loaded = store.load
+
+    async def load_then_refresh(key: str, idle_seconds: int) -> Mapping[str, Any] | None:
+        record = await loaded(key, idle_seconds)
+        await sessions.refresh_snapshot(session, {"nickname": "new"})
+        return record
+
+    store.load = load_then_refresh  # type: ignore[method-assign]
+    assert await sessions.resolve(session.token) is not None
+    assert store.records[session.key]["user"] == {"nickname": "new"}
+
+
+async def test_a_session_stored_before_its_client_was_kept_reads_as_unknown() -> None:
+    sessions, store = service()
+    session = await sessions.create("u1", {})
+    created = store.records[session.key]["created_at"]
+    store.records[session.key] = {"user_id": "u1", "created_at": created, "user": {}}
+    resolved = await sessions.resolve(session.token)
+    assert resolved is not None
+    assert (resolved.opened_by, resolved.last_used_at) == (OpenedBy(None, None), created)
+
+
+async def test_a_login_beyond_the_bound_ends_the_users_session_nearest_its_end() -> None:
+    clock = Clock()
+    sessions, _ = timed_service(clock, max_per_user=2)
+    first = await sessions.create("u1", {})
+    clock.now += 10
+    second = await sessions.create("u1", {})
+    theirs = await sessions.create("u2", {})
+    third = await sessions.create("u1", {})
+    assert await sessions.resolve(first.token) is None
+    for session in (second, third, theirs):
+        assert await sessions.resolve(session.token) is not None

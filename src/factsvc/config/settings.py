@@ -122,6 +122,10 @@ class Settings(DeclaredSettings):
     """idle timeout, renewed by each use"""
     session_absolute_seconds: Lifetime = setting("SESSION_ABSOLUTE_SECONDS", 7 * DAY, A.SESSIONS)
     """lifetime of a session however much it is used; at least SESSION_EXPIRES_SECONDS"""
+    session_max_per_user: Annotated[int, WholeNumber(1, 1000)] = setting(
+        "SESSION_MAX_PER_USER", 100, A.SESSIONS
+    )
+    """live sessions a user keeps at most; a login beyond it ends those nearest to their end"""
 
     bcrypt_rounds: Annotated[int, WholeNumber(10, 16)] = setting("BCRYPT_ROUNDS", 12, A.PASSWORDS)
     """bcrypt cost; older hashes are upgraded at the next login"""

@@ -169,7 +169,10 @@ class LoginHandler(AccountHandler):
             mode, self.request.headers, cookie_crosses_sites=self._cookies.crosses_sites
         )
         result = await self._accounts.login(
-            body, self.client_address(), presented=self.presented_tokens()
+            body,
+            self.client_address(),
+            presented=self.presented_tokens(),
+            user_agent=self.header("User-Agent"),
         )
         payload: dict[str, object] = {"user": result.user.public()}
         self.deliver(result.token, delivery, payload)
@@ -205,7 +208,9 @@ class AccountEditHandler(AccountHandler):
         await self.respond_once(session_scope(token), body, lambda: self._edit(token, body))
 
     async def _edit(self, token: str | None, body: Mapping[str, object]) -> Outcome:
-        result = await self._accounts.edit(token, body)
+        result = await self._accounts.edit(
+            token, body, client=self.client_address(), user_agent=self.header("User-Agent")
+        )
         payload: dict[str, object] = {"user": result.user.public()}
         if result.new_token is None:
             return success(200, payload)

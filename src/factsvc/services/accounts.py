@@ -23,7 +23,8 @@ from factsvc.services.idempotency import Forgetful, UnknownOutcomes
 from factsvc.services.limits import AttemptLimits, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.registration_recovery import RegistrationRecovery
-from factsvc.services.sessions import CredentialsReplaced, Session, SessionService
+from factsvc.services.sessions import CredentialsReplaced, OpenedBy, Session, SessionService
+from factsvc.services.user_agents import short_form
 from factsvc.services.users import NewAccount, StoredAccount, User, now_utc
 
 
@@ -97,11 +98,17 @@ class AccountService:
         return user
 
     async def login(
-        self, body: Mapping[str, object], client: str, *, presented: Iterable[str] = ()
+        self,
+        body: Mapping[str, object],
+        client: str,
+        *,
+        presented: Iterable[str] = (),
+        user_agent: str | None = None,
     ) -> LoginResult:
         """A new session for a LoginBody mapping's credentials, ending every session whose
-        token the request `presented`; raises InvalidInput, RateLimited, Overloaded,
-        BadCredentials or DependencyUnavailable."""
+        token the request `presented`; the session keeps `client` and the short form of
+        `user_agent` (the User-Agent the request sent). Raises InvalidInput, RateLimited,
+        Overloaded, BadCredentials or DependencyUnavailable."""
         credentials = parse(LoginBody, body)
         # Taken before the credential is read: see SessionService.retire_credential.
         started_at = self._sessions.now()
@@ -112,20 +119,23 @@ class AccountService:
         # Every session that came with the login is ended, not only the one the request would
         # run in: a fixed id never becomes logged in, nor outlives the login beside the new one.
         await self._sessions.end(presented)
-        session = await self._open_session(stored, started_at, client)
+        session = await self._open_session(stored, started_at, client, user_agent)
         security_event("login_succeeded", user=stored.user.id, client=client)
         return LoginResult(stored.user, session.token)
 
-    async def _open_session(self, stored: StoredAccount, started_at: float, client: str) -> Session:
+    async def _open_session(
+        self, stored: StoredAccount, started_at: float, client: str, user_agent: str | None = None
+    ) -> Session:
         """A session for an account whose password was just verified. A password change that
         retired that credential meanwhile makes the login fail as a wrong password does. Once
         the change's time is over with the verified hash still stored, the change failed: the
         version is advanced past it, so that its write can never apply, and the session opens."""
         user = stored.user
         snapshot = user_snapshot.to_record(user)
+        opened_by = OpenedBy(client, short_form(user_agent))
         try:
             return await self._sessions.create(
-                user.id, snapshot, stored.credential_version, started_at
+                user.id, snapshot, stored.credential_version, started_at, opened_by
             )
         except CredentialsReplaced as refused:
             fence = refused.fence
@@ -133,7 +143,9 @@ class AccountService:
             user.id, stored.password_hash, stored.credential_version, fence.version
         ):
             with contextlib.suppress(CredentialsReplaced):
-                return await self._sessions.create(user.id, snapshot, fence.version, started_at)
+                return await self._sessions.create(
+                    user.id, snapshot, fence.version, started_at, opened_by
+                )
         security_event(
             "login_failed", username=user.username, client=client, reason="password_changed"
         )
@@ -204,9 +216,17 @@ class AccountService:
         for session in ended:
             security_event("logout", user=session.user_id)
 
-    async def edit(self, token: str | None, body: Mapping[str, object]) -> EditResult:
+    async def edit(
+        self,
+        token: str | None,
+        body: Mapping[str, object],
+        *,
+        client: str | None = None,
+        user_agent: str | None = None,
+    ) -> EditResult:
         """Apply an AccountEditBody mapping to the session's user. A password change needs
-        the old password, ends every session of the user and returns a new token. Raises
+        the old password, ends every session of the user and returns a new token, of a session
+        that keeps `client` and the short form of `user_agent` (the request's). Raises
         NotAuthenticated, InvalidInput, RateLimited, WrongOldPassword, Overloaded (no place to
         check the old password in time) or DependencyUnavailable."""
         session = await self._require_session(token)
@@ -243,8 +263,9 @@ class AccountService:
         if user is None:
             raise NotAuthenticated()
         try:
+            opened_by = OpenedBy(client, short_form(user_agent))
             rotated = await self._sessions.create(
-                user.id, user_snapshot.to_record(user), version + 1
+                user.id, user_snapshot.to_record(user), version + 1, opened_by=opened_by
             )
         except CredentialsReplaced:
             # A later change retired this password already: no session comes from it.

@@ -10,7 +10,10 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
+
+from factsvc.services.session_store import Fence as Fence
+from factsvc.services.session_store import SessionStore as SessionStore
 
 TOKEN_BYTES = 32
 # secrets.token_urlsafe writes unpadded base64url (RFC 4648 §5): 4 characters per 3 bytes,
@@ -27,6 +30,15 @@ TOKEN_SHAPE = re.compile(TOKEN_PATTERN)
 
 
 @dataclass(frozen=True)
+class OpenedBy:
+    """What opened a session: the client address the login came from, and the short form of
+    its User-Agent (services/user_agents.py); None for either when it is not known."""
+
+    client: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
 class Session:
     token: str
     user_id: str
@@ -37,6 +49,11 @@ class Session:
     # The account's credential version (services/account_store.py) read with the password hash
     # this session was opened with; 0 for sessions saved before versions existed.
     credential_version: int = 0
+    # Where and with what it was opened; OpenedBy() for sessions saved before it was kept.
+    opened_by: OpenedBy = OpenedBy()
+    # When a request last ran in it, to the minute (USE_RECORDED_EVERY); created_at for
+    # sessions saved before it was kept.
+    last_used_at: float = 0.0
 
     @property
     def key(self) -> str:
@@ -69,15 +86,6 @@ def session_key(token: str) -> str:
     return f"{token[-TAG_LENGTH:]}:{hashlib.sha256(token.encode('ascii')).hexdigest()}"
 
 
-@dataclass(frozen=True)
-class Fence:
-    """Why a session was not saved: the user's sessions of credential versions below `version`
-    are refused; `changing` while the change that raised it may still be storing its password."""
-
-    version: int
-    changing: bool
-
-
 class CredentialsReplaced(Exception):
     """A session was not opened: its credential was replaced (or is being replaced)."""
 
@@ -86,45 +94,10 @@ class CredentialsReplaced(Exception):
         self.fence = fence
 
 
-class SessionStore(Protocol):
-    """Sessions by key (session_key: the user's tag, a colon, a hash), listed per user. A store
-    may keep each user's sessions, index and fence together by the tag: save raises ValueError
-    for a key whose tag is not user_tag(user_id). Raises DependencyUnavailable when the store
-    cannot be reached."""
-
-    async def save(
-        self,
-        key: str,
-        user_id: str,
-        record: Mapping[str, Any],
-        ttl_seconds: int,
-        index_ttl: int,
-        credential_version: int = 0,
-    ) -> Fence | None:
-        """Store the record and list it under the user, unless the user's fence (see
-        retire_credentials) is above credential_version: then nothing is stored and the fence
-        is returned. Checked and stored in one atomic step."""
-        ...
-
-    async def retire_credentials(
-        self, user_id: str, version: int, ttl_seconds: int, change_ms: int
-    ) -> None:
-        """In one atomic step: end every session of the user, raise the user's fence to
-        `version` (never lower it) for ttl_seconds, and mark a change as under way for
-        change_ms milliseconds."""
-        ...
-
-    async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
-        """The record, with its idle timer restarted; None when absent or unreadable."""
-        ...
-
-    async def replace(self, key: str, record: Mapping[str, Any]) -> None:
-        """Overwrite a record that still exists, keeping its TTL; never recreate one."""
-        ...
-
-    async def expire(self, key: str, ttl_seconds: int) -> None: ...
-
-    async def delete(self, key: str, user_id: str) -> None: ...
+# A session's last use is written back at most this often (seconds): every request reads its
+# session, and writing each read back would turn every request into a Redis write (and an
+# append to its log and its replicas); a minute is as precise as a list of sessions needs.
+USE_RECORDED_EVERY = 60.0
 
 
 class SessionService:
@@ -135,13 +108,17 @@ class SessionService:
         idle_seconds: int,
         absolute_seconds: int,
         change_seconds: float = 3.0,
+        max_per_user: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`change_seconds`: how long a password change may take to store its new hash once it
-        has retired the old credential (its MongoDB write's timeout, with room to spare)."""
+        has retired the old credential (its MongoDB write's timeout, with room to spare).
+        `max_per_user`: the most live sessions a user keeps (0: no bound); a login beyond it
+        ends the user's sessions nearest to their end (SessionStore.save)."""
         self._store = store
         self._idle = idle_seconds
         self._absolute = absolute_seconds
+        self._max_per_user = max_per_user
         self._change_ms = max(math.ceil(change_seconds * 1000), 1)
         self._clock = clock
 
@@ -155,20 +132,31 @@ class SessionService:
         user_snapshot: Mapping[str, Any],
         credential_version: int = 0,
         started_at: float | None = None,
+        opened_by: OpenedBy | None = None,
     ) -> Session:
-        """A new session for the user, opened with credential_version; its absolute lifetime
-        counts from started_at (now() taken before the credential was read) when given.
-        Raises CredentialsReplaced when that version has been retired (retire_credential)."""
+        """A new session for the user, opened with credential_version (by `opened_by`, when
+        known); its absolute lifetime counts from started_at (now() taken before the
+        credential was read) when given. Raises CredentialsReplaced when that version has been
+        retired (retire_credential)."""
+        now = self._clock()
         session = Session(
             token=new_token(user_id),
             user_id=user_id,
-            created_at=self._clock() if started_at is None else started_at,
+            created_at=now if started_at is None else started_at,
             user_snapshot=dict(user_snapshot),
             credential_version=credential_version,
+            opened_by=opened_by or OpenedBy(),
+            last_used_at=now,
         )
         ttl = min(self._idle, self._remaining(session.created_at))
         fence = await self._store.save(
-            session.key, session.user_id, _record(session), ttl, self._absolute, credential_version
+            session.key,
+            session.user_id,
+            _record(session),
+            ttl,
+            self._absolute,
+            credential_version,
+            max_sessions=self._max_per_user,
         )
         if fence is not None:
             raise CredentialsReplaced(fence)
@@ -183,24 +171,22 @@ class SessionService:
             return None
         key = session_key(token)
         record = await self._store.load(key, self._idle)
-        if record is None:
+        session = None if record is None else from_record(token, record)
+        if record is None or session is None:
             return None
-        try:
-            user_id = str(record["user_id"])
-            created_at = float(record["created_at"])
-            credential_version = int(record.get("credential_version", 0))
-        except (KeyError, TypeError, ValueError):
-            return None
-        # An unreadable copy of the user is no copy, never a reason to end the session.
-        snapshot = record.get("user")
-        snapshot = dict(snapshot) if isinstance(snapshot, Mapping) else {}
-        remaining = self._remaining(created_at)
+        remaining = self._remaining(session.created_at)
         if remaining <= 0:
-            await self._store.delete(key, user_id)
+            await self._store.delete(key, session.user_id)
             return None
         if remaining < self._idle:
             await self._store.expire(key, remaining)
-        return Session(token, user_id, created_at, snapshot, credential_version)
+        now = self._clock()
+        if now - session.last_used_at >= USE_RECORDED_EVERY:
+            # Lost to a concurrent write of the record (a snapshot's refresh, or another
+            # request's use), which keeps the time of a use as recent.
+            await self._store.replace_if(key, record, {**record, "last_used_at": now})
+            session = replace(session, last_used_at=now)
+        return session
 
     async def destroy(self, session: Session) -> None:
         await self._store.delete(session.key, session.user_id)
@@ -241,4 +227,42 @@ def _record(session: Session) -> dict[str, Any]:
         "created_at": session.created_at,
         "user": dict(session.user_snapshot),
         "credential_version": session.credential_version,
+        "client": session.opened_by.client,
+        "user_agent": session.opened_by.user_agent,
+        "last_used_at": session.last_used_at,
     }
+
+
+def from_record(token: str, record: Mapping[str, Any]) -> Session | None:
+    """The session a stored record describes, with `token` ("" when the caller knows only its
+    key); None when the record lacks its user or creation time. Records saved before a field
+    was kept read as that field's default (last_used_at: created_at)."""
+    try:
+        user_id = str(record["user_id"])
+        created_at = float(record["created_at"])
+        credential_version = int(record.get("credential_version", 0))
+    except (KeyError, TypeError, ValueError):
+        return None
+    used = record.get("last_used_at")
+    # A bool is an int to Python, never a time here.
+    last_used_at = (
+        float(used) if isinstance(used, int | float) and not isinstance(used, bool) else created_at
+    )
+    # An unreadable copy of the user is no copy, never a reason to end the session.
+    snapshot = record.get("user")
+    snapshot = dict(snapshot) if isinstance(snapshot, Mapping) else {}
+    return Session(
+        token,
+        user_id,
+        created_at,
+        snapshot,
+        credential_version,
+        opened_by=OpenedBy(
+            _text_or_none(record.get("client")), _text_or_none(record.get("user_agent"))
+        ),
+        last_used_at=last_used_at,
+    )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -18,22 +18,61 @@ USER_INDEX_PREFIX = "factsvc:user-sessions:v2:"
 FENCE_PREFIX = "factsvc:credential-fence:v2:"
 CHANGE_PREFIX = "factsvc:credential-change:v2:"
 
+# A user's index lists the digests of the user's sessions; its members whose session has ended
+# (expired, or deleted by a script that failed half-way) are removed by every script below
+# that reads it, so that it holds no ended session after a login, a listing or a revoke, and
+# never more than the live sessions plus those ended since. The session keys come from the
+# index, so they cannot be declared as KEYS; they carry the user's hash tag (the prefix
+# argument ends with it), so they lie in the slot of the declared keys, where a Redis Cluster
+# node lets a script reach them. Defines live(index, prefix): the live members as
+# {member, milliseconds left} pairs.
+LIVE = """
+local function live(index, prefix)
+    local found = {}
+    for _, member in ipairs(redis.call('smembers', index)) do
+        local left = redis.call('pttl', prefix .. member)
+        if left == -2 then
+            redis.call('srem', index, member)
+        else
+            table.insert(found, {member, left})
+        end
+    end
+    return found
+end
+"""
 # Lua runs atomically: no password change can retire a credential between the fence check and
 # the write, so a session is either refused here or listed in time for RETIRE to end it.
 # KEYS: the session, the user's index, fence and change marker (one hash tag, so one slot).
-SAVE = """
+# ARGV: the record, its TTL, the index's TTL, the credential version, the session's member in
+# the index, the most sessions the user may keep (0: no bound), the sessions' key prefix.
+# Over the bound, the sessions that would end soonest end now to make room.
+SAVE = (
+    LIVE
+    + """
 local fence = tonumber(redis.call('get', KEYS[3]))
 if fence and fence > tonumber(ARGV[4]) then
     return {fence, redis.call('exists', KEYS[4])}
+end
+local others = {}
+for _, found in ipairs(live(KEYS[2], ARGV[7])) do
+    if found[1] ~= ARGV[5] then
+        table.insert(others, found)
+    end
+end
+local most = tonumber(ARGV[6])
+if most > 0 and #others >= most then
+    table.sort(others, function(a, b) return a[2] < b[2] end)
+    for i = 1, #others - most + 1 do
+        redis.call('del', ARGV[7] .. others[i][1])
+        redis.call('srem', KEYS[2], others[i][1])
+    end
 end
 redis.call('set', KEYS[1], ARGV[1], 'ex', ARGV[2])
 redis.call('sadd', KEYS[2], ARGV[5])
 redis.call('expire', KEYS[2], ARGV[3])
 return 0
 """
-# The session keys come from the index, so they cannot be declared as KEYS; they carry the
-# user's hash tag (ARGV[4] ends with it), so they lie in the slot of the declared keys, where a
-# Redis Cluster node lets a script reach them.
+)
 RETIRE = """
 local fence = tonumber(redis.call('get', KEYS[2])) or 0
 redis.call('set', KEYS[2], math.max(fence, tonumber(ARGV[1])), 'ex', ARGV[2])
@@ -44,11 +83,50 @@ end
 redis.call('del', KEYS[1])
 return 0
 """
-# KEYS: the session, the user's index; ARGV: the session's member in the index.
+# KEYS: the session, the user's index; ARGV: the session's member in the index. Answers 1 when
+# the session was live.
 DELETE = """
-redis.call('del', KEYS[1])
+local ended = redis.call('del', KEYS[1])
 redis.call('srem', KEYS[2], ARGV[1])
-return 0
+return ended
+"""
+# KEYS: the user's index; ARGV: the sessions' key prefix. Answers member, record, member,
+# record... of the live sessions.
+LIST = (
+    LIVE
+    + """
+local answer = {}
+for _, found in ipairs(live(KEYS[1], ARGV[1])) do
+    local record = redis.call('get', ARGV[1] .. found[1])
+    if record then
+        table.insert(answer, found[1])
+        table.insert(answer, record)
+    end
+end
+return answer
+"""
+)
+# KEYS: the user's index; ARGV: the sessions' key prefix, the member of the session to keep.
+# Answers how many live sessions it ended.
+DELETE_OTHERS = """
+local ended = 0
+for _, member in ipairs(redis.call('smembers', KEYS[1])) do
+    if member ~= ARGV[2] then
+        ended = ended + redis.call('del', ARGV[1] .. member)
+        redis.call('srem', KEYS[1], member)
+    end
+end
+return ended
+"""
+# KEYS: the session; ARGV: the record as the caller last read it, the new record. Overwrites
+# the record, keeping its TTL, only while it is still the one read: a concurrent writer's
+# record is never lost to an older copy.
+REPLACE_IF = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+    return 0
+end
+redis.call('set', KEYS[1], ARGV[2], 'keepttl')
+return 1
 """
 
 
@@ -67,12 +145,22 @@ class RedisSessionStore:
         ttl_seconds: int,
         index_ttl: int,
         credential_version: int = 0,
+        *,
+        max_sessions: int = 0,
     ) -> Fence | None:
         tag, digest = _split(key)
         if tag != user_tag(user_id):
             raise ValueError("a session's key must carry its user's tag")
         keys = (_session(tag, digest), *_user_keys(user_id))
-        args = (json.dumps(record), max(ttl_seconds, 1), index_ttl, credential_version, digest)
+        args = (
+            json.dumps(record),
+            max(ttl_seconds, 1),
+            index_ttl,
+            credential_version,
+            digest,
+            max(max_sessions, 0),
+            _session(tag, ""),
+        )
         with redis_errors:
             refused = await self._redis.eval(SAVE, len(keys), *keys, *args)
         if not isinstance(refused, list):
@@ -91,27 +179,66 @@ class RedisSessionStore:
     async def load(self, key: str, idle_seconds: int) -> Mapping[str, Any] | None:
         with redis_errors:
             raw = await self._redis.getex(_session(*_split(key)), ex=idle_seconds)
-        if raw is None:
-            return None
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            return None
-        return record if isinstance(record, dict) else None
+        return None if raw is None else _parsed(raw)
 
     async def replace(self, key: str, record: Mapping[str, Any]) -> None:
         with redis_errors:
             await self._redis.set(_session(*_split(key)), json.dumps(record), xx=True, keepttl=True)
 
+    async def replace_if(
+        self, key: str, expected: Mapping[str, Any], record: Mapping[str, Any]
+    ) -> bool:
+        # The stored text is json.dumps of a record, and load's json.loads gives it back
+        # unchanged (dicts keep their order, floats their repr), so dumping `expected` again
+        # gives the stored text while nobody has written since.
+        keys = (_session(*_split(key)),)
+        with redis_errors:
+            replaced = await self._redis.eval(
+                REPLACE_IF, len(keys), *keys, json.dumps(expected), json.dumps(record)
+            )
+        return bool(replaced)
+
     async def expire(self, key: str, ttl_seconds: int) -> None:
         with redis_errors:
             await self._redis.expire(_session(*_split(key)), max(ttl_seconds, 1))
 
-    async def delete(self, key: str, user_id: str) -> None:
+    async def delete(self, key: str, user_id: str) -> bool:
         tag, digest = _split(key)
         keys = (_session(tag, digest), _user_keys(user_id)[0])
         with redis_errors:
-            await self._redis.eval(DELETE, len(keys), *keys, digest)
+            return bool(await self._redis.eval(DELETE, len(keys), *keys, digest))
+
+    async def sessions_of(self, user_id: str) -> dict[str, Mapping[str, Any]]:
+        tag = user_tag(user_id)
+        keys = _user_keys(user_id)[:1]
+        with redis_errors:
+            found = await self._redis.eval(LIST, len(keys), *keys, _session(tag, ""))
+        records: dict[str, Mapping[str, Any]] = {}
+        for digest, raw in zip(found[::2], found[1::2], strict=True):
+            record = _parsed(raw)
+            if record is not None:
+                records[f"{tag}:{_text(digest)}"] = record
+        return records
+
+    async def delete_others(self, user_id: str, keep: str) -> int:
+        tag, digest = _split(keep)
+        keys = _user_keys(user_id)[:1]
+        args = (_session(user_tag(user_id), ""), digest if tag == user_tag(user_id) else "")
+        with redis_errors:
+            return int(await self._redis.eval(DELETE_OTHERS, len(keys), *keys, *args))
+
+
+def _parsed(raw: str | bytes) -> dict[str, Any] | None:
+    """A stored record, or None when it is not a JSON object."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _split(key: str) -> tuple[str, str]:
