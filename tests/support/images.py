@@ -100,6 +100,15 @@ def progressive_jpeg(extra_scans: int = 0) -> bytes:
     return data[:-2] + scan * extra_scans + data[-2:]
 
 
+def jpeg_with_corrupt_exif() -> bytes:
+    """A JPEG whose EXIF block says orientation 6 and points the Make tag's text far past its
+    end: Pillow skips that tag with a UserWarning."""
+    entries = [(0x010F, 2, 1000, 0x7FFF0000), (0x0112, 3, 1, 6)]
+    tiff = b"II*\x00" + struct.pack("<IH", 8, len(entries))
+    tiff += b"".join(struct.pack("<HHII", *entry) for entry in entries) + struct.pack("<I", 0)
+    return encoded(halves((96, 96), RED, BLUE, "RGB"), "JPEG", exif=b"Exif\x00\x00" + tiff)
+
+
 def cmyk_jpeg() -> bytes:
     return encoded(Image.new("CMYK", (64, 48), (0, 255, 255, 0)), "JPEG", quality=95)
 

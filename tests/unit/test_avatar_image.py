@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -328,6 +329,25 @@ def test_a_jpeg_of_too_many_scans_is_refused_before_decoding(tmp_path: Path) -> 
     assert refusal(tmp_path, upload, "image/jpeg") == (
         f"is a progressive JPEG of more than {MAX_JPEG_SCANS} scans"
     )
+
+
+def test_a_corrupt_exif_block_is_refused_where_warnings_are_errors(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reason = refusal(tmp_path, images.jpeg_with_corrupt_exif(), "image/jpeg")
+
+    assert reason == "is not a complete, valid JPEG image"
+
+
+def test_a_corrupt_exif_block_is_only_a_warning_elsewhere(tmp_path: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        output = thumbnail(tmp_path, images.jpeg_with_corrupt_exif(), "image/jpeg")
+
+    assert {type(warning.message) for warning in caught} == {UserWarning}
+    image = decoded(output)
+    assert close_to(image.getpixel((SIZE // 2, 3)), images.RED, 12)  # type: ignore[arg-type]
+    assert set(images.webp_chunks(output)) <= PIXEL_CHUNKS
 
 
 def test_running_out_of_memory_is_a_refusal(

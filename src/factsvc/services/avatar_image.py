@@ -25,8 +25,12 @@ _START_OF_SCAN = b"\xff\xda"
 
 # What Pillow and its codecs raise on hostile input: parsers raise SyntaxError, struct.error,
 # EOFError, IndexError or KeyError from inside their headers, decoders OSError, bounds
-# ValueError; a DecompressionBombWarning is raised where warnings are errors (as in tests).
+# ValueError. Pillow also warns (a corrupt EXIF block, Image.DecompressionBombWarning): where
+# warnings are errors (as in the tests) the warning is raised and refuses the image; elsewhere
+# it is printed once and the image is made. Silencing it here instead would need
+# warnings.catch_warnings, which changes process-wide state under other threads.
 _DECODING_ERRORS: tuple[type[BaseException], ...] = (
+    Warning,
     OSError,
     ValueError,
     SyntaxError,
@@ -36,7 +40,6 @@ _DECODING_ERRORS: tuple[type[BaseException], ...] = (
     KeyError,
     TypeError,
     ArithmeticError,
-    Image.DecompressionBombWarning,
 )
 
 
