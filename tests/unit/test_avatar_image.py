@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageCms, ImageFile
@@ -359,6 +360,20 @@ def test_running_out_of_memory_is_a_refusal(
     monkeypatch.setattr(ImageFile.ImageFile, "load", out_of_memory)
 
     assert refusal(tmp_path, images.png(), "image/png") == "is too large to decode"
+
+
+def test_metadata_the_encoder_would_write_is_caught_before_it_is_returned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save = Image.Image.save
+
+    def save_with_exif(self: Image.Image, fp: Any, format: Any = None, **options: Any) -> None:
+        save(self, fp, format, **{**options, "exif": images.gps_exif()})
+
+    monkeypatch.setattr(Image.Image, "save", save_with_exif)
+
+    with pytest.raises(RuntimeError, match="EXIF"):
+        thumbnail(tmp_path, images.png(), "image/png")
 
 
 def test_a_refusal_survives_pickling_with_its_reason() -> None:

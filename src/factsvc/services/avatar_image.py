@@ -22,6 +22,8 @@ _WEBP_QUALITY = 85
 # Encoders write about 10 (libjpeg's default script) and rarely more than 20.
 MAX_JPEG_SCANS = 64
 _START_OF_SCAN = b"\xff\xda"
+# A WebP's chunks that hold pixels: the lossy or lossless bitstream, the extended header, alpha.
+_PIXEL_CHUNKS = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH"})
 
 # What Pillow and its codecs raise on hostile input: parsers raise SyntaxError, struct.error,
 # EOFError, IndexError or KeyError from inside their headers, decoders OSError, bounds
@@ -129,7 +131,20 @@ def _thumbnail(image: Image.Image, size: int) -> bytes:
     clean = Image.frombytes(srgb.mode, srgb.size, srgb.tobytes())
     output = io.BytesIO()
     clean.save(output, "WEBP", quality=_WEBP_QUALITY, method=4, exif=b"", xmp=b"")
-    return output.getvalue()
+    return _pixels_only(output.getvalue())
+
+
+def _pixels_only(webp: bytes) -> bytes:
+    """`webp` itself, once its RIFF chunks are seen to hold pixels only (no EXIF, ICCP or XMP
+    chunk, which Pillow would write if a later release carried them over by default)."""
+    offset = 12  # "RIFF", the size, "WEBP"
+    while offset < len(webp):
+        kind = webp[offset : offset + 4]
+        if kind not in _PIXEL_CHUNKS:
+            raise RuntimeError(f"the WebP encoder wrote a {kind!r} chunk")
+        (length,) = struct.unpack_from("<I", webp, offset + 4)
+        offset += 8 + length + (length & 1)
+    return webp
 
 
 def _displayable(image: Image.Image) -> Image.Image:
