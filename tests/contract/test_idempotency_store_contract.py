@@ -178,3 +178,25 @@ async def test_a_grouped_key_is_one_key_with_or_without_its_quota(
     await records.store.settle(A1, PENDING, DONE, 60)
     assert await records.store.load(A1) == DONE
     assert await records.store.load("k1") is None, "a group is part of its key"
+
+
+async def test_forgetting_a_scope_deletes_its_records_pending_or_settled_and_its_count(
+    records: Subject[IdempotencyStore],
+) -> None:
+    store = records.store
+    await store.claim(A1, PENDING, 60, TWO)
+    await store.settle(A1, PENDING, DONE, 60, TWO)
+    await store.claim(A2, PENDING, 60, TWO)
+    other_scope = Quota("scope-b", 2)
+    await store.claim("scope-b:k1", PENDING, 60, other_scope)
+    await store.claim("k1", PENDING, 60)
+    await store.forget_scope("scope-a")
+    assert await store.load(A1) is None
+    assert await store.load(A2) is None
+    assert await store.claim(A3, PENDING, 60, TWO) is None, "the count is gone too"
+    assert await store.claim(A4, PENDING, 60, TWO) is None
+    assert await store.load("scope-b:k1") == PENDING, "other scopes stay"
+    assert await store.load("k1") == PENDING, "and keys outside any scope"
+    await store.forget_scope("never-used")
+    with pytest.raises(DependencyUnavailable):
+        await records.cut_off.forget_scope("scope-a")

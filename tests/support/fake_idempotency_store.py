@@ -91,6 +91,12 @@ class FakeIdempotencyStore:
         held = self._held(key)
         return None if held is None else _copy(held)
 
+    async def forget_scope(self, scope: str) -> None:
+        self._check()
+        for key in self.scopes.pop(scope, {}):
+            self.records.pop(key, None)
+            self.expires_at.pop(key, None)
+
 
 def _in_group(key: str, quota: Quota) -> None:
     if key.partition(":")[0] != quota.scope:

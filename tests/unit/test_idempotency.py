@@ -21,6 +21,7 @@ from factsvc.services.idempotency import (
     Outcome,
     parse_key,
     registration_scope,
+    registration_scope_of,
     session_scope,
 )
 from factsvc.services.sessions import session_key
@@ -262,10 +263,33 @@ def test_a_malformed_key_or_several_keys_are_refused(values: list[str]) -> None:
     assert set(raised.value.errors) == {"Idempotency-Key"}
 
 
-def test_a_registration_is_scoped_to_its_username_as_sent() -> None:
-    assert registration_scope(BODY) == "register:alice"
-    assert registration_scope({"username": "Alice"}) != registration_scope(BODY)
+def test_a_registration_is_scoped_to_its_username_as_stored() -> None:
+    assert registration_scope(BODY) == "register:alice" == registration_scope_of("alice")
+    assert registration_scope({"username": "Alice"}) == registration_scope(BODY)
+    assert registration_scope({"username": "bob"}) != registration_scope(BODY)
     assert registration_scope({"username": ["alice"]}) == registration_scope({})
+
+
+async def test_forgetting_a_scope_lets_a_retry_of_its_key_run_again() -> None:
+    store = FakeIdempotencyStore()
+    service = IdempotencyService(
+        store, secret=b"s" * 32, ttl_seconds=60, unknown_seconds=60, keys_per_scope=5
+    )
+    runs: list[int] = []
+
+    async def operation() -> Outcome:
+        runs.append(1)
+        return Outcome({"status": 201, "payload": {"run": len(runs)}})
+
+    scope = registration_scope(BODY)
+    first = await service.once(scope, KEY, BODY, operation)
+    assert await service.once(scope, KEY, BODY, operation) == first
+    other = await service.once("register:bob", KEY, BODY, operation)
+    await service.forget(scope)
+    again = await service.once(scope, KEY, BODY, operation)
+    assert again != first
+    assert again["payload"] == {"run": 3}
+    assert await service.once("register:bob", KEY, BODY, operation) == other
 
 
 def test_an_authenticated_request_is_scoped_to_its_session_token() -> None:

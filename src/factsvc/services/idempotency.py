@@ -18,6 +18,7 @@ from factsvc.errors import (
     IdempotencyKeyReused,
     InvalidInput,
 )
+from factsvc.services.names import normalized_username
 from factsvc.services.sessions import TOKEN_SHAPE, session_key
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ class IdempotencyStore(Protocol):
         """The record `key` holds, or None."""
         ...
 
+    async def forget_scope(self, scope: str) -> None:
+        """Delete, atomically, every record that counts against the quota scope `scope` (the
+        keys claimed under it, pending or settled), and its count."""
+        ...
+
 
 class UnknownOutcomes(Protocol):
     """Requests whose effect the service could not learn (the store timed out mid-write), by a
@@ -137,10 +143,16 @@ def parse_key(values: Sequence[str]) -> str | None:
 
 
 def registration_scope(body: Mapping[str, object]) -> str:
-    """Whose keys a registration shares: those sent for the same username as written. Only a
-    client that sends the same body, password included, is answered with an outcome."""
+    """Whose keys a registration shares: those sent for the same username (as stored, so that
+    an account's deletion can forget them: registration_scope_of). Only a client that sends the
+    same body, password included, is answered with an outcome."""
     username = body.get("username")
-    return "register:" + (username if isinstance(username, str) else "")
+    return registration_scope_of(normalized_username(username) if isinstance(username, str) else "")
+
+
+def registration_scope_of(username: str) -> str:
+    """The scope of the registrations of `username` as stored (normalized)."""
+    return "register:" + username
 
 
 def session_scope(token: str | None) -> str | None:
@@ -204,7 +216,7 @@ class IdempotencyService:
         holds `keys_per_scope`) or DependencyUnavailable besides."""
         # Every key of a scope in the scope's group, quota or not: a change of the bound
         # moves no record.
-        group = self._mac(f"scope\0{scope}")
+        group = self._group(scope)
         stored_key = group + ":" + self._mac(f"{scope}\0{key}")
         quota = None
         if self._keys_per_scope is not None:
@@ -222,6 +234,16 @@ class IdempotencyService:
         done = {"state": "done", "fingerprint": fingerprint, "answer": dict(outcome.answer)}
         await self._settle(stored_key, pending, done if outcome.keep else None, quota)
         return outcome.answer
+
+    async def forget(self, scope: str) -> None:
+        """Forget every key of `scope` and its outcome, so that no retry is answered with one
+        any more: those of an account's registration once the account is deleted. Only a
+        service with `keys_per_scope` knows a scope's keys; without, nothing is forgotten."""
+        if self._keys_per_scope is not None:
+            await self._store.forget_scope(self._group(scope))
+
+    def _group(self, scope: str) -> str:
+        return self._mac(f"scope\0{scope}")
 
     async def remember(self, subject: str) -> None:
         """UnknownOutcomes.remember, for `unknown_seconds` (0: not at all); a store failure is

@@ -66,6 +66,15 @@ return false
 """
 )
 
+# KEYS[1]: a scope's set. Its members are the keys of its records, all under the scope's hash
+# tag, so in the slot of KEYS[1], where a Redis Cluster node lets a script reach them.
+_FORGET = """
+for _, key in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  redis.call('DEL', key)
+end
+return redis.call('DEL', KEYS[1])
+"""
+
 
 def _text(record: Mapping[str, Any]) -> str:
     # One spelling per record: settle compares the text it was claimed with.
@@ -105,6 +114,7 @@ class RedisIdempotencyStore:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._settle = redis.register_script(_SETTLE)
+        self._forget = redis.register_script(_FORGET)
 
     async def claim(
         self,
@@ -141,3 +151,7 @@ class RedisIdempotencyStore:
         with redis_errors:
             raw = await self._redis.get(_record_key(key))
         return _record(raw)
+
+    async def forget_scope(self, scope: str) -> None:
+        with redis_errors:
+            await self._forget(keys=[SCOPE_PREFIX + hash_tag(scope)], args=[])
