@@ -17,11 +17,13 @@ from factsvc.errors import (
 )
 from factsvc.services.account_deletion import AccountDeletionService
 from factsvc.services.accounts import AccountService
+from factsvc.services.idempotency import IdempotencyService, Outcome, registration_scope
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from tests.contract.subjects import ManualClock
 from tests.support.fake_avatar_store import FakeAvatarStore
+from tests.support.fake_idempotency_store import FakeIdempotencyStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
 
@@ -56,6 +58,13 @@ class World:
             limits=limits,
             common_passwords=frozenset(),
         )
+        self.idempotency = IdempotencyService(
+            FakeIdempotencyStore(self.clock),
+            secret=b"s" * 32,
+            ttl_seconds=3600,
+            unknown_seconds=60,
+            keys_per_scope=10,
+        )
         self.deletion = AccountDeletionService(
             store=self.store,
             hasher=hasher,
@@ -63,12 +72,22 @@ class World:
             limiter=RateLimiter(self.counters),
             per_account=limits.per_account,
             avatars=self.avatars,
+            idempotency=self.idempotency,
         )
 
-    async def register(self, password: str = PASSWORD) -> str:
-        user = await self.accounts.register({"username": "alice", "password": password}, CLIENT)
-        await self.avatars.put(user.id, b"RIFF-webp", "image/webp")
-        return user.id
+    async def register(self, password: str = PASSWORD, key: str = "first-key-0123456789") -> str:
+        """Register alice, with an avatar, as a client that sends an Idempotency-Key would."""
+        body = {"username": "alice", "password": password}
+
+        async def register() -> Outcome:
+            user = await self.accounts.register(body, CLIENT)
+            return Outcome({"status": 201, "payload": {"id": user.id}})
+
+        answer = await self.idempotency.once(registration_scope(body), key, body, register)
+        user_id = str(answer["payload"]["id"])
+        if not self.avatars.owned_by(user_id):
+            await self.avatars.put(user_id, b"RIFF-webp", "image/webp")
+        return user_id
 
     async def login(self, password: str = PASSWORD) -> str:
         body = {"username": "alice", "password": password}
@@ -118,6 +137,16 @@ async def test_the_username_is_free_again_for_a_new_account_with_a_new_id() -> N
     user = await world.accounts.info(token)
     assert (user.id, user.username) == (new_id, "alice")
     assert world.avatars.owned_by(old_id) == set()
+
+
+async def test_a_registration_retried_with_its_key_after_deletion_makes_a_new_account() -> None:
+    world = World()
+    old_id = await world.register()
+    assert await world.register() == old_id, "a retry of the registration is answered"
+    await world.delete(await world.login())
+    new_id = await world.register()
+    assert new_id != old_id
+    assert (await world.accounts.info(await world.login())).id == new_id
 
 
 async def test_a_wrong_password_is_refused_counted_and_changes_nothing() -> None:

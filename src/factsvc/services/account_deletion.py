@@ -10,6 +10,7 @@ from factsvc.services.audit import security_event
 from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.body_reasons import parse
 from factsvc.services.deletion_body import AccountDeletionBody
+from factsvc.services.idempotency import IdempotencyService, registration_scope_of
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
@@ -30,7 +31,9 @@ class AccountDeletionService:
     1. verify the password (a wrong one: WrongOldPassword, counted; over the limit:
        RateLimited). Nothing is changed yet.
     2. end every session of the user and fence the credential (SessionService.retire_credential)
-       at FENCE_GAP past its version: no login that read the account before opens a session.
+       at FENCE_GAP past its version: no login that read the account before opens a session;
+       then forget the Idempotency-Keys of the username's registrations, whose kept answers
+       name this account and would otherwise be replayed to a new registration of the name.
     3. delete the user's avatar files.
     4. fence once more, one version higher, ending any session opened during step 3 (a login
        let in once the first fence's change time was over, past the version it advanced to).
@@ -51,13 +54,16 @@ class AccountDeletionService:
         limiter: RateLimiter,
         per_account: Limit,
         avatars: AvatarStore,
+        idempotency: IdempotencyService | None = None,
     ) -> None:
+        """`idempotency`: where registrations keep their answers (None: nowhere)."""
         self._store = store
         self._hasher = hasher
         self._sessions = sessions
         self._limiter = limiter
         self._per_account = per_account
         self._avatars = avatars
+        self._idempotency = idempotency
 
     async def delete(self, token: str | None, body: Mapping[str, object]) -> None:
         """Delete the account of the session `token` names, given an AccountDeletionBody
@@ -84,6 +90,8 @@ class AccountDeletionService:
 
         fence = stored.credential_version + FENCE_GAP
         await self._sessions.retire_credential(user_id, fence - 1)
+        if self._idempotency is not None:
+            await self._idempotency.forget(registration_scope_of(stored.user.username))
         await self._avatars.delete_owned_by(user_id)
         await self._sessions.retire_credential(user_id, fence)
         deleted = await self._store.delete(user_id, below_version=fence + 1)
