@@ -215,6 +215,27 @@ class SessionService:
             self._change_ms,
         )
 
+    async def of_user(self, user_id: str) -> dict[str, Session]:
+        """The user's live sessions by key (Session.key), their tokens unknown (""); unreadable
+        records are left out. Their idle timers run on."""
+        found = {
+            key: from_record("", record)
+            for key, record in (await self._store.sessions_of(user_id)).items()
+        }
+        return {
+            key: session
+            for key, session in found.items()
+            if session is not None and session.user_id == user_id
+        }
+
+    async def end_by_key(self, key: str, user_id: str) -> bool:
+        """End the user's session of key `key`; whether it was live."""
+        return await self._store.delete(key, user_id)
+
+    async def end_others(self, session: Session) -> int:
+        """End every session of the session's user but itself; how many were live."""
+        return await self._store.delete_others(session.user_id, session.key)
+
     async def refresh_snapshot(self, session: Session, user_snapshot: Mapping[str, Any]) -> None:
         """Keep the session's copy of the user current, unless the session ended meanwhile."""
         updated = replace(session, user_snapshot=user_snapshot)
