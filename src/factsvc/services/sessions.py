@@ -1,12 +1,9 @@
-"""Server-side sessions: random tokens, stored under their hash, with idle and absolute limits,
-each tied to the version of the credential it was opened with."""
+"""Server-side sessions: random tokens (session_tokens.py), stored under their hash, with idle
+and absolute limits, each tied to the version of the credential it was opened with."""
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
-import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -14,19 +11,15 @@ from typing import Any
 
 from factsvc.services.session_store import Fence as Fence
 from factsvc.services.session_store import SessionStore as SessionStore
-
-TOKEN_BYTES = 32
-# secrets.token_urlsafe writes unpadded base64url (RFC 4648 §5): 4 characters per 3 bytes,
-# rounded up.
-RANDOM_LENGTH = math.ceil(TOKEN_BYTES * 4 / 3)
-# A token is its random part followed by its user's tag (user_tag): lowercase hex digits, so
-# the whole token stays within base64url's alphabet, which is both a cookie-octet (RFC 6265
-# §4.1.1) and a b64token (RFC 6750 §2.1). Tokens of before the tag (RANDOM_LENGTH characters)
-# no longer match: they resolve as unknown.
-TAG_LENGTH = 4
-TOKEN_LENGTH = RANDOM_LENGTH + TAG_LENGTH
-TOKEN_PATTERN = f"[A-Za-z0-9_-]{{{RANDOM_LENGTH}}}[0-9a-f]{{{TAG_LENGTH}}}"
-TOKEN_SHAPE = re.compile(TOKEN_PATTERN)
+from factsvc.services.session_tokens import RANDOM_LENGTH as RANDOM_LENGTH
+from factsvc.services.session_tokens import TAG_LENGTH as TAG_LENGTH
+from factsvc.services.session_tokens import TOKEN_BYTES as TOKEN_BYTES
+from factsvc.services.session_tokens import TOKEN_LENGTH as TOKEN_LENGTH
+from factsvc.services.session_tokens import TOKEN_PATTERN as TOKEN_PATTERN
+from factsvc.services.session_tokens import TOKEN_SHAPE as TOKEN_SHAPE
+from factsvc.services.session_tokens import new_token as new_token
+from factsvc.services.session_tokens import session_key as session_key
+from factsvc.services.session_tokens import user_tag as user_tag
 
 
 @dataclass(frozen=True)
@@ -58,32 +51,6 @@ class Session:
     @property
     def key(self) -> str:
         return session_key(self.token)
-
-
-def user_tag(user_id: str) -> str:
-    """The user's tag: the first TAG_LENGTH hex digits of SHA-256(user id), the same for every
-    session of the user, so that a store can keep them together (one Redis Cluster hash slot
-    with the user's index and fence) and still find a session from its token alone.
-
-    Unkeyed and deterministic on purpose: every instance derives it without a secret, and no
-    secret's rotation moves a session. It tells nothing useful: the user id is no secret (the
-    user reads it in every answer), the 16 bits are shared by one user in 65 536 and cannot be
-    turned back into an id, and the token's 256 random bits stay as hard to guess; a holder of
-    the token holds the session anyway."""
-    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:TAG_LENGTH]
-
-
-def new_token(user_id: str) -> str:
-    """A fresh session token for the user: TOKEN_BYTES random bytes in base64url, then
-    user_tag(user_id); it matches TOKEN_PATTERN."""
-    return secrets.token_urlsafe(TOKEN_BYTES) + user_tag(user_id)
-
-
-def session_key(token: str) -> str:
-    """What the store knows a session by: the token's tag (its user's), a colon, and the
-    SHA-256 of the whole token in hex, so that a stolen store dump holds no usable token. The
-    token must match TOKEN_SHAPE."""
-    return f"{token[-TAG_LENGTH:]}:{hashlib.sha256(token.encode('ascii')).hexdigest()}"
 
 
 class CredentialsReplaced(Exception):
