@@ -44,6 +44,8 @@ MAX_BYTES: int = DEFAULTS["avatar_max_bytes"].default
 MAX_PIXELS: int = DEFAULTS["avatar_max_pixels"].default
 SIZE: int = DEFAULTS["avatar_size"].default
 PING_INTERVAL_SECONDS = 0.005
+# Uploads at once in the concurrent runs: AVATAR_MAX_PENDING's default, so none is refused.
+CONCURRENCY: int = DEFAULTS["avatar_max_pending"].default
 _LAG_BUCKET = re.compile(
     r'^factsvc_event_loop_lag_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)$', re.MULTILINE
 )
@@ -190,54 +192,65 @@ def watched(url: str, pinger: Pinger, into: Sample) -> Iterator[None]:
     into["healthz"] = _ms(pinger.between(start, end))
 
 
-def end_to_end(runs: int, concurrency: int, images: dict[str, tuple[str, bytes]]) -> Sample:
-    work_dir = Path(tempfile.mkdtemp(prefix="avatar-bench-"))
-    # As `make run` serves (one process, the default avatar settings), but no per-user upload
-    # limit in the way of repeated uploads, and cheaper hashes for the preparation.
-    server, _ = start_service(
-        BIN,
-        work_dir,
-        processes=1,
-        event_loop="uvloop",
-        bcrypt_rounds=10,
-        extra_env={"AVATAR_UPLOADS_MAX": "100000"},
-    )
-    results: Sample = {"service_log": str(server.log_path)}
-    try:
-        users = Users.make(concurrency)
-        users.register(server.url)
-        tokens = [token for token, _ in users.log_in(server.url, concurrency)]
-        pinger = Pinger(server.url)
-        pinger.start()
+def end_to_end(
+    runs: int,
+    concurrency: int,
+    images: dict[str, tuple[str, bytes]],
+    log: Callable[[str], None] = progress,
+) -> Sample:
+    """Uploads against `factsvc serve --embedded` of one process, as `make run` serves, with
+    the default avatar settings but no per-user upload limit in the way of repeated uploads
+    (and cheaper hashes for the preparation); `runs` uploads one at a time and `runs` rounds
+    of `concurrency` at once (each by another user), per image."""
+    with tempfile.TemporaryDirectory(prefix="factsvc-avatar-bench-") as work_dir:
+        server, _ = start_service(
+            BIN,
+            Path(work_dir),
+            processes=1,
+            event_loop="uvloop",
+            bcrypt_rounds=10,
+            extra_env={"AVATAR_UPLOADS_MAX": "100000"},
+        )
         try:
-            idle: Sample = {}
-            with watched(server.url, pinger, idle):
-                time.sleep(2.0)
-            results["idle"] = idle
-            for name, (media_type, data) in images.items():
-                progress(f"uploading {name}")
-                upload(server.url, tokens[0], media_type, data)  # warms the image process
-                one: Sample = {}
-                with watched(server.url, pinger, one):
-                    latencies = [
-                        upload(server.url, tokens[0], media_type, data) for _ in range(runs)
-                    ]
-                one["upload"] = _ms(latencies)
-                together: Sample = {}
-                with watched(server.url, pinger, together), ThreadPoolExecutor(concurrency) as pool:
-                    latencies = []
-                    for _ in range(runs):
-                        jobs = [
-                            pool.submit(upload, server.url, token, media_type, data)
-                            for token in tokens
-                        ]
-                        latencies.extend(job.result() for job in jobs)
-                together["upload"] = _ms(latencies)
-                results[name] = {"one_at_a_time": one, f"{concurrency}_at_once": together}
+            users = Users.make(concurrency)
+            users.register(server.url)
+            tokens = [token for token, _ in users.log_in(server.url, concurrency)]
+            pinger = Pinger(server.url)
+            pinger.start()
+            try:
+                return _uploads(server.url, pinger, tokens, runs, images, log)
+            finally:
+                pinger.stop()
         finally:
-            pinger.stop()
-    finally:
-        server.stop()
+            server.stop()
+
+
+def _uploads(
+    url: str,
+    pinger: Pinger,
+    tokens: list[str],
+    runs: int,
+    images: dict[str, tuple[str, bytes]],
+    log: Callable[[str], None],
+) -> Sample:
+    idle: Sample = {}
+    with watched(url, pinger, idle):
+        time.sleep(2.0)
+    results: Sample = {"idle": idle}
+    for name, (media_type, data) in images.items():
+        log(f"avatar uploads: PUT /account/avatar of {name}")
+        upload(url, tokens[0], media_type, data)  # starts the image process
+        one: Sample = {}
+        with watched(url, pinger, one):
+            one["upload"] = _ms([upload(url, tokens[0], media_type, data) for _ in range(runs)])
+        together: Sample = {}
+        with watched(url, pinger, together), ThreadPoolExecutor(len(tokens)) as pool:
+            latencies: list[float] = []
+            for _ in range(runs):
+                jobs = [pool.submit(upload, url, token, media_type, data) for token in tokens]
+                latencies.extend(job.result() for job in jobs)
+            together["upload"] = _ms(latencies)
+        results[name] = {"one_at_a_time": one, "at_once": together}
     return results
 
 
@@ -258,8 +271,12 @@ def alone(runs: int, images: dict[str, tuple[str, bytes]]) -> Sample:
     """make_thumbnail's own time, in this process's thread and in a spawned worker process,
     and the lag of this process's event loop meanwhile."""
     results: Sample = {}
-    directory = Path(tempfile.mkdtemp(prefix="avatar-alone-"))
-    with ThreadPoolExecutor(1) as threads, make_process_pool(1) as processes:
+    with (
+        tempfile.TemporaryDirectory(prefix="factsvc-avatar-alone-") as temporary,
+        ThreadPoolExecutor(1) as threads,
+        make_process_pool(1) as processes,
+    ):
+        directory = Path(temporary)
         for name, (media_type, data) in images.items():
             path = directory / name
             path.write_bytes(data)
@@ -294,20 +311,38 @@ def _in_process(executor: Executor, path: str, media_type: str) -> Callable[[], 
     return call
 
 
+def measure(
+    runs: int,
+    concurrency: int = CONCURRENCY,
+    *,
+    service: bool = True,
+    log: Callable[[str], None] = progress,
+) -> Sample:
+    """The whole measurement: the sample images, make_thumbnail alone, and (with `service`)
+    the uploads end to end; as JSON-ready values, milliseconds."""
+    log("avatar uploads: making the sample images")
+    images = sample_images(MAX_BYTES)
+    report: Sample = {
+        "runs": runs,
+        "concurrency": concurrency,
+        "images": {name: describe(data) for name, (_, data) in images.items()},
+    }
+    log("avatar uploads: make_thumbnail alone, in a thread and in a process")
+    report["alone"] = alone(runs, images)
+    if service:
+        report["end_to_end"] = end_to_end(runs, concurrency, images, log)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--alone-only", action="store_true", help="make_thumbnail alone only")
     options = parser.parse_args()
-    progress("making the sample images")
-    images = sample_images(MAX_BYTES)
-    report: Sample = {"images": {name: describe(data) for name, (_, data) in images.items()}}
-    report["alone"] = alone(options.runs, images)
-    if not options.alone_only:
-        report["end_to_end"] = end_to_end(options.runs, options.concurrency, images)
-    print("\n".join(summary(report, options.concurrency)))
+    report = measure(options.runs, options.concurrency, service=not options.alone_only)
+    print("\n".join(report_lines(report)))
     if options.out:
         options.out.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -316,8 +351,9 @@ def _cell(stats: Sample, key: str) -> str:
     return f"{stats[key]:.1f}" if key in stats else "-"
 
 
-def summary(report: Sample, concurrency: int) -> list[str]:
-    """Markdown tables of the report: milliseconds, median and worst."""
+def report_lines(report: Sample) -> list[str]:
+    """Markdown tables of `measure`'s report: milliseconds, median and worst."""
+    concurrency = report["concurrency"]
     lines = ["| image | what |", "|---|---|"]
     lines += [f"| {name} | {what} |" for name, what in report["images"].items()]
     lines += [
@@ -349,9 +385,7 @@ def summary(report: Sample, concurrency: int) -> list[str]:
         for name, entry in end_to_end.items():
             if isinstance(entry, dict) and "one_at_a_time" in entry:
                 lines.append(_end_to_end_row(name, "1", entry["one_at_a_time"]))
-                lines.append(
-                    _end_to_end_row(name, str(concurrency), entry[f"{concurrency}_at_once"])
-                )
+                lines.append(_end_to_end_row(name, str(concurrency), entry["at_once"]))
     return lines
 
 
