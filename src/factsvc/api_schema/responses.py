@@ -116,6 +116,10 @@ class LoggedOut(Envelope):
     pass
 
 
+class AccountDeleted(Envelope):
+    pass
+
+
 class Edited(Envelope):
     user: User
     # Only after a password change by a client that presented its session as a bearer token.
