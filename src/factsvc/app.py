@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from cachetools import LRUCache
 from tornado.web import Application
 
+from factsvc.avatar_composition import open_avatar_service, upload_policy
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.executors import BoundedExecutor, make_process_pool, make_thread_pool
@@ -29,6 +30,8 @@ from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
 from factsvc.services import user_agents
 from factsvc.services.accounts import AccountService
+from factsvc.services.avatar_store import AvatarStore
+from factsvc.services.avatars import AvatarService
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
 from factsvc.services.idempotency import IdempotencyService
@@ -55,6 +58,9 @@ class Services:
     local_cache_bytes: Callable[[], int] = lambda: 0
     # None: Idempotency-Key is ignored (only services built without Redis, in some tests).
     idempotency: IdempotencyService | None = None
+    # None only in tests that serve no avatar route.
+    avatars: AvatarService | None = None
+    avatar_store: AvatarStore | None = None
 
 
 def make_app(
@@ -78,6 +84,8 @@ def make_app(
         ),
         "clients": clients,
         "idempotency": services.idempotency,
+        "avatars": services.avatars,
+        "uploads": upload_policy(settings),
     }
     routes = [route.rule(dependencies) for route in ROUTES]
     return Application(
@@ -92,7 +100,11 @@ def make_app(
         cross_origin_protection=True,
         trusted_origins=list(settings.cors_origins),
         cors=CorsPolicy(settings.cors_allowed_headers, settings.cors_max_age_seconds),
-        log_function=count_and_log(services.metrics, route_names(routes), clients),
+        log_function=count_and_log(
+            services.metrics,
+            route_names((route.path, route.handler, {}) for route in ROUTES),
+            clients,
+        ),
         in_flight=in_flight,
         max_request_body=settings.http_max_body_bytes,
     )
@@ -204,21 +216,32 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             keys_per_scope=settings.idempotency_keys_per_scope,
             unknown_seconds=settings.register_unknown_outcome_seconds,
         )
+        sessions = SessionService(
+            RedisSessionStore(redis),
+            idle_seconds=settings.session_idle_seconds,
+            absolute_seconds=settings.session_absolute_seconds,
+            # A password change's write to MongoDB ends within its timeout: twice that.
+            change_seconds=2 * settings.mongodb_timeout_ms / 1000,
+            max_per_user=settings.session_max_per_user,
+        )
+        limiter = RateLimiter(RedisCounterStore(redis))
         accounts = AccountService(
             store=account_store,
             hasher=hasher,
-            sessions=SessionService(
-                RedisSessionStore(redis),
-                idle_seconds=settings.session_idle_seconds,
-                absolute_seconds=settings.session_absolute_seconds,
-                # A password change's write to MongoDB ends within its timeout: twice that.
-                change_seconds=2 * settings.mongodb_timeout_ms / 1000,
-                max_per_user=settings.session_max_per_user,
-            ),
-            limiter=RateLimiter(RedisCounterStore(redis)),
+            sessions=sessions,
+            limiter=limiter,
             limits=attempt_limits(settings),
             common_passwords=common_passwords(),
             unknown_outcomes=idempotency,
+        )
+        avatars, avatar_store, avatar_runner = await open_avatar_service(
+            settings,
+            stack,
+            mongo_client=mongo_client,
+            accounts=account_store,
+            sessions=sessions,
+            limiter=limiter,
+            metrics=metrics,
         )
         readiness = ReadinessService(
             {
@@ -232,9 +255,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             readiness=readiness,
             accounts=accounts,
             metrics=metrics,
-            pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner},
+            pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner, "avatar": avatar_runner},
             local_cache_bytes=lambda: int(local_cache.currsize),
             idempotency=idempotency,
+            avatars=avatars,
+            avatar_store=avatar_store,
         )
 
 

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from factsvc.api_schema import errors as e
 from factsvc.api_schema import responses as r
-from factsvc.api_schema.caching import DOCUMENT_CACHING, FACT_CACHING
-from factsvc.api_schema.defaults import READINESS_TIMEOUT_SECONDS
-from factsvc.api_schema.operation import Operation, RequestBody, Route, Security
+from factsvc.api_schema.caching import AVATAR_CACHING, DOCUMENT_CACHING, FACT_CACHING
+from factsvc.api_schema.defaults import AVATAR_SIZE, READINESS_TIMEOUT_SECONDS
+from factsvc.api_schema.operation import (
+    BinaryBody,
+    Operation,
+    PathParameter,
+    RequestBody,
+    Route,
+    Security,
+)
 from factsvc.api_schema.parameters import FactQuery
 from factsvc.handlers import accounts
+from factsvc.handlers.avatars import AccountAvatarHandler, AvatarFileHandler
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
 from factsvc.handlers.metrics import MetricsHandler
 from factsvc.handlers.openapi import OpenApiHandler
+from factsvc.services.avatar_image import ACCEPTED_MEDIA_TYPES, THUMBNAIL_MEDIA_TYPE
+from factsvc.services.avatar_store import AVATAR_ID
 from factsvc.services.bodies import AccountEditBody, LoginBody, RegisterBody
 
 BODY_ERRORS = (e.BAD_REQUEST, e.PAYLOAD_TOO_LARGE, e.UNSUPPORTED_MEDIA_TYPE)
@@ -184,6 +194,64 @@ ACCOUNT_EDIT = Operation(
     ),
 )
 
+PUT_AVATAR = Operation(
+    "put",
+    "putAvatar",
+    "Replace the avatar with an image",
+    description="The body is the image itself. Its thumbnail, the centre square scaled to "
+    f"{AVATAR_SIZE}x{AVATAR_SIZE} (AVATAR_SIZE) and re-encoded as WebP with no metadata, "
+    "becomes the avatar, under a new `avatar_url`; the one it replaces is deleted. A body "
+    "that is not an image of its Content-Type (truncated, damaged, another format, more "
+    "pixels than AVATAR_MAX_PIXELS) is 400 with `errors.body`. Uploads per user are limited "
+    "(AVATAR_UPLOADS_MAX per AVATAR_UPLOADS_WINDOW_SECONDS).",
+    tag="avatars",
+    security=Security.SESSION,
+    body=BinaryBody(
+        tuple(ACCEPTED_MEDIA_TYPES),
+        "A PNG, JPEG or WebP image, of the type its Content-Type names.",
+    ),
+    answer=r.UserAnswer,
+    answer_description="The user, with the new `avatar_url`.",
+    errors=(
+        e.BAD_REQUEST,
+        e.NOT_LOGGED_IN,
+        e.CROSS_ORIGIN_REFUSED,
+        e.IMAGE_TOO_LARGE,
+        e.UNSUPPORTED_IMAGE_TYPE,
+        e.TOO_MANY_REQUESTS,
+        e.UNAVAILABLE,
+    ),
+)
+DELETE_AVATAR = Operation(
+    "delete",
+    "deleteAvatar",
+    "Remove the avatar",
+    description="Deletes the avatar's file; `avatar_url` becomes null. No avatar is no error.",
+    tag="avatars",
+    security=Security.SESSION,
+    answer=r.UserAnswer,
+    answer_description="The user, `avatar_url` null.",
+    errors=(e.NOT_LOGGED_IN, e.CROSS_ORIGIN_REFUSED, e.PAYLOAD_TOO_LARGE, e.UNAVAILABLE),
+)
+GET_AVATAR = Operation(
+    "get",
+    "getAvatar",
+    "An avatar image",
+    description="The bytes of the avatar an `avatar_url` names, for anyone (no session). "
+    "Served with `X-Content-Type-Options: nosniff`, `Content-Security-Policy: default-src "
+    "'none'; sandbox; frame-ancestors 'none'` and `Cross-Origin-Resource-Policy: "
+    "cross-origin` (pages of other sites may show it). Not an envelope.",
+    tag="avatars",
+    answer=None,
+    answer_description="The image.",
+    media_type=THUMBNAIL_MEDIA_TYPE,
+    errors=(e.NOT_FOUND, e.UNAVAILABLE),
+    caching=AVATAR_CACHING,
+)
+AVATAR_ID_PARAMETER = PathParameter(
+    "id", AVATAR_ID.pattern, "The avatar's id, as its user's `avatar_url` ends."
+)
+
 ACCOUNT = ("accounts", "cookies", "clients", "idempotency")
 # Path (also the route's name), handler, the dependencies its initialize() takes, operations.
 ROUTES = (
@@ -198,4 +266,11 @@ ROUTES = (
     Route("/logout", accounts.LogoutHandler, ACCOUNT, (LOGOUT,)),
     Route("/account/info", accounts.AccountInfoHandler, ACCOUNT, (ACCOUNT_INFO,)),
     Route("/account/edit", accounts.AccountEditHandler, ACCOUNT, (ACCOUNT_EDIT,)),
+    Route(
+        "/account/avatar",
+        AccountAvatarHandler,
+        (*ACCOUNT, "avatars", "uploads"),
+        (PUT_AVATAR, DELETE_AVATAR),
+    ),
+    Route("/avatars/{id}", AvatarFileHandler, ("avatars",), (GET_AVATAR,), (AVATAR_ID_PARAMETER,)),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -52,13 +53,13 @@ def documented_routes(document: dict[str, Any]) -> dict[str, set[str]]:
 def test_the_document_describes_exactly_the_routes_and_methods_of_the_application(
     app: tornado.web.Application,
 ) -> None:
-    documented = documented_routes(load_document())
+    document = load_document()
+    documented = documented_routes(document)
     described: dict[str, set[str]] = {}
     for rule in app.wildcard_router.rules:
         assert isinstance(rule.matcher, PathMatches)
         regex = rule.matcher.regex
-        assert regex.groups == 0, f"{regex.pattern}: path parameters are not described"
-        matching = [path for path in documented if regex.fullmatch(path)]
+        matching = [path for path in documented if regex.fullmatch(with_parameters(document, path))]
         assert len(matching) == 1, f"route {regex.pattern} is documented as {matching}"
         handler = rule.target
         assert isinstance(handler, type)
@@ -66,6 +67,35 @@ def test_the_document_describes_exactly_the_routes_and_methods_of_the_applicatio
         described[matching[0]] = served_methods(handler)
     assert described == documented
     assert app.settings["default_handler_class"] is NotFoundHandler
+
+
+def with_parameters(document: dict[str, Any], path: str) -> str:
+    """`path` with each `{name}` replaced by an example of its parameter's pattern: the
+    pattern itself when it is a plain character class repeated, such as [0-9a-f]{24}."""
+    for method in document["paths"][path].values():
+        for parameter in method.get("parameters", ()):
+            if parameter.get("in") != "path":
+                continue
+            pattern = parameter["schema"]["pattern"]
+            shape = re.fullmatch(r"\^\[(\w)-\w[^\]]*\]\{(\d+)\}\$", pattern)
+            assert shape, f"{path}: no example for {pattern}"
+            example = shape.group(1) * int(shape.group(2))
+            assert re.fullmatch(pattern, example)
+            path = path.replace("{" + parameter["name"] + "}", example)
+    return path
+
+
+def test_path_parameters_are_declared_on_every_operation_of_their_path() -> None:
+    document = load_document()
+    for path, methods in documented_routes(document).items():
+        names = set(re.findall(r"\{(\w+)\}", path))
+        for method in methods:
+            declared = {
+                parameter["name"]
+                for parameter in document["paths"][path][method].get("parameters", ())
+                if parameter.get("in") == "path"
+            }
+            assert declared == names, f"{method} {path}"
 
 
 def test_every_operation_has_an_id_a_500_and_only_json_bodies() -> None:
@@ -78,7 +108,13 @@ def test_every_operation_has_an_id_a_500_and_only_json_bodies() -> None:
             assert "500" in operation["responses"], f"{method} {path}"
             assert "security" in operation, f"{method} {path}: say which credentials it takes"
             if "requestBody" in operation:
-                assert set(operation["requestBody"]["content"]) == {"application/json"}
+                content = operation["requestBody"]["content"]
+                if path == "/account/avatar":
+                    # The one body of bytes: the image itself.
+                    assert set(content) == {"image/png", "image/jpeg", "image/webp"}
+                    assert {c["schema"]["format"] for c in content.values()} == {"binary"}
+                    continue
+                assert set(content) == {"application/json"}
     assert len(operation_ids) == len(set(operation_ids))
 
 
@@ -168,8 +204,8 @@ def test_request_bodies_and_envelopes_are_closed_objects() -> None:
             for status, response in document["paths"][path][method]["responses"].items():
                 if "$ref" in response:
                     response = resolve(document, response["$ref"])
-                if path in {"/openapi.json", "/metrics"} and status == "200":
-                    continue  # the document and the metrics themselves, not envelopes
+                if path in {"/openapi.json", "/metrics", "/avatars/{id}"} and status == "200":
+                    continue  # the document, the metrics and images themselves, not envelopes
                 if status == "304":
                     assert "content" not in response, f"{method} {path}: a 304 has no body"
                     continue

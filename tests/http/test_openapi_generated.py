@@ -67,7 +67,7 @@ def test_the_application_serves_the_table_and_names_its_routes_by_path(
     for rule in app.wildcard_router.rules:
         assert isinstance(rule.matcher, PathMatches)
         rules.append((rule.matcher.regex.pattern, rule.target))
-    assert rules == [(f"{route.path}$", route.handler) for route in ROUTES]
+    assert rules == [(f"{route.pattern}$", route.handler) for route in ROUTES]
     names = route_names((route.path, route.handler, {}) for route in ROUTES)
     assert names == {route.handler: route.path for route in ROUTES}
 

@@ -44,7 +44,7 @@ CHECKS = [
     negative_data_rejection,
 ]
 EXAMPLES = 20
-SECURED = {"/logout", "/account/info", "/account/edit"}
+SECURED = {"/logout", "/account/info", "/account/edit", "/account/avatar"}
 PASSWORD = "Fuzz-account-" + secrets.token_hex(8)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from factsvc.handlers.avatars import AVATAR_CACHE_CONTROL
 from factsvc.handlers.factorial import SMALLEST_COMPRESSED_N
 from factsvc.handlers.http_caching import (
     FACT_CACHE_CONTROL,
@@ -109,4 +110,13 @@ DOCUMENT_CACHING = Caching(
     etag_pattern='^"[0-9a-f]{32}"$',
     vary="`Accept-Encoding`: the document is gzip-compressed for clients that accept it, "
     "each coding with an entity-tag of its own.",
+)
+AVATAR_CACHING = Caching(
+    "Avatar",
+    AVATAR_CACHE_CONTROL,
+    "An avatar's bytes never change (a new upload gets a new id): any cache may keep them for "
+    "a year and reuse them without asking (`immutable`, RFC 8246).",
+    validator="strong",
+    etag_pattern='^"[0-9a-f]{24}"$',
+    vary="`Origin` once CORS_ORIGINS lists origins.",
 )

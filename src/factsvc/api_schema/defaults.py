@@ -22,6 +22,9 @@ def setting_default(name: str, kind: type[T]) -> T:
 MAX_N = setting_default("fact_max_n", int)
 MAX_N_VARIABLE = variable_of(Settings.model_fields["fact_max_n"])
 MAX_BODY_BYTES = setting_default("http_max_body_bytes", int)
+AVATAR_MAX_BYTES = setting_default("avatar_max_bytes", int)
+AVATAR_MAX_BYTES_VARIABLE = variable_of(Settings.model_fields["avatar_max_bytes"])
+AVATAR_SIZE = setting_default("avatar_size", int)
 READINESS_TIMEOUT_SECONDS = setting_default("readiness_timeout_seconds", float)
 # The session cookie's name as configured, which DEBUG uses, and outside DEBUG (__Host-SID).
 SESSION_COOKIE_IN_DEBUG = setting_default("session_cookie_name", str)

@@ -22,11 +22,19 @@ from factsvc.api_schema.implied import (
     with_head,
 )
 from factsvc.api_schema.json_schema import SchemaRegistry
-from factsvc.api_schema.operation import SECURITY_SCHEMES, Operation, Route
+from factsvc.api_schema.operation import (
+    SECURITY_SCHEMES,
+    BinaryBody,
+    Operation,
+    PathParameter,
+    Route,
+)
 from factsvc.handlers.cors import EXPOSED_HEADERS
 from factsvc.request_context import ACCEPTED_REQUEST_ID
 
 OPENAPI_VERSION = "3.1.0"
+# Bytes, in a request or an answer (OpenAPI 3.0's form, which 3.1 tools still read).
+BINARY = {"type": "string", "format": "binary"}
 
 
 def _error_summary() -> str:
@@ -76,7 +84,10 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
     registry = SchemaRegistry()
     routes = tuple(routes)
     paths = {
-        route.path: {op.method: _operation(op, registry) for op in with_head(route.operations)}
+        route.path: {
+            op.method: _operation(op, registry, route.parameters)
+            for op in with_head(route.operations)
+        }
         for route in routes
     }
     tags = dict.fromkeys(
@@ -122,20 +133,29 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
+def _operation(
+    op: Operation, registry: SchemaRegistry, path_parameters: tuple[PathParameter, ...] = ()
+) -> dict[str, Any]:
     result: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
     if op.description is not None:
         result["description"] = op.description
     result["tags"] = [op.tag]
     result["security"] = op.security.requirements()
-    parameters = [IDEMPOTENCY_KEY_REF] if op.idempotent else []
+    parameters = [parameter.schema() for parameter in path_parameters]
+    parameters += [IDEMPOTENCY_KEY_REF] if op.idempotent else []
     if op.query is not None:
         parameters += _query_parameters(registry.inline(op.query, "validation"))
     if op.caching.validator is not None:
         parameters.append(IF_NONE_MATCH_REF)
     if parameters:
         result["parameters"] = parameters
-    if op.body is not None:
+    if isinstance(op.body, BinaryBody):
+        result["requestBody"] = {
+            "required": True,
+            "description": op.body.description,
+            "content": {media_type: {"schema": BINARY} for media_type in op.body.media_types},
+        }
+    elif op.body is not None:
         schema = registry.reference(op.body.name, op.body.model, "validation")
         result["requestBody"] = {
             "required": True,
@@ -170,7 +190,7 @@ def _operation(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
 
 def _answer_schema(op: Operation, registry: SchemaRegistry) -> dict[str, Any]:
     if op.answer is None:
-        return {"type": "string"}
+        return {"type": "string"} if op.media_type.startswith("text/") else dict(BINARY)
     return registry.inline(op.answer, "serialization")
 
 

@@ -11,7 +11,11 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from factsvc import errors as domain
-from factsvc.api_schema.defaults import MAX_BODY_BYTES
+from factsvc.api_schema.defaults import (
+    AVATAR_MAX_BYTES,
+    AVATAR_MAX_BYTES_VARIABLE,
+    MAX_BODY_BYTES,
+)
 from factsvc.api_schema.responses import Closed
 from factsvc.errors import FactsvcError
 from factsvc.handlers.error_map import ERROR_TABLE, ErrorKind, kind_of_status
@@ -146,7 +150,9 @@ EDIT_FORBIDDEN = ErrorResponse(
     "Wrong `old_password` (code 1001), or a state change from an untrusted origin (code 5).",
 )
 NOT_FOUND = ErrorResponse(
-    "NotFound", (domain.NotFound,), "No such path (code 7); any method on an unknown path."
+    "NotFound",
+    (domain.NotFound,),
+    "No such path (code 7); any method on an unknown path, and an avatar id that names none.",
 )
 METHOD_NOT_ALLOWED = ErrorResponse(
     "MethodNotAllowed",
@@ -202,11 +208,24 @@ UNSUPPORTED_MEDIA_TYPE = ErrorResponse(
     (HTTPStatus.UNSUPPORTED_MEDIA_TYPE,),
     "Body not JSON (code 3): the Content-Type must be `application/json` (charset UTF-8).",
 )
+IMAGE_TOO_LARGE = ErrorResponse(
+    "ImageTooLarge",
+    (HTTPStatus.REQUEST_ENTITY_TOO_LARGE,),
+    f"Image too large (code 3): {AVATAR_MAX_BYTES // 1024} KiB at most "
+    f"({AVATAR_MAX_BYTES_VARIABLE}), refused as soon as Content-Length declares more or the "
+    "body passes it.",
+)
+UNSUPPORTED_IMAGE_TYPE = ErrorResponse(
+    "UnsupportedImageType",
+    (HTTPStatus.UNSUPPORTED_MEDIA_TYPE,),
+    "Not an accepted image type (code 3): the Content-Type must be `image/png`, `image/jpeg` "
+    "or `image/webp`.",
+)
 TOO_MANY_REQUESTS = ErrorResponse(
     "TooManyRequests",
     (domain.RateLimited,),
-    "Too many requests (code 9): a login or registration limit was reached; retry after "
-    "`Retry-After` (`retry_after` in the body).",
+    "Too many requests (code 9): a login, registration or avatar upload limit was reached; "
+    "retry after `Retry-After` (`retry_after` in the body).",
     TooManyRequestsBody,
     headers=RETRY_AFTER,
 )
@@ -238,6 +257,8 @@ ERROR_RESPONSES = (
     KEY_REUSED,
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
+    IMAGE_TOO_LARGE,
+    UNSUPPORTED_IMAGE_TYPE,
     TOO_MANY_REQUESTS,
     SERVER_ERROR,
     UNAVAILABLE,

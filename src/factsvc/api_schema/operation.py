@@ -56,12 +56,40 @@ class RequestBody:
 
 
 @dataclass(frozen=True)
+class BinaryBody:
+    """A request body of bytes, in one of `media_types`, as `description` says."""
+
+    media_types: tuple[str, ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class PathParameter:
+    """A path segment `{name}` of a route: `pattern` is what it matches (a regular expression
+    without anchors, Tornado's capture group and the document's schema alike)."""
+
+    name: str
+    pattern: str
+    description: str
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAPI Parameter Object."""
+        return {
+            "name": self.name,
+            "in": "path",
+            "required": True,
+            "description": self.description,
+            "schema": {"type": "string", "pattern": f"^{self.pattern}$"},
+        }
+
+
+@dataclass(frozen=True)
 class Operation:
     """One method of a route as the document describes it. `answer` is the success body's model
     (None for a plain-text body); `errors` the error responses besides ServerError, which every
     operation can give; `idempotent`: it takes the Idempotency-Key header; `links` OpenAPI Link
     Objects by name, as written in the document; `caching` how its answers may be stored
-    (never, by default)."""
+    (never, by default). A `media_type` other than JSON or text is bytes (format binary)."""
 
     method: str
     operation_id: str
@@ -74,7 +102,7 @@ class Operation:
     description: str | None = None
     security: Security = Security.NONE
     errors: tuple[ErrorResponse, ...] = ()
-    body: RequestBody | None = None
+    body: RequestBody | BinaryBody | None = None
     query: type[BaseModel] | None = None
     sets_cookie: bool = False
     idempotent: bool = False
@@ -86,16 +114,26 @@ class Operation:
 @dataclass(frozen=True)
 class Route:
     """A path, the handler that serves it, the names of the dependencies its initialize() takes,
-    and what it does per method. Its name, in metrics and logs, is its path template."""
+    and what it does per method; `parameters` its `{name}` segments, which the handler's
+    methods take in order. Its name, in metrics and logs, is its path template."""
 
     path: str
     handler: type[RequestHandler]
     needs: tuple[str, ...]
     operations: tuple[Operation, ...]
+    parameters: tuple[PathParameter, ...] = ()
+
+    @property
+    def pattern(self) -> str:
+        """Tornado's pattern: the path with each `{name}` a capture group of its pattern."""
+        pattern = self.path
+        for parameter in self.parameters:
+            pattern = pattern.replace("{" + parameter.name + "}", f"({parameter.pattern})")
+        return pattern
 
     def rule(
         self, dependencies: Mapping[str, object]
     ) -> tuple[str, type[RequestHandler], dict[str, Any]]:
         """Tornado's (pattern, handler class, initialize() arguments); KeyError for a need
         missing from `dependencies`."""
-        return self.path, self.handler, {need: dependencies[need] for need in self.needs}
+        return self.pattern, self.handler, {need: dependencies[need] for need in self.needs}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from asyncio import Future
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -75,19 +75,25 @@ class BaseHandler(RequestHandler):
             self._counted = True
         self._body = bytearray()
         headers = self.request.headers
-        if "Content-Length" in headers:
-            limit = self.application.settings["max_request_body"]
-            if declares_more_than(headers["Content-Length"], limit):
-                raise HTTPError(413)
+        if "Content-Length" in headers and declares_more_than(
+            headers["Content-Length"], self.max_body_bytes()
+        ):
+            raise HTTPError(413)
 
-    def data_received(self, chunk: bytes) -> None:
+    def max_body_bytes(self) -> int:
+        """The largest body this request may have (HTTP_MAX_BODY_BYTES); larger ones get 413."""
+        limit: int = self.application.settings["max_request_body"]
+        return limit
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if self._finished or self._body is None:
-            return  # already answered (413): the rest is read and dropped by Tornado
-        if len(self._body) + len(chunk) > self.application.settings["max_request_body"]:
+            return None  # already answered (413): the rest is read and dropped by Tornado
+        if len(self._body) + len(chunk) > self.max_body_bytes():
             self._body = None
             self.send_error(413)
-            return
+            return None
         self._body.extend(chunk)
+        return None
 
     def on_finish(self) -> None:
         self._count_finished()

@@ -19,13 +19,13 @@ FENCE_PREFIX = "factsvc:credential-fence:v2:"
 CHANGE_PREFIX = "factsvc:credential-change:v2:"
 
 # A user's index lists the digests of the user's sessions; its members whose session has ended
-# (expired, or deleted by a script that failed half-way) are removed by every script below
-# that reads it, so that it holds no ended session after a login, a listing or a revoke, and
-# never more than the live sessions plus those ended since. The session keys come from the
-# index, so they cannot be declared as KEYS; they carry the user's hash tag (the prefix
-# argument ends with it), so they lie in the slot of the declared keys, where a Redis Cluster
-# node lets a script reach them. Defines live(index, prefix): the live members as
-# {member, milliseconds left} pairs.
+# (expired, or evicted by a maxmemory policy) are removed by SAVE and LIST, and DELETE_OTHERS
+# and RETIRE remove all but one or all, so that it holds no ended session after a login, a
+# listing or a revoke, and never more than the live sessions plus those ended since. The
+# session keys come from the index, so they cannot be declared as KEYS; they carry the user's
+# hash tag (the prefix argument ends with it), so they lie in the slot of the declared keys,
+# where a Redis Cluster node lets a script reach them. Defines live(index, prefix): the live
+# members as {member, milliseconds left} pairs.
 LIVE = """
 local function live(index, prefix)
     local found = {}

@@ -1,0 +1,157 @@
+"""The avatar API: PUT and DELETE /account/avatar, the upload spooled under PATH_UPLOAD as it
+arrives, and GET /avatars/{id}."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tornado.web import HTTPError
+
+from factsvc.handlers.accounts import AccountHandler
+from factsvc.handlers.base import BaseHandler
+from factsvc.handlers.client_address import ClientAddressResolver
+from factsvc.handlers.conditional import not_modified
+from factsvc.handlers.session_cookie import CookiePolicy
+from factsvc.handlers.upload_spool import Spool
+from factsvc.services.accounts import AccountService
+from factsvc.services.avatar_image import ACCEPTED_MEDIA_TYPES
+from factsvc.services.avatars import AvatarService
+from factsvc.services.idempotency import IdempotencyService
+
+# A new upload gets a new id, so an avatar's bytes never change: any cache may keep them for
+# a year without asking again (RFC 8246). Pages of other sites may show them (CORP).
+AVATAR_CACHE_CONTROL = "public, max-age=31536000, immutable"
+# What makes the bytes inert should a browser open them as a document: no script, no
+# plugin, no framing, no sniffing (the answer is an image, never HTML).
+AVATAR_HEADERS = {
+    "Cache-Control": AVATAR_CACHE_CONTROL,
+    "Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'none'",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """Bodies of PUT /account/avatar: at most `max_bytes` (AVATAR_MAX_BYTES), spooled in
+    `directory` (PATH_UPLOAD); past the limit the connection reads and drops up to
+    `discarded_bytes` more after the 413, then closes."""
+
+    max_bytes: int
+    directory: Path
+    discarded_bytes: int
+
+
+def upload_media_type(content_type: str | None) -> str:
+    """The accepted image media type a Content-Type names (case and parameters aside);
+    HTTPError 415 for a missing or other one."""
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    if media_type not in ACCEPTED_MEDIA_TYPES:
+        raise HTTPError(415)
+    return media_type
+
+
+class AccountAvatarHandler(AccountHandler):
+    """PUT: the body, an image, becomes the session's user's avatar; DELETE removes it.
+    A PUT is refused before its body is read: 413 when Content-Length is over the limit, 415
+    for another media type, 401 without a session, 429 over the upload limit. Its body goes
+    to a spool file as it arrives, a chunk at a time, and a body that passes the limit is
+    answered 413 at once. The spool file is removed whatever the outcome."""
+
+    _spool: Spool | None = None
+    _media_type = ""
+
+    def initialize(  # type: ignore[override]
+        self,
+        accounts: AccountService,
+        cookies: CookiePolicy,
+        clients: ClientAddressResolver,
+        idempotency: IdempotencyService | None,
+        avatars: AvatarService,
+        uploads: UploadPolicy,
+    ) -> None:
+        super().initialize(accounts, cookies, clients, idempotency)
+        self._avatars = avatars
+        self._uploads = uploads
+
+    def _is_upload(self) -> bool:
+        return self.request.method == "PUT"
+
+    def max_body_bytes(self) -> int:
+        return self._uploads.max_bytes if self._is_upload() else super().max_body_bytes()
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        super().prepare()
+        if not self._is_upload():
+            return
+        self._media_type = upload_media_type(self.header("Content-Type"))
+        # The server's own cap is HTTP_MAX_BODY_BYTES's; this body may be larger.
+        self.request.connection.set_max_body_size(  # type: ignore[union-attr]
+            self._uploads.max_bytes + self._uploads.discarded_bytes
+        )
+        await self._avatars.admit_upload(self.session_token())
+        self._spool = await Spool.create(self._uploads.directory)
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if not self._is_upload():
+            return super().data_received(chunk)
+        spool = self._spool
+        if self._finished or spool is None or spool.discarded:
+            return None  # already answered: the rest is read and dropped by Tornado
+        if spool.size + len(chunk) > self._uploads.max_bytes:
+            spool.discard()
+            self.send_error(413)
+            return None
+        # Awaited by Tornado before it reads the next chunk: a slow disk slows the client.
+        return spool.write(chunk)
+
+    async def put(self) -> None:
+        spool = self._spool
+        assert spool is not None  # made in prepare(), before the body is read
+        try:
+            await spool.complete()
+            user = await self._avatars.replace(self.session_token(), spool.path, self._media_type)
+        finally:
+            spool.discard()
+        await self.write_envelope({"user": user.public()})
+
+    async def delete(self) -> None:
+        user = await self._avatars.delete(self.session_token())
+        await self.write_envelope({"user": user.public()})
+
+    def on_finish(self) -> None:
+        self._discard_spool()
+        super().on_finish()
+
+    def on_connection_close(self) -> None:
+        self._discard_spool()
+        super().on_connection_close()
+
+    def _discard_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.discard()
+
+
+class AvatarFileHandler(BaseHandler):
+    """GET (and HEAD) /avatars/{id}: the avatar's bytes, with a strong entity-tag (its id, since
+    its bytes never change) and AVATAR_HEADERS; 304 for an If-None-Match that matches it; 404
+    JSON for an unknown or malformed id."""
+
+    def initialize(self, avatars: AvatarService) -> None:
+        self._avatars = avatars
+
+    async def get(self, avatar_id: str) -> None:
+        found = await self._avatars.file(avatar_id)
+        entity_tag = f'"{avatar_id}"'
+        for name, value in AVATAR_HEADERS.items():
+            self.set_header(name, value)
+        self.set_header("ETag", entity_tag)
+        if not_modified(self.request.headers, entity_tag):
+            self.clear_header("Content-Type")
+            self.set_status(304)
+            self.finish()
+            return
+        self.set_header("Content-Type", found.media_type)
+        self.finish(found.data)
