@@ -13,6 +13,7 @@ from factsvc.executors import BoundedExecutor, make_process_pool
 from factsvc.handlers.avatars import UploadPolicy
 from factsvc.handlers.upload_spool import prepare_spool_directory
 from factsvc.metrics import Metrics
+from factsvc.renewed_pool import RenewedProcessPool
 from factsvc.services.avatars import AvatarRules, AvatarService
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.sessions import SessionService
@@ -48,14 +49,14 @@ async def open_avatar_service(
     Images are decoded in processes, not threads: decoding and encoding WebP holds the GIL
     (measured: a 2 MiB WebP's thumbnail halved the loop's turns while it ran in a thread, and
     took twice as long), and a codec that crashes on hostile input takes a worker, not the
-    service, down."""
+    service, down: the pool is then replaced (RenewedProcessPool)."""
     await asyncio.to_thread(prepare_spool_directory, settings.path_upload)
     files = MongoAvatarStore(mongo_client, settings.mongodb_name)
     try:
         await files.ensure_indexes()
     except DependencyUnavailable as error:
         log.warning("MongoDB unavailable at start; the avatars' index comes later: %s", error)
-    pool = make_process_pool(settings.avatar_workers)
+    pool = RenewedProcessPool(lambda: make_process_pool(settings.avatar_workers))
     stack.callback(pool.shutdown, wait=True, cancel_futures=True)
     runner = BoundedExecutor(
         pool,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,6 +16,7 @@ from factsvc.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    Overloaded,
     RateLimited,
 )
 from factsvc.services.accounts import AccountService
@@ -35,12 +38,12 @@ UPLOADS = 3
 
 
 class World:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, runner: InlineRunner | None = None) -> None:
         self.tmp_path = tmp_path
         self.store = FakeAccountStore()
         self.files = FakeAvatarStore()
         self.session_store = FakeSessionStore()
-        self.runner = InlineRunner()
+        self.runner = runner or InlineRunner()
         sessions = SessionService(self.session_store, idle_seconds=600, absolute_seconds=3600)
         limiter = RateLimiter(FakeCounterStore())
         self.accounts = AccountService(
@@ -232,3 +235,16 @@ async def test_the_session_copy_follows_the_avatar(world: World) -> None:
     current = await world.accounts.current_user(token)
     assert current is not None
     assert current.avatar_id == user.avatar_id
+
+
+class DyingRunner(InlineRunner):
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        raise BrokenProcessPool("a worker died")
+
+
+async def test_a_worker_that_died_is_503_and_stores_nothing(tmp_path: Path) -> None:
+    world = World(tmp_path, DyingRunner())
+    token = await world.login()
+    with pytest.raises(Overloaded):
+        await world.upload(token, images.png())
+    assert world.files.files == {}

@@ -6,11 +6,18 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from factsvc.errors import DependencyUnavailable, InvalidInput, NotAuthenticated, NotFound
+from factsvc.errors import (
+    DependencyUnavailable,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    Overloaded,
+)
 from factsvc.services import user_snapshot
 from factsvc.services.account_store import AccountStore, AvatarSwap
 from factsvc.services.audit import security_event
@@ -75,8 +82,9 @@ class AvatarService:
         user's avatar, and delete the one it replaces; the user as it now is. The thumbnail is
         made by the image runner (avatar_image.make_thumbnail). Raises NotAuthenticated,
         InvalidInput ({"body": reason}: not an image of that type, too many pixels, truncated),
-        Overloaded (no place to decode in time) or DependencyUnavailable. Whatever fails after
-        the new file is stored removes it, unless the account may already name it."""
+        Overloaded (no place to decode in time, or the worker died) or DependencyUnavailable.
+        Whatever fails after the new file is stored removes it, unless the account may already
+        name it."""
         session = await self._require_session(token)
         thumbnail = functools.partial(
             make_thumbnail,
@@ -89,6 +97,10 @@ class AvatarService:
             data = await self._images.run(thumbnail)
         except ImageRefused as refused:
             raise InvalidInput({"body": refused.reason}) from None
+        except BrokenExecutor as broken:
+            # A worker died (this image or one decoded beside it): the next run gets a new one.
+            log.warning("an image worker died decoding an upload of user %s", session.user_id)
+            raise Overloaded("avatar") from broken
         avatar_id = await self._files.put(session.user_id, data, THUMBNAIL_MEDIA_TYPE)
         try:
             swap = await self._accounts.set_avatar(session.user_id, avatar_id, self._clock())
