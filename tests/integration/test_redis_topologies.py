@@ -37,7 +37,7 @@ from factsvc.storage.redis_client import RedisClient, make_redis, writable
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_errors import REDIS_FAILURES
 from tests.support.api import Api
-from tests.support.lost_connections import LOST_REDIS_CONNECTIONS, kills_redis_nodes
+from tests.support.lost_connections import kills_redis_nodes
 from tests.support.redis_topologies import cluster_settings, sentinel_settings
 from tests.support.servers import AppFactory, redis_url, with_settings
 
@@ -200,9 +200,6 @@ class TestASingleRedisUrlAtAReplica:
             await on_master.aclose()
 
 
-# On a fresh clone the garbage collector runs here and closes a sync socket an earlier test
-# left open (its source not yet found): ignored here, listed in the closing note.
-@pytest.mark.filterwarnings(LOST_REDIS_CONNECTIONS)
 async def test_the_cache_choice_asks_every_primary_of_a_cluster(
     settings: Settings, redis_cluster_backend: RedisClusterServers
 ) -> None:

@@ -78,6 +78,16 @@ class BoundedRedisCluster(RedisCluster):
         await asyncio.shield(self._learning)
         return self
 
+    async def aclose(self) -> None:
+        """Close, after ending a learning of the slots still under way: left to run, it would
+        be destroyed with the loop, its half-open connections to nodes never closed."""
+        learning = self._learning
+        if learning is not None and not learning.done():
+            learning.cancel()
+            # Its failure path (redis-py's initialize) disconnects every node it reached.
+            await asyncio.wait({learning})
+        await super().aclose()
+
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         await self.command_slots.acquire()
         try:
@@ -146,8 +156,13 @@ class SentinelMaster(Redis):
             await self.connection_pool.get_master_address()  # type: ignore[attr-defined]
 
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
-        for check in list(self._checks):
+        checks = set(self._checks)
+        for check in checks:
             check.cancel()
+        if checks:
+            # Each ends by closing what it had open; destroyed with the loop instead, it would
+            # leave its connection to a sentinel for the garbage collector.
+            await asyncio.wait(checks)
         await super().aclose(close_connection_pool=True)
         # Sentinel has no aclose in redis-py 8.0 (8.1 adds one): its clients one by one.
         for client in self.sentinel_manager.sentinels:
