@@ -36,6 +36,7 @@ from factsvc.config import Settings
 from factsvc.executors import make_process_pool
 from factsvc.services.avatar_image import make_thumbnail
 from prepare import Users
+from report_avatar import report_lines
 from servers import start_service
 
 BIN = Path(sys.executable).parent
@@ -113,19 +114,19 @@ class Pinger(threading.Thread):
         super().__init__(daemon=True)
         parts = urlsplit(url)
         self._connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-        self._stop = threading.Event()
+        self._finished = threading.Event()
         self.samples: list[tuple[float, float]] = []
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._finished.is_set():
             started = time.perf_counter()
             self._connection.request("GET", "/healthz")
             self._connection.getresponse().read()
             self.samples.append((started, time.perf_counter() - started))
-            self._stop.wait(PING_INTERVAL_SECONDS)
+            self._finished.wait(PING_INTERVAL_SECONDS)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._finished.set()
         self.join()
 
     def between(self, start: float, end: float) -> list[float]:
@@ -345,57 +346,6 @@ def main() -> None:
     print("\n".join(report_lines(report)))
     if options.out:
         options.out.write_text(json.dumps(report, indent=2) + "\n")
-
-
-def _cell(stats: Sample, key: str) -> str:
-    return f"{stats[key]:.1f}" if key in stats else "-"
-
-
-def report_lines(report: Sample) -> list[str]:
-    """Markdown tables of `measure`'s report: milliseconds, median and worst."""
-    concurrency = report["concurrency"]
-    lines = ["| image | what |", "|---|---|"]
-    lines += [f"| {name} | {what} |" for name, what in report["images"].items()]
-    lines += [
-        "",
-        "make_thumbnail alone (ms): time median / worst; this process's loop lag median / worst",
-        "",
-        "| image | thread time | thread loop lag | process time | process loop lag |",
-        "|---|---|---|---|---|",
-    ]
-    for name, entry in report["alone"].items():
-        cells = []
-        for where in ("thread", "process"):
-            for part in ("time", "loop_lag"):
-                stats = entry[where][part]
-                cells.append(f"{_cell(stats, 'median_ms')} / {_cell(stats, 'worst_ms')}")
-        lines.append(f"| {name} | {' | '.join(cells)} |")
-    end_to_end = report.get("end_to_end")
-    if end_to_end:
-        lines += [
-            "",
-            "PUT /account/avatar end to end (ms): upload median / worst; GET /healthz every 5 ms "
-            "meanwhile median / worst; the service's lag probe: samples, worst bucket bound",
-            "",
-            "| image | uploads at once | upload | healthz | service probe |",
-            "|---|---|---|---|---|",
-        ]
-        idle = end_to_end["idle"]
-        lines.append(_end_to_end_row("(idle)", "-", {"upload": {}, **idle}))
-        for name, entry in end_to_end.items():
-            if isinstance(entry, dict) and "one_at_a_time" in entry:
-                lines.append(_end_to_end_row(name, "1", entry["one_at_a_time"]))
-                lines.append(_end_to_end_row(name, str(concurrency), entry["at_once"]))
-    return lines
-
-
-def _end_to_end_row(name: str, at_once: str, phase: Sample) -> str:
-    upload, healthz, probe = phase["upload"], phase["healthz"], phase["service_probe"]
-    return (
-        f"| {name} | {at_once} | {_cell(upload, 'median_ms')} / {_cell(upload, 'worst_ms')} "
-        f"| {_cell(healthz, 'median_ms')} / {_cell(healthz, 'worst_ms')} "
-        f"| {probe['samples']}, <= {probe['worst_at_most_ms']:.1f} |"
-    )
 
 
 if __name__ == "__main__":
