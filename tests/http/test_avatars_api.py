@@ -413,3 +413,26 @@ async def test_uploads_beyond_the_users_limit_are_429(api: Api, spool: Path) -> 
     assert (limited.status, limited.code) == (429, 9)
     assert int(limited.headers["Retry-After"]) > 0
     assert await spool_files(spool) == []
+
+
+async def test_a_refused_body_changes_nothing_even_once_it_has_arrived(
+    api: Api, base_url: str, spool: Path
+) -> None:
+    """A body answered 413 and then read whole (just over the limit, within what the
+    connection reads and drops) is not acted on: no avatar replaced, none deleted."""
+    token = await logged_in(api)
+    url = (await upload(api, images.png(), token)).body["user"]["avatar_url"]
+    over = images.png() + bytes(MAX_BYTES)
+    head = put_head(token, None)
+    body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(over), over)
+    assert status_of(await raw_exchange(base_url, head, body)) == 413
+    delete_head = (
+        "DELETE /account/avatar HTTP/1.1\r\nHost: localhost\r\n"
+        f"Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    big = bytes(100_000)
+    answer = await raw_exchange(base_url, delete_head, b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
+    assert status_of(answer) == 413
+    await asyncio.sleep(0.2)
+    assert (await api.get("/account/info", token=token)).body["user"]["avatar_url"] == url
+    assert await spool_files(spool) == []

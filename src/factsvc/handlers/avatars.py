@@ -110,6 +110,8 @@ class AccountAvatarHandler(AccountHandler):
     async def put(self) -> None:
         spool = self._spool
         assert spool is not None  # made in prepare(), before the body is read
+        if self._finished:
+            return  # answered (413) before the body was whole: see delete()
         try:
             await spool.complete()
             user = await self._avatars.replace(self.session_token(), spool.path, self._media_type)
@@ -118,6 +120,11 @@ class AccountAvatarHandler(AccountHandler):
         await self.write_envelope({"user": user.public()})
 
     async def delete(self) -> None:
+        if self._finished:
+            # Answered (413) before the body was whole: Tornado 6.6 then never calls the
+            # method (its connection diverts the rest of the body), and a change of that
+            # must not make a refused request delete anything.
+            return
         user = await self._avatars.delete(self.session_token())
         await self.write_envelope({"user": user.public()})
 
