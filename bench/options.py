@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "spread_max": 20_000,
     "timeout": 10.0,
     "bcrypt_seconds": 5.0,
+    "avatar_runs": 7,
 }
 # --smoke: every scenario once, briefly, at the lowest bcrypt cost the service accepts.
 SMOKE = DEFAULTS | {
@@ -35,6 +36,7 @@ SMOKE = DEFAULTS | {
     "users": 8,
     "spread_max": 2_000,
     "bcrypt_seconds": 1.0,
+    "avatar_runs": 2,
 }
 
 
@@ -78,6 +80,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     add("--spread-max", _positive(int), "largest n of the spread scenario")
     add("--timeout", _positive(float), "wrk's request timeout in seconds")
     add("--bcrypt-seconds", _positive(float), "seconds to measure the bcrypt limit")
+    add("--avatar-runs", _positive(int), "avatar uploads of each image, alone and in rounds")
     parser.add_argument(
         "--idle-connections",
         type=_positive(int),

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+import avatar_upload
 import charts
 import crawl
 import idle
@@ -87,6 +88,7 @@ class Bench:
         self.memory: dict[str, Any] = {}
         self.settings: dict[str, str] = {}
         self.crawl: dict[str, Any] | None = None
+        self.avatar: dict[str, Any] | None = None
         self.idle: dict[str, Any] | None = None
         self.proxy_cache: dict[str, dict[str, int]] = {}
         self._prepared: set[str] = set()
@@ -130,6 +132,7 @@ class Bench:
         self.crawl = crawl.measure(BIN, self.work_dir, self.options, progress)
         memory = self.crawl["after"]["used_memory"]
         progress(f"cache server after the crawl: {memory:,} B of {self.crawl['max_bytes']:,} B")
+        self.avatar = avatar_upload.measure(self.options.avatar_runs, log=progress)
 
     def _log_settings(self) -> None:
         """The issue's table: the reference and the service at each logging setting, one process
@@ -457,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         "bcrypt_limit": bcrypt_limit,
         "memory": bench.memory,
         "crawl": bench.crawl,
+        "avatar": bench.avatar,
         "idle": bench.idle,
         "proxy_cache_statuses": bench.proxy_cache,
         "records": bench.records,

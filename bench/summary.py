@@ -161,6 +161,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "login": _login(scenarios[LOGIN.name], results["bcrypt_limit"]),
         "memory": _memory(results["memory"]),
         "crawl": results.get("crawl"),
+        "avatar": results.get("avatar"),
         "problems": _problems(records),
         "longest_settle": _longest_settle(records),
     }

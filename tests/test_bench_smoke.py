@@ -107,6 +107,13 @@ def test_smoke_run_measures_every_scenario_and_writes_its_outputs(tmp_path: Path
     # moment between a write and the eviction it causes.
     assert crawl["after"]["used_memory"] <= crawl["max_bytes"] * 1.05, crawl
     assert crawl["session_valid"], crawl["session_after"]
+    avatar = results["avatar"]
+    assert avatar is not None, "no avatar uploads recorded"
+    for name in avatar["images"]:
+        for phase in ("one_at_a_time", "at_once"):
+            uploads = avatar["end_to_end"][name][phase]["upload"]
+            assert uploads["n"] > 0, (name, phase, uploads)
+            assert uploads["worst_ms"] > 0, (name, phase, uploads)
     for record in results["records"]:
         assert record["unexpected"] == {}, record
-    assert (tmp_path / "BENCHMARKS.md").is_file()
+    assert "## Avatar uploads" in (tmp_path / "BENCHMARKS.md").read_text()
