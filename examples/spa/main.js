@@ -60,6 +60,7 @@ onSubmit("login", "Logging in", async ({ username, password }) => {
   try {
     const { user } = await api.login(username, password);
     showUser(user);
+    view.showSessions(null);
     return `Logged in as ${user.username}.`;
   } catch (error) {
     // A page on another site than the API asked for cookie mode: the API refuses it (400,
@@ -99,6 +100,7 @@ onSubmit("nickname", "Saving the nickname", async ({ nickname }) => {
 onSubmit("password", "Changing the password", async ({ old_password: old, password }) => {
   const { user } = await api.changePassword(old, password);
   showUser(user);
+  view.showSessions(null);
   return "Password changed: every other session ended, this page has a new one.";
 });
 
