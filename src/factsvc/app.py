@@ -37,6 +37,7 @@ from factsvc.services.health import ReadinessService
 from factsvc.services.idempotency import IdempotencyService
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
+from factsvc.services.session_list import SessionListService
 from factsvc.services.sessions import SessionService
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
@@ -61,6 +62,8 @@ class Services:
     # None only in tests that serve no avatar route.
     avatars: AvatarService | None = None
     avatar_store: AvatarStore | None = None
+    # None only in tests that serve no sessions route.
+    session_list: SessionListService | None = None
 
 
 def make_app(
@@ -85,6 +88,7 @@ def make_app(
         "clients": clients,
         "idempotency": services.idempotency,
         "avatars": services.avatars,
+        "session_list": services.session_list,
         "uploads": upload_policy(settings),
     }
     routes = [route.rule(dependencies) for route in ROUTES]
@@ -260,6 +264,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             idempotency=idempotency,
             avatars=avatars,
             avatar_store=avatar_store,
+            session_list=SessionListService(sessions),
         )
 
 

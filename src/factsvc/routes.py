@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from factsvc.api_schema import errors as e
 from factsvc.api_schema import responses as r
+from factsvc.api_schema import session_answers as sa
 from factsvc.api_schema.caching import AVATAR_CACHING, DOCUMENT_CACHING, FACT_CACHING
 from factsvc.api_schema.defaults import AVATAR_SIZE, READINESS_TIMEOUT_SECONDS
 from factsvc.api_schema.operation import (
@@ -15,7 +16,7 @@ from factsvc.api_schema.operation import (
     Security,
 )
 from factsvc.api_schema.parameters import FactQuery
-from factsvc.handlers import accounts
+from factsvc.handlers import accounts, sessions
 from factsvc.handlers.avatars import AccountAvatarHandler, AvatarFileHandler
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
@@ -24,6 +25,7 @@ from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.services.avatar_image import ACCEPTED_MEDIA_TYPES, THUMBNAIL_MEDIA_TYPE
 from factsvc.services.avatar_store import AVATAR_ID
 from factsvc.services.bodies import AccountEditBody, LoginBody, RegisterBody
+from factsvc.services.revoke_body import RevokeSessionsBody
 
 BODY_ERRORS = (e.BAD_REQUEST, e.PAYLOAD_TOO_LARGE, e.UNSUPPORTED_MEDIA_TYPE)
 BEARER_FROM_LOGIN = {"header.Authorization": "Bearer {$response.body#/token}"}
@@ -251,8 +253,39 @@ GET_AVATAR = Operation(
 AVATAR_ID_PARAMETER = PathParameter(
     "id", AVATAR_ID.pattern, "The avatar's id, as its user's `avatar_url` ends."
 )
+LIST_SESSIONS = Operation(
+    "get",
+    "listSessions",
+    "The user's live sessions",
+    description="Each session of the user that has not ended: when it was opened and last "
+    "used, the client address and a short form of the User-Agent of its login, and which one "
+    "this request runs in. A user keeps at most SESSION_MAX_PER_USER sessions: a login beyond "
+    "it ends those nearest to their end.",
+    tag="sessions",
+    security=Security.SESSION,
+    answer=sa.SessionList,
+    answer_description="The sessions, newest first.",
+    errors=(e.NOT_LOGGED_IN, e.UNAVAILABLE),
+)
+REVOKE_SESSIONS = Operation(
+    "post",
+    "revokeSessions",
+    "End one session, or all but this one",
+    description="`id` ends that session of the user, this request's own too (then a carried "
+    "cookie is expired, as by /logout); an `id` that is not one of the user's live sessions is "
+    "404 and ends nothing. `all` ends every session of the user but this request's. An ended "
+    "session's token is refused (401) from then on.",
+    tag="sessions",
+    security=Security.SESSION,
+    body=RequestBody("RevokeSessionsRequest", RevokeSessionsBody),
+    answer=sa.SessionsRevoked,
+    answer_description="How many sessions were ended.",
+    sets_cookie=True,
+    errors=(*BODY_ERRORS, e.NOT_LOGGED_IN, e.CROSS_ORIGIN_REFUSED, e.NOT_FOUND, e.UNAVAILABLE),
+)
 
 ACCOUNT = ("accounts", "cookies", "clients", "idempotency")
+SESSIONS = (*ACCOUNT, "session_list")
 # Path (also the route's name), handler, the dependencies its initialize() takes, operations.
 ROUTES = (
     Route("/fact", FactorialHandler, ("factorials",), (GET_FACTORIAL,)),
@@ -266,6 +299,8 @@ ROUTES = (
     Route("/logout", accounts.LogoutHandler, ACCOUNT, (LOGOUT,)),
     Route("/account/info", accounts.AccountInfoHandler, ACCOUNT, (ACCOUNT_INFO,)),
     Route("/account/edit", accounts.AccountEditHandler, ACCOUNT, (ACCOUNT_EDIT,)),
+    Route("/account/sessions", sessions.SessionsHandler, SESSIONS, (LIST_SESSIONS,)),
+    Route("/account/sessions/revoke", sessions.RevokeSessionsHandler, SESSIONS, (REVOKE_SESSIONS,)),
     Route(
         "/account/avatar",
         AccountAvatarHandler,

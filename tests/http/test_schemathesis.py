@@ -44,7 +44,14 @@ CHECKS = [
     negative_data_rejection,
 ]
 EXAMPLES = 20
-SECURED = {"/logout", "/account/info", "/account/edit", "/account/avatar"}
+SECURED = {
+    "/logout",
+    "/account/info",
+    "/account/edit",
+    "/account/avatar",
+    "/account/sessions",
+    "/account/sessions/revoke",
+}
 PASSWORD = "Fuzz-account-" + secrets.token_hex(8)
 
 
