@@ -161,14 +161,20 @@ async def test_session_endpoints_answer_503_fast_while_redis_is_down_and_recover
     own_redis.stop()
     assert own_redis.pid_file is not None
     assert (own_redis.pid_file.parent / "dump.rdb").exists() == bool(save_points)
+    bodies: dict[str, object] = {
+        "/login": {"username": "alice", "password": PASSWORD},
+        "/account/sessions/revoke": {"all": True},
+    }
     for method, path in (
         ("GET", "/isLogined"),
         ("GET", "/account/info"),
+        ("GET", "/account/sessions"),
+        ("POST", "/account/sessions/revoke"),
         ("POST", "/logout"),
         ("POST", "/login"),
     ):
         started = time.monotonic()
-        body = {"username": "alice", "password": PASSWORD} if path == "/login" else None
+        body = bodies.get(path)
         reply = await api.request(method, path, body, token=token)
         assert time.monotonic() - started < 1.5
         assert (reply.status, reply.code) == (503, 10), path
