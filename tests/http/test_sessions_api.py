@@ -342,3 +342,23 @@ async def test_a_login_without_a_user_agent_lists_null(api: Api, start: Start) -
     me.token = login.body["token"]
     (listed,) = await me.listed()
     assert listed["user_agent"] is None
+
+
+async def test_a_request_records_its_use_at_most_once_a_minute(
+    api: Api, start: Start, redis_direct: redis_sync.Redis
+) -> None:
+    await register(api, "alice")
+    me = await start("alice", "token")
+    assert me.token is not None
+    key = session_redis_key(me.token)
+    record = json.loads(redis_direct.get(key) or b"{}")
+    record["last_used_at"] -= 61
+    redis_direct.set(key, json.dumps(record), keepttl=True)
+    before = time.time()
+    assert await me.alive()
+    used = json.loads(redis_direct.get(key) or b"{}")["last_used_at"]
+    assert used >= before
+    assert await me.alive()
+    assert json.loads(redis_direct.get(key) or b"{}")["last_used_at"] == used, "within the minute"
+    (listed,) = await me.listed()
+    assert abs(iso_seconds(listed["last_used_at"]) - used) < 0.001
