@@ -29,6 +29,7 @@ from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
 from factsvc.services import user_agents
+from factsvc.services.account_deletion import AccountDeletionService
 from factsvc.services.accounts import AccountService
 from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.avatars import AvatarService
@@ -62,6 +63,8 @@ class Services:
     # None only in tests that serve no avatar route.
     avatars: AvatarService | None = None
     avatar_store: AvatarStore | None = None
+    # None only in tests that serve no account deletion.
+    account_deletion: AccountDeletionService | None = None
     # None only in tests that serve no sessions route.
     session_list: SessionListService | None = None
 
@@ -87,6 +90,7 @@ def make_app(
         ),
         "clients": clients,
         "idempotency": services.idempotency,
+        "account_deletion": services.account_deletion,
         "avatars": services.avatars,
         "session_list": services.session_list,
         "uploads": upload_policy(settings),
@@ -247,6 +251,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             limiter=limiter,
             metrics=metrics,
         )
+        account_deletion = AccountDeletionService(
+            store=account_store,
+            hasher=hasher,
+            sessions=sessions,
+            limiter=limiter,
+            per_account=attempt_limits(settings).per_account,
+            avatars=avatar_store,
+            idempotency=idempotency,
+        )
         readiness = ReadinessService(
             {
                 "redis": lambda: redis_client.writable(redis),
@@ -264,6 +277,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             idempotency=idempotency,
             avatars=avatars,
             avatar_store=avatar_store,
+            account_deletion=account_deletion,
             session_list=SessionListService(sessions),
         )
 

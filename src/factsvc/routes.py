@@ -17,6 +17,7 @@ from factsvc.api_schema.operation import (
 )
 from factsvc.api_schema.parameters import FactQuery
 from factsvc.handlers import accounts, sessions
+from factsvc.handlers.account_deletion import AccountDeletionHandler
 from factsvc.handlers.avatars import AccountAvatarHandler, AvatarFileHandler
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
@@ -25,6 +26,7 @@ from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.services.avatar_image import ACCEPTED_MEDIA_TYPES, THUMBNAIL_MEDIA_TYPE
 from factsvc.services.avatar_store import AVATAR_ID
 from factsvc.services.bodies import AccountEditBody, LoginBody, RegisterBody
+from factsvc.services.deletion_body import AccountDeletionBody
 from factsvc.services.revoke_body import RevokeSessionsBody
 
 BODY_ERRORS = (e.BAD_REQUEST, e.PAYLOAD_TOO_LARGE, e.UNSUPPORTED_MEDIA_TYPE)
@@ -283,6 +285,31 @@ REVOKE_SESSIONS = Operation(
     sets_cookie=True,
     errors=(*BODY_ERRORS, e.NOT_LOGGED_IN, e.CROSS_ORIGIN_REFUSED, e.NOT_FOUND, e.UNAVAILABLE),
 )
+ACCOUNT_DELETE = Operation(
+    "post",
+    "accountDelete",
+    "Delete the account, its avatar and every session",
+    description="Needs the account's password (a wrong one counts against the same limit as "
+    "failed logins). Final: afterwards a login fails as for an unknown user, and the username "
+    "is free for a new account, which shares nothing with this one. The carried cookie is "
+    "expired. A 503 may come after the sessions were ended: log in again and retry.",
+    tag="accounts",
+    security=Security.SESSION,
+    body=RequestBody("DeleteAccountRequest", AccountDeletionBody),
+    answer=r.AccountDeleted,
+    answer_description="Deleted.",
+    sets_cookie=True,
+    idempotent=True,
+    errors=(
+        *BODY_ERRORS,
+        e.NOT_LOGGED_IN,
+        e.DELETE_FORBIDDEN,
+        e.IN_PROGRESS,
+        e.KEY_REUSED,
+        e.TOO_MANY_REQUESTS,
+        e.UNAVAILABLE,
+    ),
+)
 
 ACCOUNT = ("accounts", "cookies", "clients", "idempotency")
 SESSIONS = (*ACCOUNT, "session_list")
@@ -299,6 +326,12 @@ ROUTES = (
     Route("/logout", accounts.LogoutHandler, ACCOUNT, (LOGOUT,)),
     Route("/account/info", accounts.AccountInfoHandler, ACCOUNT, (ACCOUNT_INFO,)),
     Route("/account/edit", accounts.AccountEditHandler, ACCOUNT, (ACCOUNT_EDIT,)),
+    Route(
+        "/account/delete",
+        AccountDeletionHandler,
+        (*ACCOUNT, "account_deletion"),
+        (ACCOUNT_DELETE,),
+    ),
     Route("/account/sessions", sessions.SessionsHandler, SESSIONS, (LIST_SESSIONS,)),
     Route("/account/sessions/revoke", sessions.RevokeSessionsHandler, SESSIONS, (REVOKE_SESSIONS,)),
     Route(

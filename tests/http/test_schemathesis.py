@@ -48,6 +48,7 @@ SECURED = {
     "/logout",
     "/account/info",
     "/account/edit",
+    "/account/delete",
     "/account/avatar",
     "/account/sessions",
     "/account/sessions/revoke",

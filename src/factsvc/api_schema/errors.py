@@ -149,6 +149,11 @@ EDIT_FORBIDDEN = ErrorResponse(
     (domain.WrongOldPassword, domain.CrossOriginRefused),
     "Wrong `old_password` (code 1001), or a state change from an untrusted origin (code 5).",
 )
+DELETE_FORBIDDEN = ErrorResponse(
+    "DeleteForbidden",
+    (domain.WrongOldPassword, domain.CrossOriginRefused),
+    "Wrong `password` (code 1001), or a state change from an untrusted origin (code 5).",
+)
 NOT_FOUND = ErrorResponse(
     "NotFound",
     (domain.NotFound,),
@@ -250,6 +255,7 @@ ERROR_RESPONSES = (
     BAD_CREDENTIALS,
     CROSS_ORIGIN_REFUSED,
     EDIT_FORBIDDEN,
+    DELETE_FORBIDDEN,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     DUPLICATE,
