@@ -376,6 +376,11 @@ def test_metadata_the_encoder_would_write_is_caught_before_it_is_returned(
         thumbnail(tmp_path, images.png(), "image/png")
 
 
+def test_a_file_that_cannot_be_read_is_the_servers_error_not_a_refusal(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        make_thumbnail(str(tmp_path / "gone"), "image/png", max_pixels=MAX_PIXELS, size=SIZE)
+
+
 def test_a_refusal_survives_pickling_with_its_reason() -> None:
     refused = pickle.loads(pickle.dumps(ImageRefused("is not a PNG image")))  # noqa: S301
 

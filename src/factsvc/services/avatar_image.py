@@ -6,6 +6,7 @@ import io
 import struct
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import BinaryIO
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
@@ -70,11 +71,20 @@ def make_thumbnail(path: str, media_type: str, *, max_pixels: int, size: int) ->
     if pillow_format is None:
         raise ImageRefused("is not of an accepted image type")
     name = _FORMAT_NAMES[pillow_format]
+    # Opened here, outside the handling of decoding errors: a file that cannot be read is the
+    # server's fault (OSError), not the client's.
+    with open(path, "rb") as file:
+        return _decoded_thumbnail(file, pillow_format, name, max_pixels, size)
+
+
+def _decoded_thumbnail(
+    file: BinaryIO, pillow_format: str, name: str, max_pixels: int, size: int
+) -> bytes:
     try:
-        with Image.open(path, formats=[pillow_format]) as image:
+        with Image.open(file, formats=[pillow_format]) as image:
             _check_dimensions(image, max_pixels)
             if pillow_format == "JPEG":
-                _check_scans(path)
+                _check_scans(file)
             return _thumbnail(image, size)
     except ImageRefused:
         raise
@@ -98,11 +108,13 @@ def _check_dimensions(image: Image.Image, max_pixels: int) -> None:
         raise ImageRefused("has no pixels")
 
 
-def _check_scans(path: str) -> None:
+def _check_scans(file: BinaryIO) -> None:
     # Entropy-coded data escapes every 0xFF byte (0xFF 0x00), so 0xFF 0xDA starts a scan, or
     # sits in metadata (an EXIF thumbnail's scans): the count is never too low.
-    with open(path, "rb") as file:
-        scans = file.read().count(_START_OF_SCAN)
+    position = file.tell()
+    file.seek(0)
+    scans = file.read().count(_START_OF_SCAN)
+    file.seek(position)
     if scans > MAX_JPEG_SCANS:
         raise ImageRefused(f"is a progressive JPEG of more than {MAX_JPEG_SCANS} scans")
 
