@@ -16,6 +16,7 @@ from factsvc.app import Services, make_app
 from factsvc.config import Settings
 from factsvc.storage import mongo
 from factsvc.storage.mongo_avatars import MongoAvatarStore
+from tests.support import images
 from tests.support.api import PASSWORD, Api, Reply, session_cookie_name
 from tests.support.credential_races import hold
 from tests.support.servers import ServicesFactory, with_settings
@@ -275,3 +276,18 @@ async def test_over_http_a_login_held_across_the_deletion_opens_no_session(
     assert (refused.status, refused.code) == (401, 1001)
     assert "token" not in refused.body
     assert (await racer.login()).status == 401
+
+
+async def test_an_uploaded_avatar_is_gone_with_the_account(api: Api) -> None:
+    await registered(api)
+    token = (await api.login(session="token")).body["token"]
+    uploaded = await api.request(
+        "PUT", "/account/avatar", raw=images.png(), token=token, content_type="image/png"
+    )
+    assert uploaded.status == 200
+    url = uploaded.body["user"]["avatar_url"]
+    served = await api.client.fetch(api.base_url + url, raise_error=False)
+    assert served.code == 200
+    assert (await api.post("/account/delete", {"password": PASSWORD}, token=token)).status == 200
+    gone = await api.client.fetch(api.base_url + url, raise_error=False)
+    assert gone.code == 404
