@@ -45,6 +45,8 @@ class Spool:
 
     async def write(self, chunk: bytes) -> None:
         """Append `chunk`; nothing once discarded."""
+        if self._discarded:
+            return
         await self._in_thread(self._file.write, chunk)
         self.size += len(chunk)
 
