@@ -3,6 +3,7 @@ the application served over real sockets by pytest-tornado."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import signal
@@ -186,6 +187,19 @@ def settings(
         bcrypt_rounds=4,
         bcrypt_max_pending=64,
     )
+
+
+@pytest.fixture
+def io_loop() -> Iterator[tornado.ioloop.IOLoop]:
+    """pytest-tornado's fixture, without the loop it leaves behind: IOLoop's make_current asks
+    asyncio for the current loop, to restore it afterwards, and asyncio (3.11) makes one when
+    none is set. That loop stayed current, never closed, until a later asyncio.run() dropped it
+    and the garbage collector warned about its sockets in whichever test it then ran."""
+    loop = tornado.ioloop.IOLoop(make_current=False)
+    asyncio.set_event_loop(loop.asyncio_loop)
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close(all_fds=True)
 
 
 @pytest.fixture
