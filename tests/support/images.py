@@ -6,8 +6,9 @@ import functools
 import io
 import struct
 import zlib
+from typing import Literal
 
-from PIL import Image
+from PIL import Image, ImageCms
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
@@ -107,6 +108,28 @@ def jpeg_with_corrupt_exif() -> bytes:
     tiff = b"II*\x00" + struct.pack("<IH", 8, len(entries))
     tiff += b"".join(struct.pack("<HHII", *entry) for entry in entries) + struct.pack("<I", 0)
     return encoded(halves((96, 96), RED, BLUE, "RGB"), "JPEG", exif=b"Exif\x00\x00" + tiff)
+
+
+def icc_swapping_red_and_blue() -> bytes:
+    """An RGB ICC profile: sRGB's, with the red and blue primaries (rXYZ, bXYZ) exchanged, so
+    that pixels stored as pure red are pure blue once the profile is applied."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack_from(">I", profile, 128)  # the tag table follows the header
+    entries = {
+        struct.unpack_from(">4s", profile, 132 + 12 * index)[0]: 132 + 12 * index
+        for index in range(count)
+    }
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    profile[red + 4 : red + 12], profile[blue + 4 : blue + 12] = (
+        profile[blue + 4 : blue + 12],
+        profile[red + 4 : red + 12],
+    )
+    return bytes(profile)
+
+
+def icc_of_another_space(space: Literal["LAB", "XYZ"] = "LAB") -> bytes:
+    """A valid ICC profile of a colour space ("LAB" or "XYZ") that RGB pixels cannot be in."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile(space)).tobytes()
 
 
 def cmyk_jpeg() -> bytes:

@@ -207,21 +207,35 @@ def test_colours_and_transparency_survive_the_conversion(
     assert close_to(image.getpixel((SIZE - 4, SIZE // 2)), right)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("profile", ["sRGB", "unusable"])
-def test_an_embedded_icc_profile_is_applied_or_dropped_never_copied(
-    tmp_path: Path, profile: str
-) -> None:
-    icc = (
-        ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-        if profile == "sRGB"
-        else b"not a profile" * 16
-    )
-    upload = images.encoded(Image.new("RGB", (64, 48), images.RED), "JPEG", icc_profile=icc)
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
-    output = thumbnail(tmp_path, upload, "image/jpeg")
+
+@pytest.mark.parametrize("pillow_format", ["JPEG", "PNG"])
+@pytest.mark.parametrize(
+    ("make_profile", "seen"),
+    [
+        (srgb_profile, images.RED),
+        (images.icc_swapping_red_and_blue, images.BLUE),
+        (lambda: images.icc_of_another_space("LAB"), images.RED),
+        (lambda: images.icc_of_another_space("XYZ"), images.RED),
+        (lambda: b"not a profile" * 16, images.RED),
+    ],
+    ids=["sRGB", "red and blue swapped", "LAB", "XYZ", "not a profile"],
+)
+def test_an_embedded_icc_profile_is_applied_or_dropped_never_copied(
+    tmp_path: Path,
+    pillow_format: str,
+    make_profile: Callable[[], bytes],
+    seen: tuple[int, int, int],
+) -> None:
+    red = Image.new("RGB", (64, 48), images.RED)
+    upload = images.encoded(red, pillow_format, icc_profile=make_profile())
+
+    output = thumbnail(tmp_path, upload, f"image/{pillow_format.lower()}")
 
     assert set(images.webp_chunks(output)) <= PIXEL_CHUNKS
-    assert close_to(decoded(output).getpixel((SIZE // 2, SIZE // 2)), images.RED)  # type: ignore[arg-type]
+    assert close_to(decoded(output).getpixel((SIZE // 2, SIZE // 2)), seen)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,7 @@ def _to_srgb(image: Image.Image, icc_profile: object) -> Image.Image:
             converted = ImageCms.profileToProfile(
                 image, source, ImageCms.createProfile("sRGB"), outputMode=output_mode
             )
-        except (OSError, ValueError, TypeError):
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             pass  # an unusable profile is dropped: the colours are then taken as sRGB
         else:
             if converted is not None:
