@@ -3,6 +3,7 @@ the proxy and never a client's own X-Forwarded-For, and a rolling restart that l
 
 from __future__ import annotations
 
+import http.client
 import re
 import shutil
 import signal
@@ -27,6 +28,7 @@ from tests.nginx.conftest import (
     nginx_access_log,
 )
 from tests.nginx.loopback_client import bearer, call, login
+from tests.support import images
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -84,6 +86,33 @@ def test_a_session_made_through_one_instance_works_on_the_other(
         assert answer.status == 200
         assert answer.header("X-Request-ID") == rid
     assert upstreams_of(cluster, ids) == instance_addresses(cluster)
+
+
+def served_type(port: int, path: str) -> tuple[int, str | None]:
+    """GET `path` from LOOPBACK:`port`: the status and Content-Type (an image, not JSON)."""
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.headers.get("Content-Type")
+    finally:
+        connection.close()
+
+
+def test_an_avatar_uploaded_through_nginx_is_served_by_every_instance(
+    cluster: Cluster, username: str
+) -> None:
+    token = login(cluster.port, username).body["token"]
+    image = images.noise_png()
+    # 1 MiB: past HTTP_MAX_BODY_BYTES, which nginx's own limit is everywhere but here.
+    padded = image + bytes((1 << 20) - len(image))
+    upload = bearer(token) | {"Content-Type": "image/png"}
+    answer = call(cluster.port, "PUT", "/account/avatar", raw=padded, headers=upload)
+    assert answer.status == 200, answer.body
+    url = answer.body["user"]["avatar_url"]
+    for port in (cluster.port, *(instance.port for instance in cluster.instances)):
+        assert served_type(port, url) == (200, "image/webp")
 
 
 def test_the_instances_share_the_cache_server_and_keep_state_apart(

@@ -83,6 +83,15 @@ def test_a_body_of_the_service_limit_passes_and_a_larger_one_is_413(nginx: Manag
     assert_envelope(call(nginx.port, "POST", "/login", raw=b"x" * (MAX_BODY + 1)), 413, 3)
 
 
+def test_an_avatar_of_its_own_limit_passes_and_a_larger_one_is_413(nginx: ManagedServer) -> None:
+    limit = SETTINGS.avatar_max_bytes
+    upload = {"Content-Type": "image/png"}
+    passed = call(nginx.port, "PUT", "/account/avatar", raw=b"x" * limit, headers=upload)
+    assert passed.status == 502
+    refused = call(nginx.port, "PUT", "/account/avatar", raw=b"x" * (limit + 1), headers=upload)
+    assert_envelope(refused, 413, 3)
+
+
 def test_a_head_within_the_service_limit_passes_and_a_larger_one_is_431(
     nginx: ManagedServer,
 ) -> None:

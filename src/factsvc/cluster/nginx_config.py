@@ -145,6 +145,9 @@ def _error_page(raised: int, kind: ErrorKind, retry_after: int | None, cors: boo
         f"error_page {raised} {redirect}{path};",
         f"location = {path} {{",
         f"{INDENT}internal;",
+        # The request's own location judged its body; an upload it let through (up to
+        # AVATAR_MAX_BYTES) must get this answer, not a 413 for the page's own limit.
+        f"{INDENT}client_max_body_size 0;",
         f'{INDENT}default_type "application/json; charset=UTF-8";',
         *(f"{INDENT}add_header {header} always;" for header in headers),
         f"{INDENT}return {kind.status} '{{{fields}}}';",
@@ -180,6 +183,7 @@ def render(settings: Settings, site: Site, *, notice: str = "") -> str:
         "next_upstream_tries": str(NEXT_UPSTREAM_TRIES),
         "read_timeout_seconds": str(proxy_read_timeout_seconds(settings)),
         "max_body_bytes": str(settings.http_max_body_bytes),
+        "avatar_max_bytes": str(settings.avatar_max_bytes),
         "max_header_bytes": str(settings.http_max_header_bytes),
         "body_timeout_seconds": f"{settings.http_body_timeout_seconds:g}",
         "idle_timeout_seconds": f"{settings.http_idle_timeout_seconds:g}",
