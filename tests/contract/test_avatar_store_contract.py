@@ -18,7 +18,7 @@ pytestmark = pytest.mark.gen_test(timeout=30)
 
 WEBP = "image/webp"
 ALICE, BOB = "0123456789abcdef01234567", "0123456789abcdef01234568"
-ABSENT_ID = "0" * 24  # well formed, never given out
+ABSENT_ID = "0" * 32  # well formed, never given out
 
 
 @pytest.fixture(params=["fake", "mongodb"])
@@ -50,7 +50,16 @@ async def test_a_stored_file_is_read_back_whole_under_a_new_id(
     assert await avatars.store.open(second) == AvatarFile(b"small", WEBP)
 
 
-@pytest.mark.parametrize("avatar_id", [ABSENT_ID, "not-an-id", "", "0" * 25, "A" * 24, "../x"])
+async def test_ids_cannot_be_walked_from_one_to_the_next(avatars: Subject[AvatarStore]) -> None:
+    # GET /avatars/{id} needs no session: ids given out one after another must share nothing
+    # a client could count from (ObjectIds of one second share their first 8 hex digits).
+    ids = [await avatars.store.put(ALICE, b"x", WEBP) for _ in range(8)]
+    assert all(AVATAR_ID.fullmatch(avatar_id) for avatar_id in ids)
+    assert len({avatar_id[:8] for avatar_id in ids}) == len(ids)
+    assert len({avatar_id[-8:] for avatar_id in ids}) == len(ids)
+
+
+@pytest.mark.parametrize("avatar_id", [ABSENT_ID, "not-an-id", "", "0" * 33, "A" * 32, "../x"])
 async def test_an_unknown_or_malformed_id_opens_nothing(
     avatars: Subject[AvatarStore], avatar_id: str
 ) -> None:

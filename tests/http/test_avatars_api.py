@@ -367,9 +367,9 @@ async def test_an_unchanged_avatar_is_304(
 @pytest.mark.parametrize(
     "path",
     [
-        "/avatars/" + "0" * 24,
+        "/avatars/" + "0" * 32,
         "/avatars/xyz",
-        "/avatars/" + "A" * 24,
+        "/avatars/" + "A" * 32,
         "/avatars/",
         "/avatars/%2e%2e",
     ],

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-
 from factsvc.errors import DependencyUnavailable
-from factsvc.services.avatar_store import AvatarFile
+from factsvc.services.avatar_store import AvatarFile, new_avatar_id
 
 
 class FakeAvatarStore:
@@ -16,7 +14,6 @@ class FakeAvatarStore:
         self.files: dict[str, tuple[str, AvatarFile]] = {}
         self.available = True
         self.fail_puts = False
-        self._ids = itertools.count(1)
 
     def _check(self) -> None:
         if not self.available:
@@ -30,7 +27,7 @@ class FakeAvatarStore:
         self._check()
         if self.fail_puts:
             raise DependencyUnavailable({"mongodb": "unavailable"})
-        avatar_id = f"{next(self._ids):024x}"
+        avatar_id = new_avatar_id()
         self.files[avatar_id] = (owner, AvatarFile(data, media_type))
         return avatar_id
 

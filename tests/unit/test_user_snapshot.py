@@ -37,8 +37,8 @@ def test_a_record_survives_json_and_gives_back_the_same_user() -> None:
 
 
 def test_the_avatar_survives_a_record() -> None:
-    user = replace(USER, avatar_id="abcdef0123456789abcdef01")
-    assert to_record(user)["avatar"] == "abcdef0123456789abcdef01"
+    user = replace(USER, avatar_id="abcdef0123456789abcdef0123456789")
+    assert to_record(user)["avatar"] == "abcdef0123456789abcdef0123456789"
     assert from_record(json.loads(json.dumps(to_record(user)))) == user
 
 

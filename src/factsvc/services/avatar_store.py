@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-# An avatar's id: a MongoDB ObjectId in lowercase hex, as GET /avatars/{id} takes it.
-AVATAR_ID = re.compile(r"[0-9a-f]{24}")
+# Random, not a MongoDB ObjectId: GET /avatars/{id} needs no session, and one process's
+# ObjectIds follow each other, so one's own avatar id led to everyone's uploads around it.
+AVATAR_ID_BYTES = 16
+# An avatar's id: AVATAR_ID_BYTES random bytes in lowercase hex, as GET /avatars/{id} takes it.
+AVATAR_ID = re.compile(f"[0-9a-f]{{{2 * AVATAR_ID_BYTES}}}")
+
+
+def new_avatar_id() -> str:
+    """A fresh avatar id: AVATAR_ID_BYTES bytes from `secrets` in lowercase hex (AVATAR_ID)."""
+    return secrets.token_hex(AVATAR_ID_BYTES)
 
 
 @dataclass(frozen=True)
@@ -20,7 +29,7 @@ class AvatarFile:
 
 class AvatarStore(Protocol):
     """Avatar files, each owned by one user (a user id) and named by an id that the store
-    gives out (AVATAR_ID's shape), never reused. Every method raises DependencyUnavailable
+    gives out (new_avatar_id), never reused. Every method raises DependencyUnavailable
     when the store cannot be reached."""
 
     async def put(self, owner: str, data: bytes, media_type: str) -> str:

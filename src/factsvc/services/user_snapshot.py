@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from factsvc.services.avatar_store import AVATAR_ID
 from factsvc.services.users import User, iso_utc
 
 VERSION = 1
@@ -16,7 +16,6 @@ LEGACY_TIMES = ("create_time", "update_time")
 # Added within version 1: a record without it (written before avatars) holds no avatar, and a
 # reader that predates it ignores it.
 AVATAR = "avatar"
-_AVATAR_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def to_record(user: User) -> dict[str, object]:
@@ -49,7 +48,7 @@ def from_record(record: object) -> User | None:
     if not all(isinstance(text, str) for text in texts) or None in moments:
         return None
     avatar = record.get(AVATAR)
-    if avatar is not None and not (isinstance(avatar, str) and _AVATAR_ID.fullmatch(avatar)):
+    if avatar is not None and not (isinstance(avatar, str) and AVATAR_ID.fullmatch(avatar)):
         return None
     user_id, username, nickname, gender = (str(text) for text in texts)
     created, updated = (moment for moment in moments if moment is not None)

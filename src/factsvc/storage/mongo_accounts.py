@@ -17,7 +17,7 @@ from factsvc.storage.mongo_errors import MongoErrors, mongo_errors
 
 USERNAME_INDEX = "username_unique"
 VERSION = "credential_version"
-AVATAR = "avatar_id"  # the GridFS file's ObjectId, absent when the user has no avatar
+AVATAR = "avatar_id"  # the GridFS file's id (AVATAR_ID), absent when the user has no avatar
 # A second insert of a username breaks USERNAME_INDEX: the client hears that the name is taken.
 _insert_errors = MongoErrors(unique_field="username")
 
@@ -140,7 +140,7 @@ class MongoAccountStore:
         if avatar_id is None:
             update["$unset"] = {AVATAR: ""}
         else:
-            update["$set"][AVATAR] = ObjectId(avatar_id)
+            update["$set"][AVATAR] = avatar_id
         with mongo_errors:
             # The document as it was: the avatar it replaced is known from this write alone.
             before = await self._users.find_one_and_update(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bson import ObjectId
 from gridfs.errors import CorruptGridFile, NoFile
 
-from factsvc.services.avatar_store import AVATAR_ID, AvatarFile
+from factsvc.services.avatar_store import AVATAR_ID, AvatarFile, new_avatar_id
 from factsvc.storage.mongo import MongoClient, collection, gridfs_bucket
 from factsvc.storage.mongo_errors import mongo_errors
 
@@ -36,26 +35,26 @@ class MongoAvatarStore:
     async def put(self, owner: str, data: bytes, media_type: str) -> str:
         await self.ensure_indexes()
         # Named here, so that the chunks of an upload that failed can be found and removed.
-        file_id = ObjectId()
+        file_id = new_avatar_id()
         metadata = {"owner": owner, "contentType": media_type}
         try:
             with mongo_errors:
                 await self._bucket.upload_from_stream_with_id(
-                    file_id, str(file_id), data, metadata=metadata
+                    file_id, file_id, data, metadata=metadata
                 )
         except BaseException:
             # The driver aborts an upload that fails (its chunks removed) when it still can;
             # removing again covers a files document written whose answer was lost.
             await self._remove(file_id, suppress=True)
             raise
-        return str(file_id)
+        return file_id
 
     async def open(self, avatar_id: str) -> AvatarFile | None:
         if not AVATAR_ID.fullmatch(avatar_id):
             return None
         try:
             with mongo_errors:
-                stream = await self._bucket.open_download_stream(ObjectId(avatar_id))
+                stream = await self._bucket.open_download_stream(avatar_id)
                 data: bytes = await stream.read()
         except (NoFile, CorruptGridFile):
             # CorruptGridFile: the files document was read, but its chunks were deleted meanwhile
@@ -66,7 +65,7 @@ class MongoAvatarStore:
 
     async def delete(self, avatar_id: str) -> None:
         if AVATAR_ID.fullmatch(avatar_id):
-            await self._remove(ObjectId(avatar_id))
+            await self._remove(avatar_id)
 
     async def delete_owned_by(self, owner: str) -> None:
         with mongo_errors:
@@ -74,7 +73,7 @@ class MongoAvatarStore:
         for file_id in owned:
             await self._remove(file_id)
 
-    async def _remove(self, file_id: ObjectId, *, suppress: bool = False) -> None:
+    async def _remove(self, file_id: str, *, suppress: bool = False) -> None:
         try:
             with mongo_errors:
                 # The files document first, then the chunks; NoFile once neither is left.
