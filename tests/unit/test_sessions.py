@@ -144,6 +144,16 @@ async def test_the_last_use_is_written_back_at_most_once_a_minute() -> None:
     assert store.records[session.key]["last_used_at"] == clock.now
 
 
+async def test_a_new_session_was_last_used_when_it_was_opened() -> None:
+    clock = Clock()
+    sessions, store = timed_service(clock)
+    started_at = sessions.now()
+    clock.now += 0.9  # the login's bcrypt, and its wait for a place
+    session = await sessions.create("u1", {}, started_at=started_at)
+    assert (session.created_at, session.last_used_at) == (started_at, started_at)
+    assert store.records[session.key]["last_used_at"] == started_at
+
+
 async def test_writing_back_the_last_use_never_undoes_a_concurrent_write() -> None:
     clock = Clock()
     sessions, store = timed_service(clock)

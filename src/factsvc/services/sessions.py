@@ -105,15 +105,16 @@ class SessionService:
         known); its absolute lifetime counts from started_at (now() taken before the
         credential was read) when given. Raises CredentialsReplaced when that version has been
         retired (retire_credential)."""
-        now = self._clock()
+        created_at = self._clock() if started_at is None else started_at
         session = Session(
             token=new_token(user_id),
             user_id=user_id,
-            created_at=now if started_at is None else started_at,
+            created_at=created_at,
             user_snapshot=dict(user_snapshot),
             credential_version=credential_version,
             opened_by=opened_by or OpenedBy(),
-            last_used_at=now,
+            # Not the moment of the save: a login's own hashing would show as a later use.
+            last_used_at=created_at,
         )
         ttl = min(self._idle, self._remaining(session.created_at))
         fence = await self._store.save(
