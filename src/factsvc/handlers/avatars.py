@@ -31,17 +31,22 @@ AVATAR_HEADERS = {
     "Cross-Origin-Resource-Policy": "cross-origin",
     "X-Content-Type-Options": "nosniff",
 }
+# The slowest upload still read whole (16 KiB/s, 128 kbit/s: a weak mobile uplink), so that
+# AVATAR_MAX_BYTES may take longer than HTTP_BODY_TIMEOUT_SECONDS, which is sized for JSON.
+MIN_UPLOAD_BYTES_PER_SECOND = 16 << 10
 
 
 @dataclass(frozen=True)
 class UploadPolicy:
     """Bodies of PUT /account/avatar: at most `max_bytes` (AVATAR_MAX_BYTES), spooled in
     `directory` (PATH_UPLOAD); past the limit the connection reads and drops up to
-    `discarded_bytes` more after the 413, then closes."""
+    `discarded_bytes` more after the 413, then closes. A body not whole `body_timeout_seconds`
+    after its headers is dropped with its connection (Tornado's body timeout)."""
 
     max_bytes: int
     directory: Path
     discarded_bytes: int
+    body_timeout_seconds: float
 
 
 def upload_media_type(content_type: str | None) -> str:
@@ -88,10 +93,13 @@ class AccountAvatarHandler(AccountHandler):
             return
         self._media_type = upload_media_type(self.header("Content-Type"))
         # The server's own cap is HTTP_MAX_BODY_BYTES's; this body may be larger.
-        self.request.connection.set_max_body_size(  # type: ignore[union-attr]
+        connection = self.request.connection
+        connection.set_max_body_size(  # type: ignore[union-attr]
             self._uploads.max_bytes + self._uploads.discarded_bytes
         )
         await self._avatars.admit_upload(self.session_token())
+        # Only now, for a session's counted upload: a refused one keeps the short timeout.
+        connection.set_body_timeout(self._uploads.body_timeout_seconds)  # type: ignore[union-attr]
         self._spool = await Spool.create(self._uploads.directory)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
