@@ -50,6 +50,12 @@ class DependencyUnavailable(FactsvcError):
         return {"dependencies": self.states}
 
 
+class DeletionInterrupted(DependencyUnavailable):
+    """An account deletion stopped by an outage once it had begun ending the user's sessions:
+    the account may remain, without them. `retry_after_seconds` is when a login may open one
+    again (the credential fence's change time), to delete again with it."""
+
+
 class Overloaded(FactsvcError):
     """Too much CPU-heavy work is already queued; the client should retry later."""
 

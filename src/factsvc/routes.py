@@ -292,7 +292,8 @@ ACCOUNT_DELETE = Operation(
     description="Needs the account's password (a wrong one counts against the same limit as "
     "failed logins). Final: afterwards a login fails as for an unknown user, and the username "
     "is free for a new account, which shares nothing with this one. The carried cookie is "
-    "expired. A 503 may come after the sessions were ended: log in again and retry.",
+    "expired. A 503 may come after the sessions were ended: then the cookie is expired too, "
+    "and Retry-After says when a login opens a session again, to delete again with it.",
     tag="accounts",
     security=Security.SESSION,
     body=RequestBody("DeleteAccountRequest", AccountDeletionBody),

@@ -14,6 +14,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app
 from factsvc.config import Settings
+from factsvc.errors import DependencyUnavailable
 from factsvc.storage import mongo
 from factsvc.storage.mongo_avatars import MongoAvatarStore
 from tests.support import images
@@ -291,3 +292,30 @@ async def test_an_uploaded_avatar_is_gone_with_the_account(api: Api) -> None:
     assert (await api.post("/account/delete", {"password": PASSWORD}, token=token)).status == 200
     gone = await api.client.fetch(api.base_url + url, raise_error=False)
     assert gone.code == 404
+
+
+async def test_an_outage_part_way_is_503_with_time_to_log_in_again_and_the_cookie_expired(
+    api: Api, services: Services, app_settings: Settings, users: Any, monkeypatch: Any
+) -> None:
+    await registered(api)
+    assert (await api.login(session="cookie")).status == 200
+
+    async def unavailable(owner: str) -> None:
+        raise DependencyUnavailable({"mongodb": "unavailable"})
+
+    monkeypatch.setattr(services.avatar_store, "delete_owned_by", unavailable)
+    interrupted = await api.post("/account/delete", {"password": PASSWORD})
+    assert interrupted.status == 503
+    assert interrupted.body["code"] == 10
+    # The sessions are gone: the client logs in again once the fence lets it, not in 1 s.
+    retry_after = int(interrupted.headers["Retry-After"])
+    assert retry_after > 2 * app_settings.mongodb_timeout_ms / 1000
+    assert interrupted.body["retry_after"] == retry_after
+    assert expires(interrupted, session_cookie_name(app_settings))
+    assert users.find_one({"username": "alice"}) is not None
+
+    monkeypatch.undo()
+    await asyncio.sleep(retry_after)
+    assert (await api.login(session="cookie")).status == 200
+    assert (await api.post("/account/delete", {"password": PASSWORD})).status == 200
+    assert users.find_one({"username": "alice"}) is None

@@ -9,6 +9,7 @@ import pytest
 
 from factsvc.errors import (
     BadCredentials,
+    DeletionInterrupted,
     DependencyUnavailable,
     InvalidInput,
     NotAuthenticated,
@@ -45,6 +46,7 @@ class World:
         sessions = SessionService(
             self.session_store, idle_seconds=600, absolute_seconds=3600, clock=self.clock
         )
+        self.deletion_sessions = sessions
         limits = AttemptLimits(
             per_account=Limit("a", ACCOUNT_LIMIT, 3600),
             per_client=Limit("c", 50, 900),
@@ -248,6 +250,23 @@ async def test_without_mongodb_the_deletion_is_unavailable_and_changes_nothing()
     world.store.available = True
     assert len(world.avatars.owned_by(user_id)) == 1
     assert (await world.accounts.info(token)).id == user_id
+
+
+async def test_an_outage_after_the_sessions_ended_says_when_a_login_works_again() -> None:
+    world = World()
+    user_id = await world.register()
+    token = await world.login()
+    world.avatars.available = False
+    with pytest.raises(DeletionInterrupted) as interrupted:
+        await world.delete(token)
+    world.avatars.available = True
+    assert await world.deletion_sessions.resolve(token) is None
+    with pytest.raises(BadCredentials):
+        await world.login()  # the fence's change time: a login is refused
+    await world.clock.advance(interrupted.value.retry_after_seconds)
+    await world.delete(await world.login())
+    assert user_id not in world.store.documents
+    assert world.avatars.owned_by(user_id) == set()
 
 
 async def test_a_deletion_is_a_security_event(caplog: pytest.LogCaptureFixture) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from factsvc.errors import DeletionInterrupted
 from factsvc.handlers.accounts import AccountHandler, success
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.session_cookie import CookiePolicy
@@ -38,7 +39,13 @@ class AccountDeletionHandler(AccountHandler):
         await self.respond_once(session_scope(token), body, lambda: self._delete(token, body))
 
     async def _delete(self, token: str | None, body: Mapping[str, object]) -> Outcome:
-        await self._deletion.delete(token, body)
+        try:
+            await self._deletion.delete(token, body)
+        except DeletionInterrupted:
+            # Its session may be gone: the client logs in again after Retry-After, and a
+            # cookie left to name it could never be cleared by a page script (HttpOnly).
+            self.expire_session_cookie()
+            raise
         return success(200, {})
 
     async def write_answer(self, answer: Mapping[str, Any]) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from factsvc.errors import NotAuthenticated, WrongOldPassword
+from factsvc.errors import (
+    DeletionInterrupted,
+    DependencyUnavailable,
+    NotAuthenticated,
+    WrongOldPassword,
+)
 from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
 from factsvc.services.avatar_store import AvatarStore
@@ -25,9 +30,9 @@ class AccountDeletionService:
     """Deletes the account of a session, after checking its password within the per-account
     failure limit (`per_account`, the limit of failed logins and wrong old passwords).
 
-    The steps, in order; each raises DependencyUnavailable when its store fails, and the steps
-    before it stay done (every one is safe to repeat, so a retry after logging in again ends
-    the work):
+    The steps, in order; each raises DependencyUnavailable when its store fails (from step 2 on
+    DeletionInterrupted, whose delay lets a login in again), and the steps before it stay done
+    (every one is safe to repeat, so a retry after logging in again ends the work):
     1. verify the password (a wrong one: WrongOldPassword, counted; over the limit:
        RateLimited). Nothing is changed yet.
     2. end every session of the user and fence the credential (SessionService.retire_credential)
@@ -68,7 +73,8 @@ class AccountDeletionService:
     async def delete(self, token: str | None, body: Mapping[str, object]) -> None:
         """Delete the account of the session `token` names, given an AccountDeletionBody
         mapping. Raises NotAuthenticated, InvalidInput, WrongOldPassword, RateLimited,
-        Overloaded or DependencyUnavailable (see the class for what each step leaves)."""
+        Overloaded, DependencyUnavailable or DeletionInterrupted (see the class for what each
+        step leaves)."""
         session = await self._sessions.resolve(token)
         if session is None:
             raise NotAuthenticated()
@@ -89,12 +95,18 @@ class AccountDeletionService:
         await self._limiter.clear(*account_limit)
 
         fence = stored.credential_version + FENCE_GAP
-        await self._sessions.retire_credential(user_id, fence - 1)
-        if self._idempotency is not None:
-            await self._idempotency.forget(registration_scope_of(stored.user.username))
-        await self._avatars.delete_owned_by(user_id)
-        await self._sessions.retire_credential(user_id, fence)
-        deleted = await self._store.delete(user_id, below_version=fence + 1)
+        try:
+            await self._sessions.retire_credential(user_id, fence - 1)
+            if self._idempotency is not None:
+                await self._idempotency.forget(registration_scope_of(stored.user.username))
+            await self._avatars.delete_owned_by(user_id)
+            await self._sessions.retire_credential(user_id, fence)
+            deleted = await self._store.delete(user_id, below_version=fence + 1)
+        except DependencyUnavailable as outage:
+            # The request's session may be gone with the others: a retry of it would get 401,
+            # and a login within the fence's change time a wrong password's 401.
+            retry_after = max(outage.retry_after_seconds, self._sessions.change_seconds + 1)
+            raise DeletionInterrupted(outage.states, retry_after) from outage
         # Not deleted by this call and gone: another request of the user deleted it meanwhile.
         if not deleted and await self._store.find_by_id(user_id) is not None:
             security_event("account_deletion_overtaken", user=user_id)

@@ -89,6 +89,12 @@ class SessionService:
         self._change_ms = max(math.ceil(change_seconds * 1000), 1)
         self._clock = clock
 
+    @property
+    def change_seconds(self) -> int:
+        """How long, in whole seconds, a credential's retirement refuses logins with the old
+        credential (retire_credential) while its change may still be storing."""
+        return math.ceil(self._change_ms / 1000)
+
     def now(self) -> float:
         """The sessions' clock, in seconds: what create's started_at is measured on."""
         return self._clock()
@@ -179,7 +185,7 @@ class SessionService:
         await self._store.retire_credentials(
             user_id,
             replaced_version + 1,
-            self._absolute + math.ceil(self._change_ms / 1000),
+            self._absolute + self.change_seconds,
             self._change_ms,
         )
 
