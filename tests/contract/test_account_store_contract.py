@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -283,6 +284,22 @@ async def test_setting_an_avatar_returns_the_user_and_the_avatar_it_replaced(
     stored = await accounts.store.find_by_id(user.id)
     assert stored is not None
     assert stored.user == second.user
+
+
+async def test_concurrent_avatar_changes_each_return_the_avatar_they_replaced(
+    accounts: Subject[AccountStore],
+) -> None:
+    # Each replaced file is deleted by the change that replaced it: one reported twice and
+    # another never would leave a file the user replaced or removed served for good.
+    user = await accounts.store.insert(ALICE)
+    avatars = [f"{number:032x}" for number in range(1, 21)]
+    changes = [accounts.store.set_avatar(user.id, avatar, LATER) for avatar in avatars]
+    changes += [accounts.store.set_avatar(user.id, None, LATER) for _ in range(5)]
+    swaps = await asyncio.gather(*changes)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    replaced = [swap.previous for swap in swaps if swap is not None and swap.previous]
+    assert sorted(replaced) == sorted(set(avatars) - {stored.user.avatar_id})
 
 
 async def test_removing_the_avatar_returns_the_one_removed(accounts: Subject[AccountStore]) -> None:

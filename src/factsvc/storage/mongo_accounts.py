@@ -141,15 +141,21 @@ class MongoAccountStore:
             update["$unset"] = {AVATAR: ""}
         else:
             update["$set"][AVATAR] = avatar_id
-        with mongo_errors:
-            # The document as it was: the avatar it replaced is known from this write alone.
-            before = await self._users.find_one_and_update(
-                {"_id": ObjectId(user_id)}, update, return_document=ReturnDocument.BEFORE
-            )
-        if before is None:
-            return None
-        after = {**before, "update_time": now, AVATAR: avatar_id}
-        return AvatarSwap(_account(after).user, _avatar_of(before))
+        key = {"_id": ObjectId(user_id)}
+        # The avatar replaced is the one the write's filter names, not a pre-image: secantusdb
+        # 0.7 (the embedded server) answered concurrent find_one_and_update calls with stale
+        # pre-images, so that a replaced file went undeleted and stayed served.
+        while True:
+            with mongo_errors:
+                current = await self._users.find_one(key, {AVATAR: 1})
+                if current is None:
+                    return None
+                previous = current.get(AVATAR)
+                after = await self._users.find_one_and_update(
+                    {**key, AVATAR: previous}, update, return_document=ReturnDocument.AFTER
+                )
+            if after is not None:
+                return AvatarSwap(_account(after).user, _avatar_of(current))
 
     async def _set(self, query: Mapping[str, Any], fields: Mapping[str, Any]) -> User | None:
         with mongo_errors:
