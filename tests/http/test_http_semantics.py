@@ -15,12 +15,13 @@ from tornado.httpserver import HTTPServer
 
 from factsvc.config import Settings
 from factsvc.routes import ROUTES
+from factsvc.services.avatar_store import AVATAR_ID_BYTES
 from tests.support.api import Api
 
 pytestmark = pytest.mark.gen_test(timeout=30)
 
-# A path parameter ({id}) takes an example of its pattern: 24 zeros fit an avatar id.
-EXAMPLES = [re.sub(r"\{\w+\}", "0" * 24, route.path) for route in ROUTES]
+# A path parameter ({id}) takes an example of its pattern: zeros of an avatar id's length.
+EXAMPLES = [re.sub(r"\{\w+\}", "0" * 2 * AVATAR_ID_BYTES, route.path) for route in ROUTES]
 assert all(re.fullmatch(route.pattern, path) for route, path in zip(ROUTES, EXAMPLES, strict=True))
 GET_ROUTES = [route for route in ROUTES if any(op.method == "get" for op in route.operations)]
 GET_PATHS = [path for route, path in zip(ROUTES, EXAMPLES, strict=True) if route in GET_ROUTES]

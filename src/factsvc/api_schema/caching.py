@@ -15,6 +15,7 @@ from factsvc.handlers.http_caching import (
     NO_STORE,
     fact_entity_tag,
 )
+from factsvc.services.avatar_store import AVATAR_ID
 
 IF_NONE_MATCH_REF = {"$ref": "#/components/parameters/IfNoneMatch"}
 IF_NONE_MATCH = {
@@ -117,6 +118,6 @@ AVATAR_CACHING = Caching(
     "An avatar's bytes never change (a new upload gets a new id): any cache may keep them for "
     "a year and reuse them without asking (`immutable`, RFC 8246).",
     validator="strong",
-    etag_pattern='^"[0-9a-f]{24}"$',
+    etag_pattern=f'^"{AVATAR_ID.pattern}"$',
     vary="`Origin` once CORS_ORIGINS lists origins.",
 )

@@ -11,6 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypeAliasType
 
 from factsvc.api_schema.defaults import MAX_N, SESSION_COOKIE
+from factsvc.services.avatar_store import AVATAR_ID
 from factsvc.services.bodies import Gender, Nickname, StoredUsername
 from factsvc.services.sessions import TOKEN_PATTERN
 from factsvc.services.users import AVATAR_PATH_PREFIX
@@ -44,7 +45,7 @@ class User(Closed):
     create_time: datetime
     update_time: datetime
     avatar_url: str | None = Field(
-        pattern=f"^{AVATAR_PATH_PREFIX}[0-9a-f]{{24}}$",
+        pattern=f"^{AVATAR_PATH_PREFIX}{AVATAR_ID.pattern}$",
         description="The avatar's path (GET /avatars/{id}) relative to the service's root, or "
         "null when the user has none; a new upload gets a new path.",
     )
