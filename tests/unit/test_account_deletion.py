@@ -22,6 +22,7 @@ from factsvc.services.idempotency import IdempotencyService, Outcome, registrati
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
+from factsvc.services.users import now_utc
 from tests.contract.subjects import ManualClock
 from tests.support.fake_avatar_store import FakeAvatarStore
 from tests.support.fake_idempotency_store import FakeIdempotencyStore
@@ -267,6 +268,51 @@ async def test_an_outage_after_the_sessions_ended_says_when_a_login_works_again(
     await world.delete(await world.login())
     assert user_id not in world.store.documents
     assert world.avatars.owned_by(user_id) == set()
+
+
+async def test_an_upload_stored_after_the_avatar_files_went_goes_with_the_account() -> None:
+    # An upload whose session was checked before the deletion ended it stores its file and
+    # names it on the account between the removal of the files and of the account: nothing
+    # would point to that file any more, and it would be served for good.
+    world = World()
+    user_id = await world.register()
+    token = await world.login()
+    remove_files = world.avatars.delete_owned_by
+    landed: list[str] = []
+
+    async def and_then_an_upload_lands(owner: str) -> None:
+        await remove_files(owner)
+        if not landed:
+            landed.append(await world.avatars.put(owner, b"RIFF-late", "image/webp"))
+            assert await world.store.set_avatar(owner, landed[0], now_utc()) is not None
+
+    world.avatars.delete_owned_by = and_then_an_upload_lands  # type: ignore[method-assign]
+    await world.delete(token)
+    assert landed
+    assert user_id not in world.store.documents
+    assert world.avatars.owned_by(user_id) == set()
+
+
+async def test_an_outage_once_the_account_is_deleted_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = World()
+    user_id = await world.register()
+    token = await world.login()
+    remove_files = world.avatars.delete_owned_by
+    calls: list[str] = []
+
+    async def fails_the_second_time(owner: str) -> None:
+        calls.append(owner)
+        if len(calls) > 1:
+            raise DependencyUnavailable({"mongodb": "unavailable"})
+        await remove_files(owner)
+
+    world.avatars.delete_owned_by = fails_the_second_time  # type: ignore[method-assign]
+    await world.delete(token)
+    assert user_id not in world.store.documents
+    assert len(calls) == 2
+    assert f"avatar files of deleted account {user_id} may be left" in caplog.text
 
 
 async def test_a_deletion_is_a_security_event(caplog: pytest.LogCaptureFixture) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from factsvc.errors import (
@@ -24,6 +25,7 @@ from factsvc.services.sessions import SessionService
 # changes move the version one at a time, each with a bcrypt hash and a live session, so none
 # reaches the fence while a deletion runs.
 FENCE_GAP = 1 << 20
+log = logging.getLogger(__name__)
 
 
 class AccountDeletionService:
@@ -47,8 +49,12 @@ class AccountDeletionService:
        was ended in step 4, and none opens after it. An account that reached the fence (a
        session opened at it) is kept, and the request is NotAuthenticated: its own session was
        ended in step 2, and the owner may log in and delete again.
-    The account's document goes last, so that a failure never leaves files or sessions that
-    nothing points to any more."""
+    6. delete the user's avatar files once more: an upload whose session was checked before
+       step 2 may have stored one and named it on the account since step 3. An upload later
+       than this finds no account and removes its own file (AvatarService.replace). A failure
+       here is logged, not raised: the account is gone, and no retry could log in.
+    The account's document goes last but for that sweep, so that a failure never leaves files
+    or sessions that nothing points to any more."""
 
     def __init__(
         self,
@@ -111,4 +117,9 @@ class AccountDeletionService:
         if not deleted and await self._store.find_by_id(user_id) is not None:
             security_event("account_deletion_overtaken", user=user_id)
             raise NotAuthenticated()
+        if deleted:
+            try:
+                await self._avatars.delete_owned_by(user_id)
+            except DependencyUnavailable:
+                log.warning("avatar files of deleted account %s may be left", user_id)
         security_event("account_deleted", user=user_id)
