@@ -273,6 +273,53 @@ async def test_an_answered_request_whose_body_is_then_refused_gets_only_its_answ
     assert reply.count(b"HTTP/1.1") == 1
 
 
+@pytest.mark.parametrize(
+    "refused",
+    [
+        # 413 from the declared length, before any body
+        b"POST /register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000000\r\n\r\n",
+        # 401 and 415 before the upload's body is read
+        b"PUT /account/avatar HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+        b"Content-Length: 10\r\n\r\n0123456789",
+        b"PUT /account/avatar HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+        b"Content-Length: 10\r\n\r\n0123456789",
+        # 403: a cross-origin state change with a cookie
+        b"POST /account/edit HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
+        b"Cookie: SID=x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    ],
+    ids=["413 by length", "401 upload", "415 upload", "403 cross-origin"],
+)
+async def test_an_answer_sent_before_the_body_was_read_says_the_connection_closes(
+    http_server: HTTPServer, base_url: str, refused: bytes
+) -> None:
+    # Tornado closes such a connection rather than read the rest of the body: a client not
+    # told so sends its next request on it and gets a reset (RFC 9112 §9.6).
+    reply = await exchange_until_closed(base_url, refused)
+    head = reply.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+    assert "\r\nconnection: close" in head
+    assert reply.count(b"HTTP/1.1") == 1
+
+
+async def test_an_error_sent_once_the_body_was_read_keeps_the_connection(
+    http_server: HTTPServer, base_url: str
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port_of(base_url))
+    try:
+        writer.write(
+            b"POST /register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\n\r\n{]GET /healthz HTTP/1.1\r\nHost: x\r\n"
+            b"Connection: close\r\n\r\n"
+        )
+        await writer.drain()
+        reply = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert b"HTTP/1.1 200 " in reply
+    assert b"connection: close" not in reply.partition(b"\r\n\r\n")[0].lower()
+
+
 def test_the_document_describes_head_beside_every_get_and_the_challenge_on_every_401() -> None:
     document = orjson.loads(resources.files("factsvc").joinpath("openapi.json").read_bytes())
     for path in (route.path for route in GET_ROUTES):

@@ -229,6 +229,12 @@ class BaseHandler(RequestHandler):
             self.set_header(name, value)
         if answer.status == 405:
             self.set_header("Allow", ", ".join(self._allowed_methods()))
+        body_arrived: Future[None] | None = getattr(self.request, "_body_future", None)
+        if body_arrived is not None and not body_arrived.done():
+            # Answered before the body was read whole (from prepare, or a 413 mid-body):
+            # Tornado then closes the connection rather than read on, but tells the client so
+            # only if asked here, and a client that reused it would get a reset (RFC 9112 §9.6).
+            self.set_header("Connection", "close")
         self.finish(orjson.dumps(body))
 
     def _log_cross_origin_refusal(self, error: BaseException | None) -> None:
