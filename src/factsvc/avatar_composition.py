@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.executors import BoundedExecutor, make_process_pool
-from factsvc.handlers.avatars import MIN_UPLOAD_BYTES_PER_SECOND, UploadPolicy
+from factsvc.handlers.avatars import UploadPolicy
 from factsvc.handlers.upload_spool import prepare_spool_directory
 from factsvc.metrics import Metrics
 from factsvc.renewed_pool import RenewedProcessPool
@@ -28,16 +28,12 @@ POOL = "avatar"
 def upload_policy(settings: Settings) -> UploadPolicy:
     """AVATAR_MAX_BYTES in PATH_UPLOAD; past the limit, the connection reads and drops up to
     HTTP_MAX_BODY_BYTES more before it closes, as it does after any other 413. The body may
-    take HTTP_BODY_TIMEOUT_SECONDS, or longer when AVATAR_MAX_BYTES needs it at
-    MIN_UPLOAD_BYTES_PER_SECOND (2 MiB: 128 s)."""
+    take HTTP_BODY_TIMEOUT_SECONDS, or longer when its length needs it (UploadPolicy)."""
     return UploadPolicy(
         settings.avatar_max_bytes,
         settings.path_upload,
         settings.http_max_body_bytes,
-        max(
-            settings.http_body_timeout_seconds,
-            settings.avatar_max_bytes / MIN_UPLOAD_BYTES_PER_SECOND,
-        ),
+        settings.http_body_timeout_seconds,
     )
 
 

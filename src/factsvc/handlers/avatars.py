@@ -40,13 +40,25 @@ MIN_UPLOAD_BYTES_PER_SECOND = 16 << 10
 class UploadPolicy:
     """Bodies of PUT /account/avatar: at most `max_bytes` (AVATAR_MAX_BYTES), spooled in
     `directory` (PATH_UPLOAD); past the limit the connection reads and drops up to
-    `discarded_bytes` more after the 413, then closes. A body not whole `body_timeout_seconds`
-    after its headers is dropped with its connection (Tornado's body timeout)."""
+    `discarded_bytes` more after the 413, then closes. `body_timeout_seconds` is
+    HTTP_BODY_TIMEOUT_SECONDS (see body_seconds)."""
 
     max_bytes: int
     directory: Path
     discarded_bytes: int
     body_timeout_seconds: float
+
+    def body_seconds(self, content_length: str | None) -> float:
+        """How long an admitted upload's body may take: body_timeout_seconds, or longer for the
+        length its Content-Length declares (chunked or unclear: max_bytes) at
+        MIN_UPLOAD_BYTES_PER_SECOND. A body still incomplete then is dropped with its
+        connection (Tornado's body timeout, counted over the whole body)."""
+        length = self.max_bytes
+        if content_length is not None and content_length.isascii() and content_length.isdigit():
+            digits = content_length.lstrip("0") or "0"
+            if len(digits) <= len(str(self.max_bytes)):
+                length = min(int(digits), self.max_bytes)
+        return max(self.body_timeout_seconds, length / MIN_UPLOAD_BYTES_PER_SECOND)
 
 
 def upload_media_type(content_type: str | None) -> str:
@@ -99,7 +111,8 @@ class AccountAvatarHandler(AccountHandler):
         )
         await self._avatars.admit_upload(self.session_token())
         # Only now, for a session's counted upload: a refused one keeps the short timeout.
-        connection.set_body_timeout(self._uploads.body_timeout_seconds)  # type: ignore[union-attr]
+        body_seconds = self._uploads.body_seconds(self.header("Content-Length"))
+        connection.set_body_timeout(body_seconds)  # type: ignore[union-attr]
         self._spool = await Spool.create(self._uploads.directory)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
