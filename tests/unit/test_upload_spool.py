@@ -70,6 +70,18 @@ async def test_a_spool_discarded_during_a_write_is_gone_and_closed(tmp_path: Pat
     assert spool.size == 1000
 
 
+async def test_a_spool_directory_removed_while_running_is_made_again(tmp_path: Path) -> None:
+    # A cleaner of temporary files or an operator removed it: uploads go on, no 500 each.
+    directory = tmp_path / "upload"
+    prepare_spool_directory(directory)
+    directory.rmdir()
+    spool = await Spool.create(directory)
+    assert Path(spool.path).parent == directory
+    assert directory.stat().st_mode & 0o777 == 0o700
+    spool.discard()
+    assert names(directory) == []
+
+
 def test_only_abandoned_spool_files_are_removed_at_start(tmp_path: Path) -> None:
     directory = tmp_path / "upload"
     prepare_spool_directory(directory)

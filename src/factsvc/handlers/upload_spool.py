@@ -31,10 +31,17 @@ class Spool:
 
     @classmethod
     async def create(cls, directory: Path) -> Spool:
-        """A new empty spool file in `directory`; OSError when it cannot be made."""
+        """A new empty spool file in `directory` (made again if it was removed); OSError when
+        it cannot be made."""
 
         def make() -> Spool:
-            descriptor, path = tempfile.mkstemp(prefix=PREFIX, dir=directory)
+            try:
+                descriptor, path = tempfile.mkstemp(prefix=PREFIX, dir=directory)
+            except FileNotFoundError:
+                # Removed while the service runs (a cleaner of temporary files, an operator):
+                # made again as at start, rather than every upload failing until a restart.
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                descriptor, path = tempfile.mkstemp(prefix=PREFIX, dir=directory)
             return cls(path, os.fdopen(descriptor, "wb"))
 
         return await asyncio.to_thread(make)
