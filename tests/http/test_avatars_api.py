@@ -4,6 +4,7 @@ uploads (cookie and bearer clients), refusals, the spool directory, serving and 
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from PIL import Image
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
 from factsvc.config import Settings
+from factsvc.handlers.upload_spool import Spool
 from tests.support import images
 from tests.support.api import Api, Reply
 from tests.support.servers import AppFactory, with_settings
@@ -345,6 +347,25 @@ async def test_a_client_gone_mid_upload_leaves_no_spool_file(
     await writer.wait_closed()
     assert await spool_files(spool) == []
     # The service carries on.
+    assert (await upload(api, images.png(), token)).status == 200
+
+
+@pytest.mark.parametrize("step", ["create", "write", "complete"])
+async def test_a_full_disk_is_a_503_to_retry_not_a_reset(
+    api: Api, spool: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    token = await logged_in(api)
+
+    async def no_space(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Spool, step, no_space)
+    refused = await upload(api, images.png(), token)
+    assert refused.status == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.body["code"] == 10
+    assert await spool_files(spool) == []
+    monkeypatch.undo()
     assert (await upload(api, images.png(), token)).status == 200
 
 

@@ -3,12 +3,14 @@ arrives, and GET /avatars/{id}."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tornado.web import HTTPError
 
+from factsvc.errors import DependencyUnavailable
 from factsvc.handlers.accounts import AccountHandler
 from factsvc.handlers.base import BaseHandler
 from factsvc.handlers.client_address import ClientAddressResolver
@@ -19,6 +21,8 @@ from factsvc.services.accounts import AccountService
 from factsvc.services.avatar_image import ACCEPTED_MEDIA_TYPES
 from factsvc.services.avatars import AvatarService
 from factsvc.services.idempotency import IdempotencyService
+
+log = logging.getLogger(__name__)
 
 # A new upload gets a new id, so an avatar's bytes never change: any cache may keep them for
 # a year without asking again (RFC 8246). Pages of other sites may show them (CORP).
@@ -70,6 +74,13 @@ def upload_media_type(content_type: str | None) -> str:
     return media_type
 
 
+def spool_failure(error: OSError) -> DependencyUnavailable:
+    """What an upload whose spool file could not be made or written (a full or failing disk
+    under PATH_UPLOAD) is answered: 503, to retry later; the cause is logged."""
+    log.warning("an upload could not be spooled: %s", error)
+    return DependencyUnavailable({"upload_spool": "unavailable"})
+
+
 class AccountAvatarHandler(AccountHandler):
     """PUT: the body, an image, becomes the session's user's avatar; DELETE removes it.
     A PUT is refused before its body is read: 413 when Content-Length is over the limit, 415
@@ -113,7 +124,10 @@ class AccountAvatarHandler(AccountHandler):
         # Only now, for a session's counted upload: a refused one keeps the short timeout.
         body_seconds = self._uploads.body_seconds(self.header("Content-Length"))
         connection.set_body_timeout(body_seconds)  # type: ignore[union-attr]
-        self._spool = await Spool.create(self._uploads.directory)
+        try:
+            self._spool = await Spool.create(self._uploads.directory)
+        except OSError as error:
+            raise spool_failure(error) from error
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if not self._is_upload():
@@ -126,7 +140,16 @@ class AccountAvatarHandler(AccountHandler):
             self.send_error(413)
             return None
         # Awaited by Tornado before it reads the next chunk: a slow disk slows the client.
-        return spool.write(chunk)
+        return self._spooled(spool, chunk)
+
+    async def _spooled(self, spool: Spool, chunk: bytes) -> None:
+        try:
+            await spool.write(chunk)
+        except OSError as error:
+            # Raised here, it would reach Tornado, which resets the connection unanswered.
+            spool.discard()
+            failure = spool_failure(error)
+            self.send_error(503, exc_info=(type(failure), failure, None))
 
     async def put(self) -> None:
         spool = self._spool
@@ -134,11 +157,18 @@ class AccountAvatarHandler(AccountHandler):
         if self._finished:
             return  # answered (413) before the body was whole: see delete()
         try:
-            await spool.complete()
+            await self._completed(spool)
             user = await self._avatars.replace(self.session_token(), spool.path, self._media_type)
         finally:
             spool.discard()
         await self.write_envelope({"user": user.public()})
+
+    @staticmethod
+    async def _completed(spool: Spool) -> None:
+        try:
+            await spool.complete()  # the last buffered bytes reach the disk
+        except OSError as error:
+            raise spool_failure(error) from error
 
     async def delete(self) -> None:
         if self._finished:
