@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import io
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -348,6 +349,26 @@ async def test_a_client_gone_mid_upload_leaves_no_spool_file(
     assert await spool_files(spool) == []
     # The service carries on.
     assert (await upload(api, images.png(), token)).status == 200
+
+
+async def test_a_client_gone_once_its_body_arrived_leaves_no_error_and_no_spool_file(
+    api: Api, base_url: str, spool: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await logged_in(api)
+    host, port = base_url.removeprefix("http://").split(":")
+    body = images.noise_png((600, 600))  # long enough to decode that the client is gone first
+    for _ in range(5):
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(put_head(token, len(body)) + body)
+        await writer.drain()
+        await asyncio.sleep(0.005)
+        writer.close()
+        await writer.wait_closed()
+    # The last one's thumbnail is made and stored: the next upload waits its turn behind it.
+    assert (await upload(api, images.png(), token)).status == 200
+    assert await spool_files(spool) == []
+    errors = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert errors == []
 
 
 @pytest.mark.parametrize("step", ["create", "write", "complete"])

@@ -89,6 +89,8 @@ class AccountAvatarHandler(AccountHandler):
     answered 413 at once. The spool file is removed whatever the outcome."""
 
     _spool: Spool | None = None
+    # Set once put() runs: the spool is then put()'s to remove, the client gone or not.
+    _spool_taken = False
     _media_type = ""
 
     def initialize(  # type: ignore[override]
@@ -156,6 +158,7 @@ class AccountAvatarHandler(AccountHandler):
         assert spool is not None  # made in prepare(), before the body is read
         if self._finished:
             return  # answered (413) before the body was whole: see delete()
+        self._spool_taken = True
         try:
             await self._completed(spool)
             user = await self._avatars.replace(self.session_token(), spool.path, self._media_type)
@@ -184,7 +187,10 @@ class AccountAvatarHandler(AccountHandler):
         super().on_finish()
 
     def on_connection_close(self) -> None:
-        self._discard_spool()
+        # A client gone once its body arrived whole leaves put() running on the file: removed
+        # under it, the image worker met a missing file (a 500 and an error logged).
+        if not self._spool_taken:
+            self._discard_spool()
         super().on_connection_close()
 
     def _discard_spool(self) -> None:
