@@ -145,7 +145,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         metrics = Metrics()
         redis = redis_client.make_redis(settings, "state")
-        stack.push_async_callback(redis.aclose)
+        stack.push_async_callback(redis_client.close, redis)
         mongo_client = mongo.make_mongo_client(settings)
         # close() ends the server sessions over the network and blocks while it does: in a
         # thread, so that a slow or unreachable MongoDB cannot freeze the loop at shutdown.
@@ -169,7 +169,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         cache_redis = redis
         if not redis_client.cache_uses_state_client(settings):
             cache_redis = redis_client.make_redis(settings, "cache")
-            stack.push_async_callback(cache_redis.aclose)
+            stack.push_async_callback(redis_client.close, cache_redis)
         await redis_client.warn_unless_writable(
             redis, "REDIS_TOPOLOGY", settings.readiness_timeout_seconds
         )

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from factsvc.config import Settings
 from factsvc.storage.redis_errors import REDIS_FAILURES
-from factsvc.storage.redis_topology import cluster_client, sentinel_client
+from factsvc.storage.redis_topology import BoundedRedisCluster, cluster_client, sentinel_client
 
 # What every storage adapter takes: one server or a Sentinel's master (Redis), or a Redis
 # Cluster. The adapters use only commands that both run alike (single-slot keys, scripts).
@@ -78,7 +78,7 @@ def make_redis(settings: Settings, role: Role = "state") -> RedisClient:
     """The client of `role`'s Redis, with REDIS_TIMEOUT_SECONDS on every socket (sentinels'
     too), at most REDIS_MAX_CONNECTIONS connections (per node on a cluster) and commands at
     once, a command waiting up to REDIS_POOL_TIMEOUT_SECONDS for one, then failing with a
-    RedisError. Close it with `aclose()`: that closes its pool too."""
+    RedisError. Close it with close(): that closes its pool too."""
     where = endpoint(settings, role)
     bounds: dict[str, Any] = {
         "max_connections": settings.redis_max_connections,
@@ -109,6 +109,15 @@ def make_redis(settings: Settings, role: Role = "state") -> RedisClient:
         retry=Retry(NoBackoff(), retries=1),
     )
     return Redis.from_pool(pool)
+
+
+async def close(redis: RedisClient) -> None:
+    """Close a client make_redis made, for good: its pools, and on a cluster a learning of the
+    slots still under way (BoundedRedisCluster.close_for_good)."""
+    if isinstance(redis, BoundedRedisCluster):
+        await redis.close_for_good()
+    else:
+        await redis.aclose()
 
 
 async def primaries_info(redis: RedisClient, section: str) -> list[Mapping[str, Any]]:
