@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import tornado.web
-from redis.asyncio.cluster import RedisCluster
 from tornado.httpclient import AsyncHTTPClient
 
 from factsvc.app import Services, make_app
 from factsvc.config import Settings
-from factsvc.embedded_redis import RedisClusterServers
 from factsvc.services.users import now_utc
-from factsvc.storage import mongo, redis_client
+from factsvc.storage import mongo
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_sessions import RedisSessionStore
@@ -32,39 +30,27 @@ from tests.support.credential_races import (
     a_login_held_while_the_password_changes_opens_no_session,
     hold,
 )
-from tests.support.servers import ServicesFactory, with_settings
+from tests.support.real_stores import STATE_ON, real_clients, state_settings_on
+from tests.support.servers import ServicesFactory
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
 
-@pytest.fixture(params=["redis", "cluster"])
+@pytest.fixture(params=STATE_ON)
 def state_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    """Where the race keeps its sessions and counters: the suite's single Redis, or its Redis
-    Cluster, emptied first."""
-    if request.param == "redis":
-        return settings
-    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
-    cluster.flush()
-    node = f"redis://{cluster.startup_nodes[0]}/0"
-    return with_settings(settings, redis_topology="cluster", redis_url=node)
+    """Where the race keeps its sessions and counters (real_stores.state_settings_on)."""
+    return state_settings_on(request, settings)
 
 
 @contextlib.asynccontextmanager
 async def real_race(settings: Settings) -> AsyncIterator[Race]:
-    redis = redis_client.make_redis(settings)
-    if isinstance(redis, RedisCluster):
-        await redis.initialize()  # see tests/contract/conftest.py's cluster_redis
-    client = mongo.make_mongo_client(settings)
-    try:
+    async with real_clients(settings) as (redis, client):
         yield Race.build(
             MongoAccountStore(mongo.collection(client, settings.mongodb_name, "users")),
             RedisSessionStore(redis),
             RedisCounterStore(redis),
             asyncio.sleep,
         )
-    finally:
-        client.close()
-        await redis.aclose()
 
 
 @pytest.mark.parametrize("resumed_late", [False, True], ids=["at_once", "after_the_change_time"])
