@@ -15,6 +15,7 @@ from factsvc.handlers.accounts import AccountHandler
 from factsvc.handlers.base import BaseHandler
 from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.conditional import not_modified
+from factsvc.handlers.header_values import media_type_of
 from factsvc.handlers.session_cookie import CookiePolicy
 from factsvc.handlers.upload_spool import Spool
 from factsvc.services.accounts import AccountService
@@ -68,7 +69,7 @@ class UploadPolicy:
 def upload_media_type(content_type: str | None) -> str:
     """The accepted image media type a Content-Type names (case and parameters aside);
     HTTPError 415 for a missing or other one."""
-    media_type = (content_type or "").partition(";")[0].strip().lower()
+    media_type, _ = media_type_of(content_type)
     if media_type not in ACCEPTED_MEDIA_TYPES:
         raise HTTPError(415)
     return media_type

@@ -22,3 +22,10 @@ def declares_more_than(content_length: str, limit: int) -> bool:
     digits = content_length.lstrip("0")
     ceiling = str(limit)
     return len(digits) > len(ceiling) or (len(digits) == len(ceiling) and digits > ceiling)
+
+
+def media_type_of(content_type: str | None) -> tuple[str, str]:
+    """A Content-Type value's media type in lower case (type "/" subtype, RFC 9110 §8.3.1:
+    case-insensitive) and its parameters as sent; ("", "") for none."""
+    media_type, _, parameters = (content_type or "").partition(";")
+    return media_type.strip().lower(), parameters

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from factsvc.errors import InvalidInput
+from factsvc.handlers.header_values import media_type_of
 
 # Account bodies are flat objects; deeper nesting only costs stack. A bound of our own also
 # keeps a body from reaching the interpreter's recursion limit, whose depth varies with the
@@ -28,9 +29,9 @@ def is_json_media_type(content_type: str | None) -> bool:
 
     JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), so any other charset is refused.
     """
-    media_type, _, parameters = (content_type or "").partition(";")
+    media_type, parameters = media_type_of(content_type)
     charset = parameters.strip().lower().removeprefix("charset=").strip('"')
-    return media_type.strip().lower() == "application/json" and charset in {"", "utf-8"}
+    return media_type == "application/json" and charset in {"", "utf-8"}
 
 
 def parse_json_object(body: bytes) -> dict[str, object]:
