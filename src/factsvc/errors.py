@@ -83,6 +83,12 @@ class WrongOldPassword(FactsvcError):
     a password change's `old_password`, an account deletion's `password`."""
 
 
+class InvalidToken(FactsvcError):
+    """A token mailed for one use (an email verification, a password reset) that is unknown,
+    malformed, used, expired or made void: deliberately one error for all, so that an answer
+    tells nothing of which tokens were ever issued."""
+
+
 class Duplicate(FactsvcError):
     """A unique value (a username) is already taken."""
 

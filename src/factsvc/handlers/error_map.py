@@ -18,6 +18,7 @@ from factsvc.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     InvalidInput,
+    InvalidToken,
     NotAuthenticated,
     NotFound,
     Overloaded,
@@ -61,6 +62,8 @@ HEADERS_BY_STATUS: Mapping[int, Mapping[str, str]] = MappingProxyType(
 )
 # The original service's code for a wrong password, whichever status carries it.
 WRONG_PASSWORD_CODE = 1001
+# A mailed link's token that cannot be used, for whatever reason (errors.InvalidToken).
+INVALID_TOKEN_CODE = 1002
 
 
 def _kind(status: int, message: str, code: int | None = None) -> ErrorKind:
@@ -78,6 +81,7 @@ ERROR_TABLE: Mapping[type[FactsvcError], ErrorKind] = MappingProxyType(
         BadCredentials: _kind(401, "wrong username or password", WRONG_PASSWORD_CODE),
         WrongOldPassword: _kind(403, "wrong password", WRONG_PASSWORD_CODE),
         CrossOriginRefused: CROSS_ORIGIN_REFUSAL,
+        InvalidToken: _kind(400, "invalid or expired link", INVALID_TOKEN_CODE),
         NotFound: _kind(404, "not found"),
         Duplicate: _kind(409, "duplicate"),
         IdempotencyKeyInFlight: _kind(409, "request in progress"),
