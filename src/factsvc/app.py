@@ -307,4 +307,19 @@ def attempt_limits(settings: Settings) -> AttemptLimits:
         registrations_per_client=Limit(
             "register-client", settings.register_client_max, settings.register_client_window_seconds
         ),
+        forgot_per_address=Limit(
+            "password-forgot-address",
+            settings.password_forgot_address_max,
+            settings.password_forgot_address_window_seconds,
+        ),
+        forgot_per_client=Limit(
+            "password-forgot-client",
+            settings.password_forgot_client_max,
+            settings.password_forgot_client_window_seconds,
+        ),
+        mail_token_failures_per_client=Limit(
+            "mail-token-client",
+            settings.mail_token_client_max_failures,
+            settings.mail_token_client_window_seconds,
+        ),
     )

@@ -153,6 +153,28 @@ class Settings(DeclaredSettings):
         "REGISTER_CLIENT_WINDOW_SECONDS", 3600, A.PASSWORDS
     )
     """the window of REGISTER_CLIENT_MAX, in seconds"""
+    password_reset_ttl_seconds: Lifetime = setting("PASSWORD_RESET_TTL_SECONDS", 1800, A.PASSWORDS)
+    """how long a mailed password reset link works"""
+    password_forgot_address_max: Attempts = setting("PASSWORD_FORGOT_ADDRESS_MAX", 5, A.PASSWORDS)
+    """/password/forgot requests per email address (or username) per window"""
+    password_forgot_address_window_seconds: Window = setting(
+        "PASSWORD_FORGOT_ADDRESS_WINDOW_SECONDS", 3600, A.PASSWORDS
+    )
+    """the window of PASSWORD_FORGOT_ADDRESS_MAX, in seconds"""
+    password_forgot_client_max: Attempts = setting("PASSWORD_FORGOT_CLIENT_MAX", 20, A.PASSWORDS)
+    """/password/forgot requests per client address per window"""
+    password_forgot_client_window_seconds: Window = setting(
+        "PASSWORD_FORGOT_CLIENT_WINDOW_SECONDS", 3600, A.PASSWORDS
+    )
+    """the window of PASSWORD_FORGOT_CLIENT_MAX, in seconds"""
+    mail_token_client_max_failures: Attempts = setting(
+        "MAIL_TOKEN_CLIENT_MAX_FAILURES", 20, A.PASSWORDS
+    )
+    """unusable mailed tokens (password reset, email verification) per client address per window"""
+    mail_token_client_window_seconds: Window = setting(
+        "MAIL_TOKEN_CLIENT_WINDOW_SECONDS", 900, A.PASSWORDS
+    )
+    """the window of MAIL_TOKEN_CLIENT_MAX_FAILURES, in seconds"""
     idempotency_key_ttl_seconds: Annotated[int, WholeNumber(60, 7 * DAY)] = setting(
         "IDEMPOTENCY_KEY_TTL_SECONDS", DAY, A.PASSWORDS
     )
