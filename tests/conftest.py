@@ -35,6 +35,7 @@ from factsvc.embedded_redis import RedisClusterServers
 from factsvc.embedded_sentinel import RedisSentinelServers
 from factsvc.server import make_http_server
 from tests.support.api import Api
+from tests.support.mail import MailSink
 from tests.support.servers import (
     STRONG_SECRET,
     AppFactory,
@@ -258,6 +259,18 @@ def users(settings: Settings, mongo_backend: ManagedServer) -> Iterator[Any]:
     )
     yield client[settings.mongodb_name]["users"]
     client.close()
+
+
+@pytest.fixture
+def mail_sink() -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives: point
+    the service at it with `settings.replaced(smtp_url=mail_sink.url)`, then
+    `await mail_sink.next_to(address)` (or `wait_for_next_to` outside the loop) and
+    tests.support.mail.token_in(mail)."""
+    sink = MailSink()
+    sink.start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture

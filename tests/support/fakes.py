@@ -12,8 +12,10 @@ from typing import TypedDict, TypeVar
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
 from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap
 from factsvc.services.accounts import AccountService
+from factsvc.services.background import Background
 from factsvc.services.factorial_math import factorial_decimal
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.mail import MailMessage, Outbox
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User
@@ -224,3 +226,27 @@ def fake_account_service() -> AccountService:
         limits=AttemptLimits(Limit("a", 5, 60), Limit("c", 5, 60), Limit("r", 5, 60)),
         common_passwords=frozenset(),
     )
+
+
+class _NoTransport:
+    async def send(self, message: MailMessage) -> None:
+        raise AssertionError("RecordingOutbox sends nothing")
+
+
+class RecordingOutbox(Outbox):
+    """An Outbox that keeps what is posted, as (purpose, message) pairs, and sends nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(_NoTransport(), Background(), attempts=1)
+        self.posted: list[tuple[str, MailMessage]] = []
+
+    def post(self, message: MailMessage, *, purpose: str) -> None:
+        self.posted.append((purpose, message))
+
+    def messages_to(self, address: str, purpose: str | None = None) -> list[MailMessage]:
+        """The messages posted to `address` (of `purpose`, if given), oldest first."""
+        return [
+            message
+            for kind, message in self.posted
+            if message.to == address and purpose in (None, kind)
+        ]

@@ -22,6 +22,7 @@ class Area(Enum):
     REDIS = "Redis: REDIS_URL wins over the host/port form"
     FACTORIALS = "factorials"
     AVATARS = "avatars"
+    MAIL = "mail: with SMTP_URL empty, none is sent (serve --embedded keeps it in PATH_DATA/mail)"
     HTTP = "HTTP limits"
 
 

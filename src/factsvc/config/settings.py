@@ -14,6 +14,7 @@ from factsvc.config.addresses import NETWORKS, ORIGINS, Host, Network, Url, url_
 from factsvc.config.declaring import Area, setting, variable_of
 from factsvc.config.instance_name import InstanceName, default_instance_name
 from factsvc.config.loading import DeclaredSettings
+from factsvc.config.mail_addresses import BaseUrl, Mailbox, SmtpUrl
 from factsvc.config.redis_topology import HOST_PORTS, TOPOLOGIES, url_problem
 from factsvc.config.rules import (
     HEADER_NAMES,
@@ -312,6 +313,27 @@ class Settings(DeclaredSettings):
     http_body_timeout_seconds: HttpTimeout = setting("HTTP_BODY_TIMEOUT_SECONDS", 10.0, A.HTTP)
     """how long a request body may take to arrive"""
 
+    smtp_url: Annotated[str, SmtpUrl()] = setting("SMTP_URL", "", A.MAIL, secret=True)
+    """the SMTP server: smtp:// (STARTTLS if offered), smtp+starttls:// or smtps://; empty: none"""
+    smtp_timeout_seconds: Annotated[float, Number(0.1, 300.0)] = setting(
+        "SMTP_TIMEOUT_SECONDS", 10.0, A.MAIL
+    )
+    """how long connecting, and each SMTP command of a send, may take"""
+    mail_from: Annotated[str, Mailbox()] = setting(
+        "MAIL_FROM", "factsvc <factsvc@localhost>", A.MAIL
+    )
+    """the sender of every mail (its From and envelope sender)"""
+    public_base_url: Annotated[str, BaseUrl()] = setting("PUBLIC_BASE_URL", "", A.MAIL)
+    """the service's URL in mailed links; empty: http://127.0.0.1:TORNADO_SERVER_PORT"""
+    mail_send_attempts: Annotated[int, WholeNumber(1, 20)] = setting(
+        "MAIL_SEND_ATTEMPTS", 5, A.MAIL
+    )
+    """tries of each mail, retrying temporary failures (no connection, SMTP 4xx)"""
+    mail_retry_seconds: Annotated[float, Number(0.01, 600.0)] = setting(
+        "MAIL_RETRY_SECONDS", 2.0, A.MAIL
+    )
+    """the wait before a mail's second try; each later wait doubles (at most 10 minutes)"""
+
     @field_validator("log_level", mode="wrap")
     @classmethod
     def _log_level_from_debug(
@@ -358,6 +380,17 @@ class Settings(DeclaredSettings):
         if "path_data" not in info.data:
             return path  # PATH_DATA was refused, and its error says enough
         return check(info.data["path_data"] / "upload")
+
+    @field_validator("public_base_url", mode="wrap")
+    @classmethod
+    def _base_url_from_port(
+        cls, url: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        if url != "":
+            return check(url)
+        if "server_port" not in info.data:
+            return url  # the port was refused, and its error says enough
+        return check(f"http://127.0.0.1:{info.data['server_port']}")
 
     @field_validator("session_cookie_secret")
     @classmethod
