@@ -156,6 +156,8 @@ class Settings(DeclaredSettings):
     """the window of REGISTER_CLIENT_MAX, in seconds"""
     password_reset_ttl_seconds: Lifetime = setting("PASSWORD_RESET_TTL_SECONDS", 1800, A.PASSWORDS)
     """how long a mailed password reset link works"""
+    email_verify_ttl_seconds: Lifetime = setting("EMAIL_VERIFY_TTL_SECONDS", DAY, A.PASSWORDS)
+    """how long a mailed email verification link works"""
     password_forgot_address_max: Attempts = setting("PASSWORD_FORGOT_ADDRESS_MAX", 5, A.PASSWORDS)
     """/password/forgot requests per email address (or username) per window"""
     password_forgot_address_window_seconds: Window = setting(
