@@ -177,7 +177,7 @@ ACCOUNT_INFO = Operation(
 ACCOUNT_EDIT = Operation(
     "post",
     "accountEdit",
-    "Change the nickname, gender or password",
+    "Change the nickname, gender, email address or password",
     description="A password change ends every session of the user and opens a new one for this "
     "client, delivered the way the request presented its own: `token` in the body for "
     "`Authorization: Bearer` (a cookie carried beside it is expired), a new cookie for the "
@@ -193,7 +193,7 @@ ACCOUNT_EDIT = Operation(
         *BODY_ERRORS,
         e.NOT_LOGGED_IN,
         e.EDIT_FORBIDDEN,
-        e.IN_PROGRESS,
+        e.DUPLICATE,
         e.KEY_REUSED,
         e.TOO_MANY_REQUESTS,
         e.UNAVAILABLE,

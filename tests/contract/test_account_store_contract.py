@@ -396,3 +396,127 @@ async def test_a_delete_fails_as_dependency_unavailable_without_the_backend(
 ) -> None:
     with pytest.raises(DependencyUnavailable):
         await accounts.cut_off.delete(ABSENT_ID)
+
+
+WITH_ADDRESS = replace(ALICE, email="Alice@example.com")
+
+
+async def test_an_account_inserted_with_an_address_holds_it_unverified(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(WITH_ADDRESS)
+    assert (user.email, user.email_verified) == ("Alice@example.com", False)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.user == user
+    plain = await accounts.store.insert(replace(ALICE, username="bob"))
+    assert (plain.email, plain.email_verified) == (None, False)
+
+
+async def test_an_account_is_found_by_its_address_in_any_case(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(WITH_ADDRESS)
+    await accounts.store.insert(replace(ALICE, username="bob"))
+    for asked in ("Alice@example.com", "alice@example.com", "ALICE@EXAMPLE.COM"):
+        found = await accounts.store.find_by_email(asked)
+        assert found is not None
+        assert (found.user, found.password_hash) == (user, "$2b$04$alice")
+    assert await accounts.store.find_by_email("alice@example.org") is None
+
+
+async def test_an_address_taken_in_any_case_is_a_duplicate_of_the_email(
+    accounts: Subject[AccountStore],
+) -> None:
+    await accounts.store.insert(WITH_ADDRESS)
+    with pytest.raises(Duplicate) as raised:
+        await accounts.store.insert(replace(ALICE, username="bob", email="ALICE@example.com"))
+    assert raised.value.field == "email"
+    with pytest.raises(Duplicate) as raised:
+        await accounts.store.insert(replace(WITH_ADDRESS, email="carol@example.com"))
+    assert raised.value.field == "username"
+    assert await accounts.store.find_by_username("bob") is None
+    # Any number of accounts may have no address.
+    await accounts.store.insert(replace(ALICE, username="carol"))
+    await accounts.store.insert(replace(ALICE, username="dave"))
+
+
+async def test_an_update_sets_a_new_address_unverified_and_none_removes_it(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(WITH_ADDRESS)
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com")
+    changed = await accounts.store.update(user.id, {"email": "alice@example.org"}, LATER)
+    assert changed is not None
+    assert (changed.email, changed.email_verified, changed.update_time) == (
+        "alice@example.org",
+        False,
+        LATER,
+    )
+    assert await accounts.store.find_by_email("Alice@example.com") is None
+    removed = await accounts.store.update(user.id, {"email": None, "nickname": "Al"}, LATER)
+    assert removed is not None
+    assert (removed.email, removed.email_verified, removed.nickname) == (None, False, "Al")
+    assert await accounts.store.find_by_email("alice@example.org") is None
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.user == removed
+    # The address removed is free for another account.
+    await accounts.store.insert(replace(ALICE, username="bob", email="alice@example.org"))
+
+
+async def test_an_update_to_a_taken_address_is_a_duplicate_and_changes_nothing(
+    accounts: Subject[AccountStore],
+) -> None:
+    await accounts.store.insert(WITH_ADDRESS)
+    bob = await accounts.store.insert(replace(ALICE, username="bob", email="bob@example.com"))
+    with pytest.raises(Duplicate) as raised:
+        await accounts.store.update(bob.id, {"email": "alice@EXAMPLE.com", "nickname": "x"}, LATER)
+    assert raised.value.field == "email"
+    changes = {"email": "ALICE@example.com", "password_hash": "$2b$04$new"}
+    with pytest.raises(Duplicate):
+        await accounts.store.replace_credential(bob.id, changes, LATER, 0)
+    stored = await accounts.store.find_by_id(bob.id)
+    assert stored is not None
+    assert (stored.user, stored.password_hash, stored.credential_version) == (
+        bob,
+        "$2b$04$alice",
+        0,
+    )
+
+
+async def test_only_the_email_may_be_removed_by_an_update(accounts: Subject[AccountStore]) -> None:
+    user = await accounts.store.insert(ALICE)
+    with pytest.raises(ValueError, match="only an email"):
+        await accounts.store.update(user.id, {"nickname": None}, LATER)
+
+
+async def test_an_address_is_marked_verified_only_while_it_is_the_accounts(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(WITH_ADDRESS)
+    assert not await accounts.store.mark_email_verified(user.id, "alice@example.org")
+    assert not await accounts.store.mark_email_verified(ABSENT_ID, "Alice@example.com")
+    assert not await accounts.store.mark_email_verified("not-an-id", "Alice@example.com")
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert not stored.user.email_verified
+
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com")
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com"), "still true"
+    found = await accounts.store.find_by_email("alice@example.com")
+    assert found is not None
+    assert found.user == replace(user, email_verified=True)
+    await accounts.store.update(user.id, {"email": None}, LATER)
+    assert not await accounts.store.mark_email_verified(user.id, "Alice@example.com")
+    plain = await accounts.store.insert(replace(ALICE, username="bob"))
+    assert not await accounts.store.mark_email_verified(plain.id, "Alice@example.com")
+
+
+async def test_address_calls_fail_as_dependency_unavailable_without_the_backend(
+    accounts: Subject[AccountStore],
+) -> None:
+    with pytest.raises(DependencyUnavailable):
+        await accounts.cut_off.find_by_email("alice@example.com")
+    with pytest.raises(DependencyUnavailable):
+        await accounts.cut_off.mark_email_verified(ABSENT_ID, "alice@example.com")

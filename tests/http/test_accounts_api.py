@@ -22,7 +22,17 @@ from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
-USER_FIELDS = {"id", "username", "nickname", "gender", "create_time", "update_time", "avatar_url"}
+USER_FIELDS = {
+    "id",
+    "username",
+    "nickname",
+    "gender",
+    "create_time",
+    "update_time",
+    "avatar_url",
+    "email",
+    "email_verified",
+}
 CLIENT_LIMIT = 5
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TypedDict, TypeVar
 
 from factsvc.errors import CacheUnavailable, DependencyUnavailable, Duplicate
-from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap
+from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap, Changes
 from factsvc.services.accounts import AccountService
 from factsvc.services.background import Background
+from factsvc.services.email_address import email_key
 from factsvc.services.factorial_math import factorial_decimal
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.mail import MailMessage, Outbox
@@ -98,6 +99,7 @@ class FakeAccountStore:
         self._check()
         if any(d["username"] == account.username for d in self.documents.values()):
             raise Duplicate("username")
+        self._check_address_free(account.email, None)
         self._inserted += 1
         user_id = f"{self._inserted:024x}"
         self.documents[user_id] = {
@@ -108,6 +110,7 @@ class FakeAccountStore:
                 account.gender,
                 account.created,
                 account.created,
+                email=account.email,
             ),
             "username": account.username,
             "password_hash": account.password_hash,
@@ -128,6 +131,31 @@ class FakeAccountStore:
         document = self.documents.get(user_id)
         return _stored(document) if document else None
 
+    async def find_by_email(self, email: str) -> StoredAccount | None:
+        self._check()
+        for document in self.documents.values():
+            address = document["user"].email
+            if address is not None and email_key(address) == email_key(email):
+                return _stored(document)
+        return None
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        self._check()
+        document = self.documents.get(user_id)
+        if document is None or document["user"].email != email:
+            return False
+        document["user"] = replace(document["user"], email_verified=True)
+        return True
+
+    def _check_address_free(self, email: str | None, user_id: str | None) -> None:
+        """Duplicate("email") when another account holds `email` in any case."""
+        if email is None:
+            return
+        for other_id, document in self.documents.items():
+            address = document["user"].email
+            if other_id != user_id and address and email_key(address) == email_key(email):
+                raise Duplicate("email")
+
     async def delete(self, user_id: str, below_version: int | None = None) -> bool:
         self._check()
         document = self.documents.get(user_id)
@@ -141,7 +169,7 @@ class FakeAccountStore:
     async def update(
         self,
         user_id: str,
-        changes: Mapping[str, str],
+        changes: Changes,
         now: datetime,
         expected_hash: str | None = None,
     ) -> User | None:
@@ -152,10 +180,10 @@ class FakeAccountStore:
             return None
         if expected_hash is not None and document["password_hash"] != expected_hash:
             return None
-        return self._set(document, changes, now)
+        return self._set(user_id, document, changes, now)
 
     async def replace_credential(
-        self, user_id: str, changes: Mapping[str, str], now: datetime, expected_version: int
+        self, user_id: str, changes: Changes, now: datetime, expected_version: int
     ) -> User | None:
         _check_editable(changes)
         if "password_hash" not in changes:
@@ -164,8 +192,10 @@ class FakeAccountStore:
         document = self.documents.get(user_id)
         if document is None or document["credential_version"] != expected_version:
             return None
+        if "email" in changes:
+            self._check_address_free(changes["email"], user_id)
         document["credential_version"] = expected_version + 1
-        return self._set(document, changes, now)
+        return self._set(user_id, document, changes, now)
 
     async def advance_credential_version(
         self, user_id: str, password_hash: str, expected_version: int, new_version: int
@@ -191,24 +221,30 @@ class FakeAccountStore:
         document["user"] = replace(before, avatar_id=avatar_id, update_time=now)
         return AvatarSwap(document["user"], before.avatar_id)
 
-    @staticmethod
-    def _set(document: AccountDocument, changes: Mapping[str, str], now: datetime) -> User:
-        if "password_hash" in changes:
-            document["password_hash"] = changes["password_hash"]
+    def _set(
+        self, user_id: str, document: AccountDocument, changes: Changes, now: datetime
+    ) -> User:
         user = document["user"]
+        if "email" in changes:
+            self._check_address_free(changes["email"], user_id)
+            user = replace(user, email=changes["email"], email_verified=False)
+        if changes.get("password_hash"):
+            document["password_hash"] = str(changes["password_hash"])
         document["user"] = replace(
             user,
-            nickname=changes.get("nickname", user.nickname),
-            gender=changes.get("gender", user.gender),
+            nickname=str(changes.get("nickname", user.nickname)),
+            gender=str(changes.get("gender", user.gender)),
             update_time=now,
         )
         return document["user"]
 
 
-def _check_editable(changes: Mapping[str, str]) -> None:
+def _check_editable(changes: Changes) -> None:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    if any(value is None for name, value in changes.items() if name != "email"):
+        raise ValueError("only an email may be removed (None)")
 
 
 def _stored(document: AccountDocument) -> StoredAccount:

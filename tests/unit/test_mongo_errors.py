@@ -86,3 +86,22 @@ def test_any_other_error_passes_unchanged_to_become_a_500(error: Exception) -> N
     with pytest.raises(type(error)) as raised, mongo_errors:
         raise error
     assert raised.value is error
+
+
+def _refused_by(index: str) -> DuplicateKeyError:
+    message = f"E11000 duplicate key error collection: db.users index: {index} dup key: {{ k: 1 }}"
+    return DuplicateKeyError(message, 11000, {"errmsg": message, "code": 11000})
+
+
+def test_a_duplicate_key_names_the_field_of_the_index_that_refused_the_write() -> None:
+    translate = MongoErrors(
+        unique_field="username", by_index={"email_unique": "email", "username_unique": "username"}
+    )
+    for index, field in [("email_unique", "email"), ("username_unique", "username")]:
+        error = _refused_by(index)
+        with pytest.raises(Duplicate) as raised, translate:
+            raise error
+        assert (raised.value.field, raised.value.__cause__) == (field, error)
+    with pytest.raises(Duplicate) as raised, translate:
+        raise DUPLICATE
+    assert raised.value.field == "username", "an index the message does not name: the default"

@@ -32,6 +32,8 @@ def test_a_record_survives_json_and_gives_back_the_same_user() -> None:
         "created": "2026-01-02T03:04:05.678Z",
         "updated": "2026-02-03T04:05:06.789Z",
         "avatar": None,
+        "email": None,
+        "email_verified": False,
     }
     assert from_record(json.loads(json.dumps(record))) == USER
 
@@ -44,6 +46,17 @@ def test_the_avatar_survives_a_record() -> None:
 
 def test_a_record_written_before_avatars_holds_none() -> None:
     record = {k: v for k, v in to_record(USER).items() if k != "avatar"}
+    assert from_record(record) == USER
+
+
+def test_the_address_and_its_state_survive_a_record() -> None:
+    user = replace(USER, email="Ä@bücher.de", email_verified=True)
+    assert (to_record(user)["email"], to_record(user)["email_verified"]) == ("Ä@bücher.de", True)
+    assert from_record(json.loads(json.dumps(to_record(user)))) == user
+
+
+def test_a_record_written_before_addresses_holds_none() -> None:
+    record = {k: v for k, v in to_record(USER).items() if not k.startswith("email")}
     assert from_record(record) == USER
 
 
@@ -78,6 +91,9 @@ def test_an_unknown_version_is_no_copy(version: object) -> None:
         {**to_record(USER), "avatar": 7},
         {**to_record(USER), "avatar": "../etc/passwd"},
         {**to_record(USER), "avatar": "ABCDEF0123456789ABCDEF01"},
+        {**to_record(USER), "email": 7},
+        {**to_record(USER), "email_verified": "yes"},
+        {**to_record(USER), "email_verified": None},
     ],
 )
 def test_a_malformed_record_is_no_copy(record: object) -> None:

@@ -174,9 +174,10 @@ METHOD_NOT_ALLOWED = ErrorResponse(
 DUPLICATE = ErrorResponse(
     "Duplicate",
     (domain.Duplicate, domain.IdempotencyKeyInFlight),
-    'Duplicate (code 8): the username is taken (`errors` is `{"username": "is taken"}`), or a '
-    "request with the same `Idempotency-Key` is still running (`errors` names the header; "
-    "`Retry-After` and `retry_after` say when to retry for its answer).",
+    'Duplicate (code 8): the username or email address is taken (`errors` is `{"username": '
+    '"is taken"}` or `{"email": "is taken"}`), or a request with the same `Idempotency-Key` '
+    "is still running (`errors` names the header; `Retry-After` and `retry_after` say when to "
+    "retry for its answer).",
     DuplicateBody,
     headers={
         "Retry-After": {

@@ -13,6 +13,7 @@ from typing_extensions import TypeAliasType
 from factsvc.api_schema.defaults import MAX_N, SESSION_COOKIE
 from factsvc.services.avatar_store import AVATAR_ID
 from factsvc.services.bodies import Gender, Nickname, StoredUsername
+from factsvc.services.email_address import EMAIL_MAX
 from factsvc.services.sessions import TOKEN_PATTERN
 from factsvc.services.users import AVATAR_PATH_PREFIX
 
@@ -48,6 +49,14 @@ class User(Closed):
         pattern=f"^{AVATAR_PATH_PREFIX}{AVATAR_ID.pattern}$",
         description="The avatar's path (GET /avatars/{id}) relative to the service's root, or "
         "null when the user has none; a new upload gets a new path.",
+    )
+    email: str | None = Field(
+        max_length=EMAIL_MAX,
+        description="The account's address in its normalised form, or null when it has none.",
+    )
+    email_verified: bool = Field(
+        description="true once a link mailed to `email` was opened (POST /email/verify); false "
+        "for a new or changed address, and when there is none."
     )
 
 

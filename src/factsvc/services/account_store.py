@@ -9,8 +9,10 @@ from typing import Protocol
 
 from factsvc.services.users import NewAccount, StoredAccount, User
 
-# The only fields an update may touch: built from validated values, never from a body.
-EDITABLE_FIELDS = frozenset({"nickname", "gender", "password_hash"})
+# The only fields an update may touch: built from validated values, never from a body. An
+# "email" (normalised) is set unverified, and None removes it.
+EDITABLE_FIELDS = frozenset({"nickname", "gender", "password_hash", "email"})
+Changes = Mapping[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,26 @@ class AvatarSwap:
 
 
 class AccountStore(Protocol):
-    """Raises Duplicate for a taken username and DependencyUnavailable when unreachable. Each
-    account carries a credential version (0 for a new account) read with its hash."""
+    """Raises Duplicate for a taken username or email address (Duplicate("email"): the same
+    email_key, email_address.py) and DependencyUnavailable when unreachable. Each account
+    carries a credential version (0 for a new account) read with its hash."""
 
     async def insert(self, account: NewAccount) -> User: ...
 
     async def find_by_username(self, username: str) -> StoredAccount | None: ...
 
     async def find_by_id(self, user_id: str) -> StoredAccount | None: ...
+
+    async def find_by_email(self, email: str) -> StoredAccount | None:
+        """The account whose address is `email` (normalised) in any case: the one with its
+        email_key; None when there is none."""
+        ...
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        """Mark the account's address verified in one write that applies only while that
+        address is exactly `email`: True when it applied (verified now, or already), False
+        when the account is gone or holds another address or none."""
+        ...
 
     async def delete(self, user_id: str, below_version: int | None = None) -> bool:
         """Delete the account in one write: True when this call deleted it; False when there
@@ -41,7 +55,7 @@ class AccountStore(Protocol):
     async def update(
         self,
         user_id: str,
-        changes: Mapping[str, str],
+        changes: Changes,
         now: datetime,
         expected_hash: str | None = None,
     ) -> User | None:
@@ -51,7 +65,7 @@ class AccountStore(Protocol):
         ...
 
     async def replace_credential(
-        self, user_id: str, changes: Mapping[str, str], now: datetime, expected_version: int
+        self, user_id: str, changes: Changes, now: datetime, expected_version: int
     ) -> User | None:
         """A new password: set `changes` (allow-listed, password_hash among them) and raise the
         credential version to expected_version + 1, in one write that applies only while the

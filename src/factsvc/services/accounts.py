@@ -78,20 +78,22 @@ class AccountService:
     async def register(self, body: Mapping[str, object], client: str) -> User:
         """A new account from a RegisterBody mapping, or the one an earlier attempt whose
         outcome was unknown stored (RegistrationRecovery); raises InvalidInput, RateLimited,
-        Overloaded, Duplicate (a taken username) or DependencyUnavailable."""
+        Overloaded, Duplicate (a taken username or address) or DependencyUnavailable."""
         new = parse(RegisterBody, body, PasswordPolicy(self._common))
         async with self._hasher.admitted():
             await self._limiter.count((self._limits.registrations_per_client, client))
             # Hashed before the uniqueness check: a taken name costs as long as a free one.
             password_hash = await self._hasher.hash(new.password)
-        account = NewAccount(new.username, new.nickname, new.gender, password_hash, self._clock())
+        account = NewAccount(
+            new.username, new.nickname, new.gender, password_hash, self._clock(), new.email
+        )
         try:
             user = await self._store.insert(account)
         except DependencyUnavailable:
             await self._recovery.remember(new.username, password_hash)
             raise
-        except Duplicate:
-            user = await self._recovery.earlier_attempt(new.username, new.password)
+        except Duplicate as taken:
+            user = await self._recovery.earlier_attempt(new.username, new.password, taken)
             security_event("registration_recovered", user=user.id, client=client)
             return user
         security_event("registered", user=user.id, client=client)
@@ -227,12 +229,12 @@ class AccountService:
         """Apply an AccountEditBody mapping to the session's user. A password change needs
         the old password, ends every session of the user and returns a new token, of a session
         that keeps `client` and the short form of `user_agent` (the request's). Raises
-        NotAuthenticated, InvalidInput, RateLimited, WrongOldPassword, Overloaded (no place to
-        check the old password in time) or DependencyUnavailable."""
+        NotAuthenticated, InvalidInput, RateLimited, WrongOldPassword, Duplicate (a taken address),
+        Overloaded (no place to check the old password in time) or DependencyUnavailable."""
         session = await self._require_session(token)
         stored = await self._require_account(session)
         edit = parse(AccountEditBody, body, PasswordPolicy(self._common, stored.user.username))
-        changes = edit.profile_changes()
+        changes = {**edit.profile_changes(), **edit.email_changes(stored.user.email)}
         password_change = edit.password_change()
         if password_change is None:
             user = await self._store.update(session.user_id, changes, self._clock())

@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from factsvc.services.body_reasons import UNICODE, Reasons, problem, refusal, with_problems
+from factsvc.services.email_address import EmailAddress, email_key
 from factsvc.services.names import has_visible_character, normalized_username
 
 # Lengths in code points, both ends included.
@@ -168,6 +169,10 @@ class RegisterBody(Body):
         default_factory=lambda data: data["username"], description="Default: the username."
     )
     gender: Gender = Field(default="i", description="Default: `i`.")
+    email: EmailAddress | None = Field(
+        default=None,
+        description="Default: none. A verification mail is sent to it (POST /email/verify).",
+    )
 
 
 class LoginBody(Body):
@@ -217,6 +222,16 @@ class AccountEditBody(Body):
     nickname: Nickname | MISSING = MISSING
     gender: Gender | MISSING = MISSING
     password: Password | MISSING = MISSING
+    email: (
+        Annotated[
+            EmailAddress | None,
+            Field(
+                description="A new address is unverified, and a verification mail is sent to "
+                "it; the same address (in any case) changes nothing; null removes it."
+            ),
+        ]
+        | MISSING
+    ) = MISSING
     old_password: (
         Annotated[
             LoginText,
@@ -250,3 +265,15 @@ class AccountEditBody(Body):
         """The nickname and gender this edit sets, by field name."""
         changes = {"nickname": self.nickname, "gender": self.gender}
         return {name: value for name, value in changes.items() if value is not MISSING}
+
+    def email_changes(self, current: str | None) -> dict[str, str | None]:
+        """{"email": the new normalised address, or None to remove it} when this edit changes
+        the address from `current`; {} when it names none, or the same one in any case."""
+        new = self.email
+        if (
+            new is MISSING
+            or new == current
+            or (new and current and email_key(new) == email_key(current))
+        ):
+            return {}
+        return {"email": new}

@@ -23,7 +23,9 @@ class RegistrationRecovery:
     name that another registration took (a timed-out attempt at someone else's name never
     makes their account answer to a password), a repeat of an answered registration, another
     password, or an account whose failed guesses reached the per-account login limit, which
-    these checks count against, as failed logins do."""
+    these checks count against, as failed logins do. The retry may meet either of its taken
+    values first (the username or the address the first attempt stored): the account is looked
+    up by its username either way, and a refusal repeats the Duplicate the insert met."""
 
     def __init__(
         self,
@@ -45,14 +47,18 @@ class RegistrationRecovery:
         have been stored."""
         await self._unknown.remember(_subject(username, password_hash))
 
-    async def earlier_attempt(self, username: str, password: str) -> User:
-        """The account an unanswered attempt stored for `username` with `password`; Duplicate
-        when there is none (see the class). Raises Overloaded or DependencyUnavailable too."""
+    async def earlier_attempt(
+        self, username: str, password: str, refused: Duplicate | None = None
+    ) -> User:
+        """The account an unanswered attempt stored for `username` with `password`; else the
+        insert's Duplicate `refused` (default: the username's) (see the class). Raises
+        Overloaded or DependencyUnavailable too."""
+        taken = refused or Duplicate("username")
         stored = await self._store.find_by_username(username)
         if stored is None or not await self._unknown.recalls(
             _subject(username, stored.password_hash)
         ):
-            raise Duplicate("username")
+            raise taken
         try:
             async with self._limiter.guess((self._per_account, username)) as guess:
                 async with self._hasher.admitted():
@@ -60,9 +66,9 @@ class RegistrationRecovery:
                 if not verified:
                     security_event("login_failed", username=username, reason="registration_retry")
                     await guess.failed()
-                    raise Duplicate("username")
+                    raise taken
         except RateLimited:
-            raise Duplicate("username") from None
+            raise taken from None
         return stored.user
 
 

@@ -16,18 +16,22 @@ LEGACY_TIMES = ("create_time", "update_time")
 # Added within version 1: a record without it (written before avatars) holds no avatar, and a
 # reader that predates it ignores it.
 AVATAR = "avatar"
+# Added within version 1 likewise: a record without them holds no address.
+EMAIL, EMAIL_VERIFIED = "email", "email_verified"
 
 
 def to_record(user: User) -> dict[str, object]:
     """`user` as a JSON-ready record: {"v": 1, "id", "username", "nickname", "gender",
-    "created", "updated", "avatar"}, the two times as ISO 8601 UTC strings with milliseconds,
-    the avatar's id or None."""
+    "created", "updated", "avatar", "email", "email_verified"}, the two times as ISO 8601 UTC
+    strings with milliseconds, the avatar's id or None, the address or None, a bool."""
     return {
         "v": VERSION,
         **{name: getattr(user, name) for name in TEXT_FIELDS},
         "created": iso_utc(user.create_time),
         "updated": iso_utc(user.update_time),
         AVATAR: user.avatar_id,
+        EMAIL: user.email,
+        EMAIL_VERIFIED: user.email_verified,
     }
 
 
@@ -50,9 +54,12 @@ def from_record(record: object) -> User | None:
     avatar = record.get(AVATAR)
     if avatar is not None and not (isinstance(avatar, str) and AVATAR_ID.fullmatch(avatar)):
         return None
+    email, verified = record.get(EMAIL), record.get(EMAIL_VERIFIED, False)
+    if not (email is None or isinstance(email, str)) or not isinstance(verified, bool):
+        return None
     user_id, username, nickname, gender = (str(text) for text in texts)
     created, updated = (moment for moment in moments if moment is not None)
-    return User(user_id, username, nickname, gender, created, updated, avatar)
+    return User(user_id, username, nickname, gender, created, updated, avatar, email, verified)
 
 
 def _moment(value: object) -> datetime | None:

@@ -18,11 +18,15 @@ class User:
     update_time: datetime
     # The GridFS file id (24 hex characters) of the user's avatar, or None.
     avatar_id: str | None = None
+    # The address in its normalised form (email_address.normalized_email), or None.
+    email: str | None = None
+    email_verified: bool = False
 
-    def public(self) -> dict[str, str | None]:
+    def public(self) -> dict[str, str | bool | None]:
         """Exactly the fields a client may see: id, username, nickname, gender, the two
-        times as ISO 8601 UTC strings with milliseconds ("2024-05-01T12:00:00.000Z") and
-        `avatar_url`, the avatar's path relative to the service's root (avatar_path) or None."""
+        times as ISO 8601 UTC strings with milliseconds ("2024-05-01T12:00:00.000Z"),
+        `avatar_url`, the avatar's path relative to the service's root (avatar_path) or None,
+        `email` (or None) and `email_verified`. Shown to the account's owner only."""
         return {
             "id": self.id,
             "username": self.username,
@@ -31,6 +35,8 @@ class User:
             "create_time": iso_utc(self.create_time),
             "update_time": iso_utc(self.update_time),
             "avatar_url": None if self.avatar_id is None else avatar_path(self.avatar_id),
+            "email": self.email,
+            "email_verified": self.email_verified,
         }
 
 
@@ -66,10 +72,12 @@ class StoredAccount:
 
 @dataclass(frozen=True)
 class NewAccount:
-    """An account to insert: a normalized (lower-case) username and an already hashed password."""
+    """An account to insert: a normalized (lower-case) username, an already hashed password
+    and, optionally, a normalised email address (unverified)."""
 
     username: str
     nickname: str
     gender: str
     password_hash: str
     created: datetime
+    email: str | None = None

@@ -1,4 +1,5 @@
-"""Accounts in MongoDB: one document per user, a unique index on the normalized username."""
+"""Accounts in MongoDB: one document per user, unique indexes on the normalized username and on
+the email address's key."""
 
 from __future__ import annotations
 
@@ -10,21 +11,29 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 
 from factsvc.errors import Duplicate
-from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap
+from factsvc.services.account_store import EDITABLE_FIELDS, AvatarSwap, Changes
+from factsvc.services.email_address import email_key
 from factsvc.services.users import NewAccount, StoredAccount, User
 from factsvc.storage.mongo import MongoCollection
 from factsvc.storage.mongo_errors import MongoErrors, mongo_errors
 
 USERNAME_INDEX = "username_unique"
+# Sparse: only accounts with an address are in it, so any number may have none.
+EMAIL_INDEX = "email_unique"
 VERSION = "credential_version"
 AVATAR = "avatar_id"  # the GridFS file's id (AVATAR_ID), absent when the user has no avatar
-# A second insert of a username breaks USERNAME_INDEX: the client hears that the name is taken.
-_insert_errors = MongoErrors(unique_field="username")
+# The address (normalised), its key (email_address.email_key) and its state: all three present
+# together, or none.
+EMAIL, EMAIL_KEY, EMAIL_VERIFIED = "email", "email_key", "email_verified"
+# A write that breaks a unique index: the client hears which value is taken.
+_unique_errors = MongoErrors(
+    unique_field="username", by_index={USERNAME_INDEX: "username", EMAIL_INDEX: "email"}
+)
 
 
 class MongoAccountStore:
     """The AccountStore port (services/account_store.py) on a MongoDB collection; raises Duplicate
-    for a taken username and DependencyUnavailable for an outage (mongo_errors.py)."""
+    for a taken username or address and DependencyUnavailable for an outage (mongo_errors.py)."""
 
     def __init__(self, users: MongoCollection) -> None:
         self._users = users
@@ -36,6 +45,7 @@ class MongoAccountStore:
             return
         with mongo_errors:
             await self._users.create_index("username", unique=True, name=USERNAME_INDEX)
+            await self._users.create_index(EMAIL_KEY, unique=True, sparse=True, name=EMAIL_INDEX)
         self._indexed = True
 
     async def insert(self, account: NewAccount) -> User:
@@ -50,9 +60,10 @@ class MongoAccountStore:
             "credential_version": 0,
             "create_time": account.created,
             "update_time": account.created,
+            **_address(account.email),
         }
         try:
-            with _insert_errors:
+            with _unique_errors:
                 await self._users.insert_one(document)
         except Duplicate:
             # A retryable write whose first attempt was stored but whose answer was lost: mongod
@@ -69,6 +80,18 @@ class MongoAccountStore:
         if not ObjectId.is_valid(user_id):
             return None
         return await self._find_one({"_id": ObjectId(user_id)})
+
+    async def find_by_email(self, email: str) -> StoredAccount | None:
+        return await self._find_one({EMAIL_KEY: email_key(email)})
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        if not ObjectId.is_valid(user_id):
+            return False
+        with mongo_errors:
+            result = await self._users.update_one(
+                {"_id": ObjectId(user_id), EMAIL: email}, {"$set": {EMAIL_VERIFIED: True}}
+            )
+        return bool(result.matched_count)
 
     async def delete(self, user_id: str, below_version: int | None = None) -> bool:
         if not ObjectId.is_valid(user_id):
@@ -92,7 +115,7 @@ class MongoAccountStore:
     async def update(
         self,
         user_id: str,
-        changes: Mapping[str, str],
+        changes: Changes,
         now: datetime,
         expected_hash: str | None = None,
     ) -> User | None:
@@ -105,7 +128,7 @@ class MongoAccountStore:
         return await self._set(query, {**changes, "update_time": now})
 
     async def replace_credential(
-        self, user_id: str, changes: Mapping[str, str], now: datetime, expected_version: int
+        self, user_id: str, changes: Changes, now: datetime, expected_version: int
     ) -> User | None:
         _check_editable(changes)
         if "password_hash" not in changes:
@@ -158,17 +181,33 @@ class MongoAccountStore:
                 return AvatarSwap(_account(after).user, _avatar_of(current))
 
     async def _set(self, query: Mapping[str, Any], fields: Mapping[str, Any]) -> User | None:
-        with mongo_errors:
+        update: dict[str, Any] = {"$set": {k: v for k, v in fields.items() if k != EMAIL}}
+        if EMAIL in fields:
+            address = _address(fields[EMAIL])
+            if address:
+                update["$set"].update(address)
+            else:
+                update["$unset"] = {EMAIL: "", EMAIL_KEY: "", EMAIL_VERIFIED: ""}
+        with _unique_errors:
             document = await self._users.find_one_and_update(
-                query, {"$set": fields}, return_document=ReturnDocument.AFTER
+                query, update, return_document=ReturnDocument.AFTER
             )
         return None if document is None else _account(document).user
 
 
-def _check_editable(changes: Mapping[str, str]) -> None:
+def _check_editable(changes: Changes) -> None:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    if any(value is None for name, value in changes.items() if name != EMAIL):
+        raise ValueError("only an email may be removed (None)")
+
+
+def _address(email: str | None) -> dict[str, Any]:
+    """The fields of a new, unverified address; none for no address."""
+    if email is None:
+        return {}
+    return {EMAIL: email, EMAIL_KEY: email_key(email), EMAIL_VERIFIED: False}
 
 
 def _version_is(version: int) -> object:
@@ -185,6 +224,8 @@ def _account(document: Mapping[str, Any]) -> StoredAccount:
         create_time=document["create_time"],
         update_time=document["update_time"],
         avatar_id=_avatar_of(document),
+        email=document.get(EMAIL),
+        email_verified=bool(document.get(EMAIL_VERIFIED)) and EMAIL in document,
     )
     return StoredAccount(
         user=user,
