@@ -63,6 +63,13 @@ class RefusedFields(ErrorBody):
     errors: FieldReasons
 
 
+class RefusedFieldsOrToken(ErrorBody):
+    errors: Annotated[
+        FieldReasons | SkipJsonSchema[None],
+        Field(description="With code 3 only: one reason per refused field."),
+    ] = None
+
+
 class DuplicateBody(RefusedFields):
     retry_after: RetryAfterSeconds | SkipJsonSchema[None] = None
 
@@ -134,6 +141,14 @@ BAD_REQUEST = ErrorResponse(
     (domain.InvalidInput,),
     "Bad parameter (code 3); `errors` names each refused field and why.",
     RefusedFields,
+)
+BAD_TOKEN_REQUEST = ErrorResponse(
+    "BadRequestOrInvalidToken",
+    (domain.InvalidInput, domain.InvalidToken),
+    "Bad parameter (code 3), `errors` naming each refused field and why; or a mailed link's "
+    "token that cannot be used (code 1002), without `errors`: unknown, malformed, used, "
+    "expired or void, one answer for every reason.",
+    RefusedFieldsOrToken,
 )
 NOT_LOGGED_IN = ErrorResponse("NotLoggedIn", (domain.NotAuthenticated,), "Not logged in (code 4).")
 BAD_CREDENTIALS = ErrorResponse(
@@ -230,7 +245,8 @@ UNSUPPORTED_IMAGE_TYPE = ErrorResponse(
 TOO_MANY_REQUESTS = ErrorResponse(
     "TooManyRequests",
     (domain.RateLimited,),
-    "Too many requests (code 9): a login, registration or avatar upload limit was reached; "
+    "Too many requests (code 9): a login, registration, avatar upload, password reset or "
+    "mailed token limit was reached; "
     "retry after `Retry-After` (`retry_after` in the body).",
     TooManyRequestsBody,
     headers=RETRY_AFTER,
@@ -252,6 +268,7 @@ UNAVAILABLE = ErrorResponse(
 # In the order components/responses lists them.
 ERROR_RESPONSES = (
     BAD_REQUEST,
+    BAD_TOKEN_REQUEST,
     NOT_LOGGED_IN,
     BAD_CREDENTIALS,
     CROSS_ORIGIN_REFUSED,
@@ -273,3 +290,5 @@ ERROR_RESPONSES = (
 
 # What any JSON body may be refused with.
 BODY_ERRORS = (BAD_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE)
+# What a JSON body that carries a mailed token may be refused with.
+TOKEN_BODY_ERRORS = (BAD_TOKEN_REQUEST, PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE)
