@@ -322,4 +322,9 @@ def attempt_limits(settings: Settings) -> AttemptLimits:
             settings.mail_token_client_max_failures,
             settings.mail_token_client_window_seconds,
         ),
+        verification_mails_per_user=Limit(
+            "email-verify-send-user",
+            settings.email_verify_send_max,
+            settings.email_verify_send_window_seconds,
+        ),
     )

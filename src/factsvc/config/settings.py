@@ -158,6 +158,12 @@ class Settings(DeclaredSettings):
     """how long a mailed password reset link works"""
     email_verify_ttl_seconds: Lifetime = setting("EMAIL_VERIFY_TTL_SECONDS", DAY, A.PASSWORDS)
     """how long a mailed email verification link works"""
+    email_verify_send_max: Attempts = setting("EMAIL_VERIFY_SEND_MAX", 5, A.PASSWORDS)
+    """verification mails per user per window (registration, address changes, resends)"""
+    email_verify_send_window_seconds: Window = setting(
+        "EMAIL_VERIFY_SEND_WINDOW_SECONDS", 3600, A.PASSWORDS
+    )
+    """the window of EMAIL_VERIFY_SEND_MAX, in seconds"""
     password_forgot_address_max: Attempts = setting("PASSWORD_FORGOT_ADDRESS_MAX", 5, A.PASSWORDS)
     """/password/forgot requests per email address (or username) per window"""
     password_forgot_address_window_seconds: Window = setting(

@@ -19,6 +19,7 @@ from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
 from factsvc.services.bodies import AccountEditBody, LoginBody, PasswordPolicy, RegisterBody
 from factsvc.services.body_reasons import parse
+from factsvc.services.email_verification import EmailVerificationService
 from factsvc.services.idempotency import Forgetful, UnknownOutcomes
 from factsvc.services.limits import AttemptLimits, RateLimiter
 from factsvc.services.passwords import PasswordHasher
@@ -59,6 +60,7 @@ class AccountService:
         common_passwords: Collection[str],
         clock: Callable[[], datetime] = now_utc,
         unknown_outcomes: UnknownOutcomes | None = None,
+        email_verification: EmailVerificationService | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
@@ -67,6 +69,7 @@ class AccountService:
         self._limits = limits
         self._common = common_passwords
         self._clock = clock
+        self._verification = email_verification
         self._recovery = RegistrationRecovery(
             store=store,
             hasher=hasher,
@@ -95,9 +98,16 @@ class AccountService:
         except Duplicate as taken:
             user = await self._recovery.earlier_attempt(new.username, new.password, taken)
             security_event("registration_recovered", user=user.id, client=client)
-            return user
-        security_event("registered", user=user.id, client=client)
+        else:
+            security_event("registered", user=user.id, client=client)
+        if user.email is not None:
+            self._address_changed(user)
         return user
+
+    def _address_changed(self, user: User) -> None:
+        """Mail a verification link to a new address, or void the one of a removed address."""
+        if self._verification is not None:
+            self._verification.address_changed(user)
 
     async def login(
         self,
@@ -242,6 +252,8 @@ class AccountService:
                 await self._sessions.destroy(session)
                 raise NotAuthenticated()
             await self._sessions.refresh_snapshot(session, user_snapshot.to_record(user))
+            if "email" in changes:
+                self._address_changed(user)
             return EditResult(user, None)
 
         old_password, new_password = password_change
@@ -264,6 +276,8 @@ class AccountService:
         )
         if user is None:
             raise NotAuthenticated()
+        if "email" in changes:
+            self._address_changed(user)
         try:
             opened_by = OpenedBy(client, short_form(user_agent))
             rotated = await self._sessions.create(

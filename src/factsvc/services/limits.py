@@ -281,8 +281,9 @@ def _refuse_if_any(exceeded: Sequence[tuple[Limit, str, int]]) -> None:
 class AttemptLimits:
     """Fixed-window limits: failed logins (and wrong old passwords) per account, failed
     logins per client, and registrations per client (attempts, counted before they are made);
-    password reset requests per address and per client (attempts), and unusable mailed tokens
-    per client (failures). The mail limits' defaults are their settings' (app.attempt_limits
+    password reset requests per address and per client (attempts), unusable mailed tokens
+    per client (failures), and verification mails per user (attempts). The mail limits'
+    defaults are their settings' (app.attempt_limits
     sets every one), for services built without settings."""
 
     per_account: Limit
@@ -291,3 +292,4 @@ class AttemptLimits:
     forgot_per_address: Limit = Limit("password-forgot-address", 5, 3600)
     forgot_per_client: Limit = Limit("password-forgot-client", 20, 3600)
     mail_token_failures_per_client: Limit = Limit("mail-token-client", 20, 900)
+    verification_mails_per_user: Limit = Limit("email-verify-send-user", 5, 3600)

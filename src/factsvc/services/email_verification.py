@@ -1,0 +1,137 @@
+"""Email verification: the mail with a link sent when an account gains or changes its address
+(or asks again), and the check of that link's token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from factsvc.errors import InvalidInput, InvalidToken, NotAuthenticated, RateLimited
+from factsvc.services.account_store import AccountStore
+from factsvc.services.account_tokens import AccountTokenService, TokenPurpose
+from factsvc.services.audit import security_event
+from factsvc.services.background import Background
+from factsvc.services.body_reasons import parse
+from factsvc.services.email_verification_bodies import NoFields, VerifyEmailBody
+from factsvc.services.limits import AttemptLimits, RateLimiter
+from factsvc.services.mail import Outbox
+from factsvc.services.mail_links import MailLinks
+from factsvc.services.mail_messages import verification_mail
+from factsvc.services.sessions import SessionService
+from factsvc.services.users import User
+
+PURPOSE = TokenPurpose.VERIFY_EMAIL
+# What the background jobs are named by in log lines: never the address or the token.
+MAIL_JOB = "email verification mail"
+VOID_JOB = "email verification void"
+NO_ADDRESS = "no address to verify"
+ALREADY_VERIFIED = "is already verified"
+
+log = logging.getLogger(__name__)
+
+
+class EmailVerificationService:
+    """Mails go out after the answer (on `background`): a new token (voiding the user's older
+    one) for the address the account holds, in a verification mail through the Outbox. At most
+    `limits.verification_mails_per_user` mails per user and window: a resend beyond it is
+    refused (429); a registration or an address change beyond it still applies, unmailed.
+    Verifying checks the token (`limits.mail_token_failures_per_client` failures per client)
+    and marks the address verified only while the account still holds the address the token
+    was mailed to, then spends the token."""
+
+    def __init__(
+        self,
+        *,
+        store: AccountStore,
+        tokens: AccountTokenService,
+        sessions: SessionService,
+        limiter: RateLimiter,
+        limits: AttemptLimits,
+        background: Background,
+        outbox: Outbox,
+        links: MailLinks,
+    ) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._sessions = sessions
+        self._limiter = limiter
+        self._limits = limits
+        self._background = background
+        self._outbox = outbox
+        self._links = links
+
+    def address_changed(self, user: User) -> None:
+        """After `user` (as just written) gained, changed or lost an address: mail a link to a
+        new, unverified one, or void the verification link of a removed one. Returns at once;
+        never raises."""
+        if user.email is None:
+            self._background.spawn(lambda: self._tokens.void(PURPOSE, user.id), what=VOID_JOB)
+        elif not user.email_verified:
+            email = user.email
+            self._background.spawn(lambda: self._mail_link(user.id, email, True), what=MAIL_JOB)
+
+    async def resend(self, session_token: str | None, body: Mapping[str, object]) -> None:
+        """Mail a new link (voiding the older) to the unverified address of the session's
+        user; `body` must hold no fields. Raises NotAuthenticated, InvalidInput (`errors.email`:
+        NO_ADDRESS or ALREADY_VERIFIED), RateLimited or DependencyUnavailable."""
+        session = await self._sessions.resolve(session_token)
+        if session is None:
+            raise NotAuthenticated()
+        parse(NoFields, body)
+        stored = await self._store.find_by_id(session.user_id)
+        if stored is None:
+            raise NotAuthenticated()
+        user = stored.user
+        if user.email is None:
+            raise InvalidInput({"email": NO_ADDRESS})
+        if user.email_verified:
+            raise InvalidInput({"email": ALREADY_VERIFIED})
+        await self._limiter.count((self._limits.verification_mails_per_user, user.id))
+        email = user.email
+        self._background.spawn(lambda: self._mail_link(user.id, email, False), what=MAIL_JOB)
+
+    async def verify(self, body: Mapping[str, object], client: str) -> None:
+        """Mark verified the address a VerifyEmailBody's token was mailed to. Raises
+        InvalidInput, InvalidToken (unknown, malformed, used, expired, or for an address the
+        account no longer has: alike), RateLimited, Overloaded or DependencyUnavailable (then
+        the same token can be tried again)."""
+        token = parse(VerifyEmailBody, body).token
+        failures = self._limits.mail_token_failures_per_client
+        async with self._limiter.guess((failures, client)) as guess:
+            grant = await self._tokens.peek(PURPOSE, token)
+            # Marked before it is spent: an outage in between leaves the token usable, and of
+            # racing uses of one token the spend lets one alone succeed.
+            verified = (
+                grant is not None
+                and await self._store.mark_email_verified(grant.user_id, grant.email)
+                and await self._tokens.spend(PURPOSE, token)
+            )
+            if grant is None or not verified:
+                security_event("email_verification_refused", client=client)
+                await guess.failed()
+                raise InvalidToken()
+        security_event("email_verified", user=grant.user_id, client=client)
+
+    async def _mail_link(self, user_id: str, email: str, counted: bool) -> None:
+        """Mail a new link for `email` while it is the account's unverified address; counted
+        against the per-user limit unless the caller counted it."""
+        stored = await self._store.find_by_id(user_id)
+        if stored is None or stored.user.email != email or stored.user.email_verified:
+            return
+        if counted:
+            try:
+                await self._limiter.count((self._limits.verification_mails_per_user, user_id))
+            except RateLimited:
+                log.warning("verification mail not sent: the user's limit is reached")
+                return
+        token = await self._tokens.issue(
+            PURPOSE, user_id, email=email, credential_version=stored.credential_version
+        )
+        message = verification_mail(
+            email,
+            username=stored.user.username,
+            link=self._links.verify_email(token),
+            expires_seconds=self._tokens.ttl_seconds(PURPOSE),
+        )
+        self._outbox.post(message, purpose=PURPOSE.value)
+        security_event("email_verification_mailed", user=user_id)
