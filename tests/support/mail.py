@@ -78,7 +78,17 @@ class _Collector:
     def __init__(self, sink: MailSink) -> None:
         self._sink = sink
 
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self._sink.rcpt_reply is not None:
+            return self._sink.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self._sink.data_reply is not None:
+            return self._sink.data_reply
         raw = envelope.original_content or b""
         mail = SunkMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), raw)
         self._sink.received(mail)
@@ -89,8 +99,14 @@ class MailSink:
     """An aiosmtpd server on a free loopback port (in its own thread) keeping every message.
 
     `url` is its SMTP_URL. `next_to(address)` awaits the next message not yet taken whose
-    envelope names `address`; `wait_for_next_to` is the same for synchronous tests.
+    envelope names `address`; `wait_for_next_to` is the same for synchronous tests. Setting
+    `rcpt_reply` or `data_reply` (e.g. "451 4.3.0 try later", "550 5.1.1 no such user") makes
+    it answer RCPT TO or DATA so instead of accepting. `smtp_options` go to aiosmtpd's
+    Controller (ssl_context, tls_context, require_starttls, authenticator...).
     """
+
+    rcpt_reply: str | None = None
+    data_reply: str | None = None
 
     def __init__(self, **smtp_options: Any) -> None:
         self.port = free_port()
