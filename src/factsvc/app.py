@@ -25,6 +25,7 @@ from factsvc.handlers.client_address import ClientAddressResolver
 from factsvc.handlers.cors import CorsPolicy
 from factsvc.handlers.session_cookie import CookiePolicy
 from factsvc.inflight import InFlightRequests
+from factsvc.mail_composition import open_mail
 from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
@@ -33,10 +34,13 @@ from factsvc.services.account_deletion import AccountDeletionService
 from factsvc.services.accounts import AccountService
 from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.avatars import AvatarService
+from factsvc.services.background import Background
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
 from factsvc.services.idempotency import IdempotencyService
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.mail import Outbox
+from factsvc.services.mail_links import MailLinks
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.session_list import SessionListService
 from factsvc.services.sessions import SessionService
@@ -67,6 +71,10 @@ class Services:
     account_deletion: AccountDeletionService | None = None
     # None only in tests that serve no sessions route.
     session_list: SessionListService | None = None
+    # Mail (mail_composition.open_mail); None only in tests that send none.
+    background: Background | None = None
+    outbox: Outbox | None = None
+    mail_links: MailLinks | None = None
 
 
 def make_app(
@@ -233,6 +241,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             max_per_user=settings.session_max_per_user,
         )
         limiter = RateLimiter(RedisCounterStore(redis))
+        mail = open_mail(settings)
         accounts = AccountService(
             store=account_store,
             hasher=hasher,
@@ -267,6 +276,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             },
             timeout_seconds=settings.readiness_timeout_seconds,
         )
+        # Pushed last, so run first at exit: mail jobs still reach Redis and MongoDB.
+        stack.push_async_callback(mail.background.drain, settings.shutdown_grace_seconds)
         yield Services(
             factorials=factorials,
             readiness=readiness,
@@ -279,6 +290,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             avatar_store=avatar_store,
             account_deletion=account_deletion,
             session_list=SessionListService(sessions),
+            background=mail.background,
+            outbox=mail.outbox,
+            mail_links=mail.links,
         )
 
 

@@ -70,6 +70,8 @@ class ManagedServer:
     pid_file: Path | None = None
     # The whole environment of the process; None: this process's own.
     env: dict[str, str] | None = field(default=None, repr=False)
+    # Its stderr on this process's own (the terminal of `make run`), not in log_path.
+    echo_stderr: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -81,7 +83,7 @@ class ManagedServer:
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
-                stderr=subprocess.STDOUT,
+                stderr=None if self.echo_stderr else subprocess.STDOUT,
                 # Its own session: a Ctrl-C meant for the service reaches it only through us.
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
@@ -249,17 +251,25 @@ class EmbeddedBackends:
     redis: ManagedServer
     mongo: ManagedServer
     cache: ManagedServer
+    # The SMTP server keeping mail as .eml files (mail_sink.py), when one was asked for.
+    mail: ManagedServer | None = None
 
     @classmethod
-    def start(cls, data_dir: Path, log_dir: Path, cache_max_bytes: int) -> EmbeddedBackends:
+    def start(
+        cls, data_dir: Path, log_dir: Path, cache_max_bytes: int, mail_dir: Path | None = None
+    ) -> EmbeddedBackends:
         """Start the servers with their data under `data_dir` and logs in `log_dir`, the cache's
-        within `cache_max_bytes`, and wait until they listen; stops whichever started if
-        another fails."""
+        within `cache_max_bytes`, and, given `mail_dir`, the mail sink writing there; wait
+        until they listen; stops whichever started if another fails."""
         backends = cls(
             redis=redis_server(data_dir / "redis", log_dir),
             mongo=mongo_server(data_dir / "mongo", log_dir),
             cache=redis_cache_server(data_dir / "redis-cache", log_dir, cache_max_bytes),
         )
+        if mail_dir is not None:
+            from factsvc.mail_sink import mail_sink_server  # aiosmtpd: the embedded extra
+
+            backends.mail = mail_sink_server(mail_dir, log_dir)
         try:
             for server in backends.servers:
                 server.start()
@@ -279,7 +289,13 @@ class EmbeddedBackends:
 
     @property
     def servers(self) -> tuple[ManagedServer, ...]:
-        return (self.redis, self.mongo, self.cache)
+        mail = () if self.mail is None else (self.mail,)
+        return (self.redis, self.mongo, self.cache, *mail)
+
+    @property
+    def smtp_url(self) -> str:
+        """The mail sink's SMTP_URL; empty without one."""
+        return "" if self.mail is None else f"smtp://{LOOPBACK}:{self.mail.port}"
 
     @property
     def redis_url(self) -> str:

@@ -25,6 +25,7 @@ from factsvc.graceful_stop import STOP_SIGNALS, StopSignals, stop_gracefully
 from factsvc.http_connection import EnvelopeHTTPServer
 from factsvc.inflight import InFlightRequests
 from factsvc.logs import DroppedLinesWatch, stop_logging
+from factsvc.mail_composition import warn_if_mail_disabled
 from factsvc.metrics import forget_process
 from factsvc.open_files import raise_open_files_limit
 
@@ -69,7 +70,11 @@ def serve(settings: Settings, *, embedded: bool) -> int:
     log.info("open files limit: %d (each connection takes one)", open_files)
     backends = (
         EmbeddedBackends.start(
-            settings.embedded_dir, settings.embedded_dir, settings.fact_cache_max_bytes
+            settings.embedded_dir,
+            settings.embedded_dir,
+            settings.fact_cache_max_bytes,
+            # With no SMTP server named, mail is kept for the developer to open.
+            mail_dir=None if settings.smtp_url else settings.path_data / "mail",
         )
         if embedded
         else None
@@ -80,6 +85,9 @@ def serve(settings: Settings, *, embedded: bool) -> int:
             mongodb_uri=backends.mongodb_uri,
             redis_cache_url=backends.redis_cache_url,
         )
+        if backends.smtp_url:
+            settings = settings.replaced(smtp_url=backends.smtp_url)
+    warn_if_mail_disabled(settings)
     try:
         processes = process_count(settings)
         if processes == 1:

@@ -54,10 +54,11 @@ class MailTransport(Protocol):
 
 
 class DisabledTransport:
-    """No mail system configured: every message is dropped, each with one log line."""
+    """No mail system configured: every message fails permanently, so that the Outbox logs
+    it once as given up."""
 
     async def send(self, message: MailMessage) -> None:
-        log.warning("mail disabled (no SMTP_URL): a message to @%s dropped", domain_of(message.to))
+        raise MailPermanentFailure("mail is disabled (SMTP_URL is empty)")
 
 
 def domain_of(address: str) -> str:
