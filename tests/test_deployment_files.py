@@ -29,7 +29,7 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-SERVICES = ("app", "nginx", "mongo", "redis", "redis-cache")
+SERVICES = ("app", "nginx", "mongo", "redis", "redis-cache", "mailpit")
 BACKENDS = ("mongo", "redis", "redis-cache")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|AUTH", re.IGNORECASE)
 # A whole value that is one compose interpolation: ${NAME}, ${NAME:?message}, ${NAME?message}.
@@ -186,6 +186,17 @@ def test_only_nginx_publishes_port_8888_and_the_app_no_port_so_that_it_scales() 
     # A host port or a container name would stop `docker compose up --scale app=3`.
     assert not app.get("ports"), f"app publishes {app.get('ports')!r}"
     assert "container_name" not in app
+
+
+def test_the_app_mails_through_mailpit_whose_web_ui_is_on_the_hosts_loopback_alone() -> None:
+    env = environment(service("app"))
+    assert env["SMTP_URL"] == "${SMTP_URL:-smtp://mailpit:1025}"
+    assert Settings.from_env({"SMTP_URL": "smtp://mailpit:1025"}).smtp_url
+    assert env["PUBLIC_BASE_URL"] == "${PUBLIC_BASE_URL:-http://127.0.0.1:8888}"
+    assert "8888" in env["PUBLIC_BASE_URL"], "the links open nginx's published port"
+    mailpit = service("mailpit")
+    assert str(mailpit.get("image", "")).startswith("axllent/mailpit:")
+    assert mailpit.get("ports") == ["127.0.0.1:8025:8025"], "the web UI, for this host only"
 
 
 def test_the_app_restarts_and_stops_gracefully() -> None:
