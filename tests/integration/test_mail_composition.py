@@ -84,3 +84,52 @@ async def test_smtp_down_logs_each_try_without_the_token_and_gives_up(
     assert "given up" in lines[-1]
     assert "secret-tok-2" not in caplog.text
     assert "dave" not in caplog.text
+
+
+async def test_a_temporary_refusal_is_retried_after_doubling_waits_until_the_mail_is_taken(
+    settings: Settings, mail_sink: MailSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    mail_sink.rcpt_replies = ["451 4.3.0 try again later", "421 4.3.2 busy"]
+    mail = open_mail(
+        settings.replaced(smtp_url=mail_sink.url, mail_send_attempts=4, mail_retry_seconds=0.1)
+    )
+    message = verification_mail(
+        "erin@example.org",
+        username="erin",
+        link="http://x/email/verify#token=t3",
+        expires_seconds=60,
+    )
+    with caplog.at_level(logging.INFO):
+        mail.outbox.post(message, purpose="verify-email")
+        await mail.background.drain(5)
+    assert token_in(await mail_sink.next_to("erin@example.org", within=1)) == "t3"
+    first, second, third = mail_sink.rcpt_times
+    # The waits (0.1 s, then 0.2 s) plus a new connection each time.
+    assert 0.1 <= second - first < 0.3
+    assert 0.2 <= third - second < 0.4
+    lines = [r.getMessage() for r in caplog.records if r.name == "factsvc.services.mail"]
+    assert "recipient refused 451, attempt 1 of 4" in lines[0]
+    assert "attempt 2 of 4" in lines[1]
+    assert "sent to @example.org (attempt 3)" in lines[2]
+
+
+async def test_a_permanent_refusal_is_given_up_at_once(
+    settings: Settings, mail_sink: MailSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    mail_sink.rcpt_reply = "550 5.1.1 no such user"
+    mail = open_mail(
+        settings.replaced(smtp_url=mail_sink.url, mail_send_attempts=4, mail_retry_seconds=0.05)
+    )
+    message = verification_mail(
+        "frank@example.org",
+        username="frank",
+        link="http://x/v#token=tok-frank-4",
+        expires_seconds=60,
+    )
+    with caplog.at_level(logging.INFO):
+        mail.outbox.post(message, purpose="verify-email")
+        await mail.background.drain(5)
+    assert len(mail_sink.rcpt_times) == 1
+    assert "recipient refused 550, attempt 1 of 4" in caplog.text
+    assert "given up" in caplog.text
+    assert "tok-frank-4" not in caplog.text

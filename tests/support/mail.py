@@ -81,6 +81,9 @@ class _Collector:
     async def handle_RCPT(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        self._sink.rcpt_times.append(time.monotonic())
+        if self._sink.rcpt_replies:
+            return self._sink.rcpt_replies.pop(0)
         if self._sink.rcpt_reply is not None:
             return self._sink.rcpt_reply
         envelope.rcpt_tos.append(address)
@@ -101,8 +104,10 @@ class MailSink:
     `url` is its SMTP_URL. `next_to(address)` awaits the next message not yet taken whose
     envelope names `address`; `wait_for_next_to` is the same for synchronous tests. Setting
     `rcpt_reply` or `data_reply` (e.g. "451 4.3.0 try later", "550 5.1.1 no such user") makes
-    it answer RCPT TO or DATA so instead of accepting. `smtp_options` go to aiosmtpd's
-    Controller (ssl_context, tls_context, require_starttls, authenticator...).
+    it answer RCPT TO or DATA so instead of accepting; `rcpt_replies` are answered to the next
+    RCPT TOs, one each, before that. `rcpt_times` holds when each RCPT TO came (monotonic).
+    `smtp_options` go to aiosmtpd's Controller (ssl_context, tls_context, require_starttls,
+    authenticator...).
     """
 
     rcpt_reply: str | None = None
@@ -111,6 +116,8 @@ class MailSink:
     def __init__(self, **smtp_options: Any) -> None:
         self.port = free_port()
         self.url = f"smtp://{LOOPBACK}:{self.port}"
+        self.rcpt_replies: list[str] = []
+        self.rcpt_times: list[float] = []
         self._lock = threading.Lock()
         self._mails: list[SunkMail] = []
         self._taken: set[int] = set()
