@@ -1,4 +1,5 @@
-# make run: serve on TORNADO_SERVER_PORT with embedded Redis and MongoDB-compatible servers.
+# make run: serve on TORNADO_SERVER_PORT with embedded Redis and MongoDB-compatible servers,
+#   and an SMTP server that keeps each mail as an .eml file in PATH_DATA/mail (path logged).
 # make test: lint, type-check and run the whole test suite (installs Debian's Chromium first when
 #   none starts: the browser tests in tests/browser drive it; CHROMIUM=<path> names another).
 # make demo: the service on embedded backends and the demo SPA (examples/spa) beside it; prints

@@ -327,10 +327,8 @@ class Settings(DeclaredSettings):
         "SMTP_TIMEOUT_SECONDS", 10.0, A.MAIL
     )
     """how long connecting, and each SMTP command of a send, may take"""
-    mail_from: Annotated[str, Mailbox()] = setting(
-        "MAIL_FROM", "factsvc <factsvc@localhost>", A.MAIL
-    )
-    """the sender of every mail (its From and envelope sender)"""
+    mail_from: Annotated[str, Mailbox()] = setting("MAIL_FROM", "factsvc@localhost", A.MAIL)
+    """the sender of every mail (From and envelope sender); a name may come first: Facts <a@b>"""
     public_base_url: Annotated[str, BaseUrl()] = setting("PUBLIC_BASE_URL", "", A.MAIL)
     """the service's URL in mailed links; empty: http://127.0.0.1:TORNADO_SERVER_PORT"""
     mail_send_attempts: Annotated[int, WholeNumber(1, 20)] = setting(
