@@ -208,6 +208,15 @@ async def test_smtp_4xx_replies_are_temporary_and_5xx_permanent(
     assert TOKEN not in str(caught.value)
 
 
+@pytest.mark.parametrize("to", ["a@example.org\r\nBcc: b@example.org", "a@example.org, b@x.org"])
+async def test_a_recipient_that_is_not_one_address_is_a_permanent_failure(
+    mail_sink: MailSink, to: str
+) -> None:
+    with pytest.raises(MailPermanentFailure):
+        await transport(mail_sink.url).send(message(to))
+    assert mail_sink.mails == []
+
+
 async def test_a_server_that_is_down_is_a_temporary_failure() -> None:
     with pytest.raises(MailTemporaryFailure, match="no connection"):
         await transport(f"smtp://{LOOPBACK}:{free_port()}").send(message())

@@ -76,8 +76,12 @@ class SmtpTransport:
     async def send(self, message: MailMessage) -> None:
         """Deliver `message` to its recipient's server; see the class for what it raises."""
         try:
+            mime = mime_message(message, self._sender)
+        except (ValueError, TypeError) as error:  # e.g. a line break in an address
+            raise MailPermanentFailure("the message cannot be written as MIME") from error
+        try:
             async with asyncio.timeout(self._timeout * TOTAL_TIMEOUTS):
-                await self._send(mime_message(message, self._sender), message.to)
+                await self._send(mime, mime["To"].addresses[0].addr_spec)
         except (MailTemporaryFailure, MailPermanentFailure):
             raise
         except TimeoutError as error:  # aiosmtplib's timeouts are TimeoutErrors too
@@ -134,6 +138,8 @@ def mime_message(message: MailMessage, sender: str) -> EmailMessage:
     mime = EmailMessage(policy=SMTP_POLICY)
     mime["From"] = sender
     mime["To"] = message.to
+    if len(mime["To"].addresses) != 1:
+        raise ValueError("one recipient per message")
     mime["Subject"] = message.subject
     mime["Date"] = formatdate(localtime=False, usegmt=True)
     mime["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
