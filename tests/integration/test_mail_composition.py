@@ -104,9 +104,9 @@ async def test_a_temporary_refusal_is_retried_after_doubling_waits_until_the_mai
         await mail.background.drain(5)
     assert token_in(await mail_sink.next_to("erin@example.org", within=1)) == "t3"
     first, second, third = mail_sink.rcpt_times
-    # The waits (0.1 s, then 0.2 s) plus a new connection each time.
-    assert 0.1 <= second - first < 0.3
-    assert 0.2 <= third - second < 0.4
+    # The waits (0.1 s, then 0.2 s) plus a new connection each time (room for a loaded machine).
+    assert 0.1 <= second - first < 0.5
+    assert 0.2 <= third - second < 0.6
     lines = [r.getMessage() for r in caplog.records if r.name == "factsvc.services.mail"]
     assert "recipient refused 451, attempt 1 of 4" in lines[0]
     assert "attempt 2 of 4" in lines[1]

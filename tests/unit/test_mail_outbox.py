@@ -75,8 +75,9 @@ async def test_temporary_failures_are_retried_after_doubling_waits(
     assert transport.sent == [MESSAGE]
     first_wait = transport.calls[1] - transport.calls[0]
     second_wait = transport.calls[2] - transport.calls[1]
-    assert 0.05 <= first_wait < 0.09
-    assert 0.10 <= second_wait < 0.15
+    # At least the backoff, doubling; the upper bounds leave room for a loaded machine.
+    assert 0.05 <= first_wait < 0.25
+    assert 0.10 <= second_wait < 0.30
     assert "sent to @example.org (attempt 3)" in caplog.text
 
 
