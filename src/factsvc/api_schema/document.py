@@ -54,10 +54,13 @@ INFO = {
     "version": __version__,
     "summary": "Exact factorials cached in Redis, and user accounts with sessions.",
     "description": (
-        "Every response except `GET /openapi.json` is a JSON object "
+        "Every response is a JSON object "
         '`{"code": <int>, "message": <str>, ...}` with `Content-Type: application/json; '
-        'charset=UTF-8`; `code` 0 means success, with `message` "". Errors, each described '
-        f"under `components.responses`: {_error_summary()}. Every error body also carries "
+        "charset=UTF-8`, but for the successful answers of this document, the metrics, avatar "
+        "images and the pages mailed links open (with their script and stylesheet), which are "
+        'what their media types say. `code` 0 means success, with `message` "". Errors, each '
+        f"described under `components.responses`: {_error_summary()}. Every error body also "
+        "carries "
         "`request_id`, the same id as the `X-Request-ID` response header; a client may send "
         f"its own `X-Request-ID` (`{ACCEPTED_REQUEST_ID.pattern}`, anything else is replaced). "
         "Pages on the origins listed in `CORS_ORIGINS` may read every answer, errors included, "
