@@ -31,21 +31,25 @@ from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
 from factsvc.services import user_agents
 from factsvc.services.account_deletion import AccountDeletionService
+from factsvc.services.account_tokens import AccountTokenService, TokenPurpose
 from factsvc.services.accounts import AccountService
 from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.avatars import AvatarService
 from factsvc.services.background import Background
+from factsvc.services.email_verification import EmailVerificationService
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
 from factsvc.services.idempotency import IdempotencyService
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.mail import Outbox
 from factsvc.services.mail_links import MailLinks
+from factsvc.services.password_reset import PasswordResetService
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.session_list import SessionListService
 from factsvc.services.sessions import SessionService
 from factsvc.storage import mongo, redis_client
 from factsvc.storage.mongo_accounts import MongoAccountStore
+from factsvc.storage.redis_account_tokens import RedisAccountTokenStore
 from factsvc.storage.redis_cache_choice import choose_factorial_cache
 from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
@@ -60,6 +64,8 @@ class Services:
     readiness: ReadinessService
     accounts: AccountService
     metrics: Metrics
+    # None only in tests that mail no token.
+    account_tokens: AccountTokenService | None = None
     pools: Mapping[str, BoundedExecutor] = field(default_factory=dict)
     local_cache_bytes: Callable[[], int] = lambda: 0
     # None: Idempotency-Key is ignored (only services built without Redis, in some tests).
@@ -75,6 +81,10 @@ class Services:
     background: Background | None = None
     outbox: Outbox | None = None
     mail_links: MailLinks | None = None
+    # None only in tests that serve no password reset route.
+    password_reset: PasswordResetService | None = None
+    # None only in tests that serve no email verification route.
+    email_verification: EmailVerificationService | None = None
 
 
 def make_app(
@@ -101,6 +111,8 @@ def make_app(
         "account_deletion": services.account_deletion,
         "avatars": services.avatars,
         "session_list": services.session_list,
+        "password_reset": services.password_reset,
+        "email_verification": services.email_verification,
         "uploads": upload_policy(settings),
     }
     routes = [route.rule(dependencies) for route in ROUTES]
@@ -242,6 +254,23 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         limiter = RateLimiter(RedisCounterStore(redis))
         mail = open_mail(settings)
+        account_tokens = AccountTokenService(
+            RedisAccountTokenStore(redis),
+            ttl_seconds={
+                TokenPurpose.VERIFY_EMAIL: settings.email_verify_ttl_seconds,
+                TokenPurpose.RESET_PASSWORD: settings.password_reset_ttl_seconds,
+            },
+        )
+        email_verification = EmailVerificationService(
+            store=account_store,
+            tokens=account_tokens,
+            sessions=sessions,
+            limiter=limiter,
+            limits=attempt_limits(settings),
+            background=mail.background,
+            outbox=mail.outbox,
+            links=mail.links,
+        )
         accounts = AccountService(
             store=account_store,
             hasher=hasher,
@@ -250,6 +279,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             limits=attempt_limits(settings),
             common_passwords=common_passwords(),
             unknown_outcomes=idempotency,
+            email_verification=email_verification,
         )
         avatars, avatar_store, avatar_runner = await open_avatar_service(
             settings,
@@ -269,6 +299,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             avatars=avatar_store,
             idempotency=idempotency,
         )
+        password_reset = PasswordResetService(
+            store=account_store,
+            tokens=account_tokens,
+            sessions=sessions,
+            hasher=hasher,
+            limiter=limiter,
+            limits=attempt_limits(settings),
+            common_passwords=common_passwords(),
+            background=mail.background,
+            outbox=mail.outbox,
+            links=mail.links,
+        )
         readiness = ReadinessService(
             {
                 "redis": lambda: redis_client.writable(redis),
@@ -283,6 +325,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             readiness=readiness,
             accounts=accounts,
             metrics=metrics,
+            account_tokens=account_tokens,
             pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner, "avatar": avatar_runner},
             local_cache_bytes=lambda: int(local_cache.currsize),
             idempotency=idempotency,
@@ -290,6 +333,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             avatar_store=avatar_store,
             account_deletion=account_deletion,
             session_list=SessionListService(sessions),
+            password_reset=password_reset,
+            email_verification=email_verification,
             background=mail.background,
             outbox=mail.outbox,
             mail_links=mail.links,

@@ -15,6 +15,18 @@ from factsvc.api_schema.lifecycle_operations import (
     PUT_AVATAR,
     REVOKE_SESSIONS,
 )
+from factsvc.api_schema.link_page_operations import (
+    GET_LINK_PAGE_SCRIPT,
+    GET_LINK_PAGE_STYLE,
+    GET_RESET_PASSWORD_PAGE,
+    GET_VERIFY_EMAIL_PAGE,
+)
+from factsvc.api_schema.mail_operations import (
+    FORGOT_PASSWORD,
+    REQUEST_EMAIL_VERIFICATION,
+    RESET_PASSWORD,
+    VERIFY_EMAIL,
+)
 from factsvc.api_schema.operation import (
     Operation,
     RequestBody,
@@ -25,10 +37,18 @@ from factsvc.api_schema.parameters import FactQuery
 from factsvc.handlers import accounts, sessions
 from factsvc.handlers.account_deletion import AccountDeletionHandler
 from factsvc.handlers.avatars import AccountAvatarHandler, AvatarFileHandler
+from factsvc.handlers.email import EmailVerificationHandler, VerifyEmailHandler
 from factsvc.handlers.factorial import FactorialHandler
 from factsvc.handlers.health import HealthHandler, ReadinessHandler
+from factsvc.handlers.link_pages import (
+    SCRIPT_PATH,
+    STYLE_PATH,
+    LinkPageScript,
+    LinkPageStyle,
+)
 from factsvc.handlers.metrics import MetricsHandler
 from factsvc.handlers.openapi import OpenApiHandler
+from factsvc.handlers.password_reset import ForgotPasswordHandler, ResetPasswordHandler
 from factsvc.services.bodies import AccountEditBody, LoginBody, RegisterBody
 
 BODY_ERRORS = e.BODY_ERRORS
@@ -202,6 +222,8 @@ ACCOUNT_EDIT = Operation(
 
 ACCOUNT = ("accounts", "cookies", "clients", "idempotency")
 SESSIONS = (*ACCOUNT, "session_list")
+PASSWORD_RESET = ("password_reset", "clients")
+EMAIL = ("email_verification", "clients")
 # Path (also the route's name), handler, the dependencies its initialize() takes, operations.
 ROUTES = (
     Route("/fact", FactorialHandler, ("factorials",), (GET_FACTORIAL,)),
@@ -230,4 +252,22 @@ ROUTES = (
         (PUT_AVATAR, DELETE_AVATAR),
     ),
     Route("/avatars/{id}", AvatarFileHandler, ("avatars",), (GET_AVATAR,), (AVATAR_ID_PARAMETER,)),
+    # The paths of mailed links: GET serves the page (handlers/link_pages.py), POST takes the
+    # token; one handler serves both, a subclass of the page's class.
+    Route("/email/verify", VerifyEmailHandler, EMAIL, (GET_VERIFY_EMAIL_PAGE, VERIFY_EMAIL)),
+    Route(
+        "/account/email/verification",
+        EmailVerificationHandler,
+        (*ACCOUNT, "email_verification"),
+        (REQUEST_EMAIL_VERIFICATION,),
+    ),
+    Route("/password/forgot", ForgotPasswordHandler, PASSWORD_RESET, (FORGOT_PASSWORD,)),
+    Route(
+        "/password/reset",
+        ResetPasswordHandler,
+        PASSWORD_RESET,
+        (GET_RESET_PASSWORD_PAGE, RESET_PASSWORD),
+    ),
+    Route(SCRIPT_PATH, LinkPageScript, (), (GET_LINK_PAGE_SCRIPT,)),
+    Route(STYLE_PATH, LinkPageStyle, (), (GET_LINK_PAGE_STYLE,)),
 )

@@ -210,8 +210,9 @@ def targets(username: str) -> list[Target]:
     for route in ROUTES:
         # Big enough an answer to be gzip-compressed when Accept-Encoding allows it.
         path = "/fact?n=500" if route.path == "/fact" else route.path
-        envelope = route.path not in {"/metrics", "/openapi.json"}
         for operation in route.operations:
+            # /metrics' text, the link pages' files and the document itself are no envelope.
+            envelope = operation.media_type == "application/json" and route.path != "/openapi.json"
             method = operation.method.upper()
             body = orjson.dumps(bodies.get(route.path, {})) + b"\r\n" if method == "POST" else b""
             found.append(Target(method, path, body, envelope))

@@ -79,7 +79,10 @@ async def test_allow_lists_head_beside_get(
 ) -> None:
     response = await fetch(http_client, base_url + path, "DELETE")
     assert response.code == 405
-    assert response.headers["Allow"].split(", ") == ["GET", "HEAD", "OPTIONS"]
+    (route,) = [route for route in GET_ROUTES if re.fullmatch(route.pattern, path)]
+    # POST beside GET where a mailed link's page also takes its token.
+    posted = ["POST"] if any(op.method == "post" for op in route.operations) else []
+    assert response.headers["Allow"].split(", ") == ["GET", "HEAD", *posted, "OPTIONS"]
 
 
 @pytest.mark.parametrize("path", OTHER_PATHS)

@@ -49,6 +49,7 @@ class EmailVerificationHandler(AccountHandler):
         self._verification = email_verification
 
     async def post(self) -> None:
-        body = self.json_body() if self.request.body else {}
+        # No body at all is no fields (BaseHandler collects the body in _body).
+        body = self.json_body() if self._body else {}
         await self._verification.resend(self.session_token(), body)
         await self.write_envelope({}, status=202)

@@ -1,0 +1,59 @@
+"""Email verification with the SMTP server down: registration, address changes and resends
+answer as with a working server, and the failures are logged without the token or the link."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+import tornado.web
+
+from factsvc.config import Settings
+from factsvc.embedded import LOOPBACK, free_port
+from tests.support.api import PASSWORD, Api
+from tests.support.servers import AppFactory, with_settings
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+ADDRESS = "alice@example.com"
+ATTEMPTS = 2
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
+    # A free port nobody listens on: every connection is refused, a temporary failure.
+    return app_factory(
+        with_settings(
+            settings,
+            smtp_url=f"smtp://{LOOPBACK}:{free_port()}",
+            mail_send_attempts=ATTEMPTS,
+            mail_retry_seconds=0.05,
+        )
+    )
+
+
+async def test_every_answer_is_as_with_smtp_up_and_the_failures_are_logged_without_the_link(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    registered = await api.post(
+        "/register", {"username": "alice", "password": PASSWORD, "email": ADDRESS}
+    )
+    assert registered.status == 201, registered.body
+    assert registered.body["user"]["email"] == ADDRESS
+    login = await api.login(session="token")
+    headers = {"Authorization": f"Bearer {login.body['token']}"}
+    edited = await api.post("/account/edit", {"email": "alice@example.org"}, headers=headers)
+    assert (edited.status, edited.body["user"]["email"]) == (200, "alice@example.org")
+    resent = await api.post("/account/email/verification", headers=headers)
+    assert (resent.status, resent.body) == (202, {"code": 0, "message": ""})
+    for _ in range(200):
+        lines = [caplog.handler.format(record) for record in caplog.records]
+        tried = [line for line in lines if "verify-email" in line and "attempt" in line]
+        if len(tried) >= 3 * ATTEMPTS:
+            break
+        await asyncio.sleep(0.05)
+    assert len(tried) >= 3 * ATTEMPTS, lines
+    assert not [line for line in lines if "#token=" in line or "/email/verify#" in line]
+    assert not [line for line in lines if "alice@example" in line and "mail" in line.lower()]
