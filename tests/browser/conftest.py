@@ -27,19 +27,32 @@ from tests.browser.site import (
     START_TIMEOUT_SECONDS,
     Site,
 )
+from tests.support.mail import MailSink
 from tests.support.servers import STRONG_SECRET, redis_url
 
 PAGES = pytest.StashKey[list[Page]]()
 
 
 @pytest.fixture(scope="package")
+def mail_sink() -> Iterator[MailSink]:
+    """The SMTP server (aiosmtpd) the service of `site` sends its mail to, for the whole package
+    as that service is (tests/conftest.py's is one test's): each test mails its own addresses."""
+    sink = MailSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="package")
 def site(
     redis_backend: ManagedServer,
     mongo_backend: ManagedServer,
+    mail_sink: MailSink,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
     """The service outside DEBUG (so its cookie is __Host-SID, Secure) on the suite's Redis and
-    MongoDB-compatible server, and the SPA on another port of the loopback address."""
+    MongoDB-compatible server, mailing to `mail_sink` links to itself, and the SPA on another
+    port of the loopback address."""
     base = tmp_path_factory.mktemp("browser")
     api_port, spa_port = free_port(), free_port()
     api = f"http://localhost:{api_port}"
@@ -59,6 +72,8 @@ def site(
         "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
         "LOGIN_ACCOUNT_MAX_FAILURES": str(LOGIN_ACCOUNT_MAX_FAILURES),
         "CORS_ORIGINS": f"{same_site},{cross_site}",
+        "SMTP_URL": mail_sink.url,
+        "PUBLIC_BASE_URL": api,
     }
     service_log = base / "service.log"
     spa_env = {"PATH": env["PATH"]}
