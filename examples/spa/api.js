@@ -40,10 +40,14 @@ export class Api {
     this.#observe = observe;
   }
 
-  /** POST /register: `{user}`. Registering does not log in. */
-  async register(username, password, nickname) {
+  /**
+   * POST /register: `{user}`. Registering does not log in. With an `email`, the API mails a
+   * verification link to it after answering (`user.email_verified` false until it is opened).
+   */
+  async register(username, password, nickname, email) {
     const body = { username, password };
     if (nickname) body.nickname = nickname;
+    if (email) body.email = email;
     return (await this.#call("POST", "/register", body)).body;
   }
 
@@ -66,6 +70,39 @@ export class Api {
   /** POST /account/edit with a new nickname: `{user}`. */
   async editNickname(nickname) {
     return (await this.#call("POST", "/account/edit", { nickname })).body;
+  }
+
+  /**
+   * POST /account/edit with a new email address, or null to remove it: `{user}`. A new or
+   * changed address is unverified, and the API mails a verification link to it; the same
+   * address again changes nothing.
+   */
+  async editEmail(email) {
+    return (await this.#call("POST", "/account/edit", { email })).body;
+  }
+
+  /**
+   * POST /account/email/verification: mails a new verification link to the user's unverified
+   * address (older links stop working): `{}`, 202. 400 with `errors.email` when there is no
+   * address or it is verified already; 429 when asked too often.
+   */
+  async sendVerification() {
+    return (await this.#call("POST", "/account/email/verification", {})).body;
+  }
+
+  /**
+   * POST /password/forgot with the username, or the email address when `who` holds an `@`
+   * (usernames never do): `{}`, 202, whether or not an account matches. An account whose
+   * address is verified gets a reset link by mail; it opens the API's page that sets a new
+   * password. No session is sent: none is needed.
+   */
+  async forgotPassword(who) {
+    const body = who.includes("@") ? { email: who } : { username: who };
+    return (await this.#send("POST", "/password/forgot", {
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+    })).body;
   }
 
   /**

@@ -51,9 +51,16 @@ function onClick(id, label, action) {
   document.getElementById(id).addEventListener("click", () => run(label, action));
 }
 
-onSubmit("register", "Registering", async ({ username, password, nickname }) => {
-  const { user } = await api.register(username, password, nickname);
-  return `Registered ${user.username}. Log in next.`;
+onSubmit("register", "Registering", async ({ username, password, nickname, email }) => {
+  const { user } = await api.register(username, password, nickname, email.trim());
+  const mailed = user.email === null ? "" : ` A verification link was mailed to ${user.email}.`;
+  return `Registered ${user.username}.${mailed} Log in next.`;
+});
+
+onSubmit("forgot", "Asking for a reset link", async ({ who }) => {
+  await api.forgotPassword(who.trim());
+  // The API answers alike whether or not an account matches: the page cannot know either.
+  return "If an account with a verified email address matches, a reset link is on its way there.";
 });
 
 onSubmit("login", "Logging in", async ({ username, password }) => {
@@ -95,6 +102,25 @@ onSubmit("nickname", "Saving the nickname", async ({ nickname }) => {
   const { user } = await api.editNickname(nickname);
   showUser(user);
   return `Nickname is now ${user.nickname}.`;
+});
+
+onSubmit("email", "Saving the email address", async ({ email }) => {
+  const { user } = await api.editEmail(email.trim());
+  showUser(user);
+  return user.email_verified
+    ? `Email address is ${user.email}, verified.`
+    : `Email address is now ${user.email}: a verification link was mailed to it.`;
+});
+
+onClick("email-remove", "Removing the email address", async () => {
+  const { user } = await api.editEmail(null);
+  showUser(user);
+  return `${user.username} has no email address.`;
+});
+
+onClick("email-send-again", "Sending the verification mail again", async () => {
+  await api.sendVerification();
+  return "A new verification link was mailed; the older ones no longer work.";
 });
 
 onSubmit("password", "Changing the password", async ({ old_password: old, password }) => {

@@ -58,6 +58,7 @@ export function showUser(user, logined = user !== null, avatarSrc = null) {
   put("nickname", user?.nickname ?? "");
   put("gender", user?.gender ?? "");
   put("create-time", user?.create_time ?? "");
+  showEmail(logined ? user : null);
   const avatar = field("avatar");
   if (avatarSrc === null || !logined) {
     avatar.removeAttribute("src");
@@ -70,6 +71,17 @@ export function showUser(user, logined = user !== null, avatarSrc = null) {
   put("avatar-none", logined ? "no avatar" : "");
   field("avatar-none").hidden = !avatar.hidden;
   if (!logined) showSessions(null);
+}
+
+/**
+ * The user's email address and whether it is verified, with the button that mails the
+ * verification link again shown only for an unverified address; null shows nothing.
+ */
+function showEmail(user) {
+  const email = user?.email ?? null;
+  put("email", user === null ? "" : email ?? "none");
+  put("email-verified", user === null || email === null ? "" : user.email_verified ? "yes" : "no");
+  document.getElementById("email-send-again").hidden = email === null || user.email_verified;
 }
 
 /**

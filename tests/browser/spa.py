@@ -55,9 +55,9 @@ class Spa:
         """The text the page shows in the field `name` (a data-field attribute)."""
         return self.field(name).inner_text()
 
-    def register(self, username: str, password: str, nickname: str = "") -> str:
+    def register(self, username: str, password: str, nickname: str = "", email: str = "") -> str:
         values = {"username": username, "password": password, "nickname": nickname}
-        return self.submit("register", values)
+        return self.submit("register", values | {"email": email})
 
     def login(self, username: str, password: str) -> str:
         return self.submit("login", {"username": username, "password": password})
@@ -73,6 +73,18 @@ class Spa:
 
     def edit_nickname(self, nickname: str) -> str:
         return self.submit("nickname", {"nickname": nickname})
+
+    def edit_email(self, email: str) -> str:
+        return self.submit("email", {"email": email})
+
+    def remove_email(self) -> str:
+        return self.press("#email-remove")
+
+    def send_verification_again(self) -> str:
+        return self.press("#email-send-again")
+
+    def forgot_password(self, username_or_email: str) -> str:
+        return self.submit("forgot", {"who": username_or_email})
 
     def change_password(self, old_password: str, password: str) -> str:
         return self.submit("password", {"old_password": old_password, "password": password})
