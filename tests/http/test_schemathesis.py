@@ -52,6 +52,7 @@ SECURED = {
     "/account/avatar",
     "/account/sessions",
     "/account/sessions/revoke",
+    "/account/email/verification",
 }
 PASSWORD = "Fuzz-account-" + secrets.token_hex(8)
 
@@ -101,6 +102,11 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         "REGISTER_CLIENT_MAX": "100000",
         # Every case uploads as the one fuzz account: a 429 would hide what the body gets.
         "AVATAR_UPLOADS_MAX": "100000",
+        # Every case comes from one client, most with a token that cannot be used.
+        "PASSWORD_FORGOT_ADDRESS_MAX": "100000",
+        "PASSWORD_FORGOT_CLIENT_MAX": "100000",
+        "MAIL_TOKEN_CLIENT_MAX_FAILURES": "100000",
+        "EMAIL_VERIFY_SEND_MAX": "100000",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "factsvc", "serve", "--embedded"],
@@ -263,3 +269,55 @@ def test_the_account_chain_answers_as_documented_at_each_step(service: Service) 
     step("GET", "/account/info", 401, new_token)
     step("POST", "/logout", 401, new_token)
     step("POST", "/login", 200, json={"username": username, "password": new_password})
+
+
+def test_the_password_reset_answers_are_as_documented(service: Service) -> None:
+    """forgot (known and unknown) -> reset with a token that cannot be used, and bad bodies,
+    every answer validated against the document."""
+    document = positive
+    base = service.base_url
+
+    def step(path: str, status: int, body: dict[str, Any]) -> Any:
+        response = requests.post(base + path, json=body, timeout=10)
+        assert response.status_code == status, (path, response.text)
+        document[path]["POST"].validate_response(response)
+        return response.json()
+
+    step("/password/forgot", 202, {"username": "nobody_" + secrets.token_hex(4)})
+    step("/password/forgot", 202, {"email": "nobody@example.com"})
+    step("/password/forgot", 400, {"email": "nobody@example.com", "username": "nobody"})
+    refused = step("/password/reset", 400, {"token": "A" * 47, "password": PASSWORD})
+    assert refused["code"] == 1002
+    assert "errors" not in refused
+    assert step("/password/reset", 400, {"token": 5, "password": PASSWORD})["code"] == 3
+
+
+def test_the_email_verification_answers_are_as_documented(service: Service) -> None:
+    """register with an address -> ask for a new link -> verify with a token that cannot be
+    used, and bad bodies, every answer validated against the document."""
+    document = positive
+    base = service.base_url
+    username = "mail_" + secrets.token_hex(4)
+
+    def step(path: str, status: int, body: dict[str, Any] | None, token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        response = requests.post(base + path, json=body, headers=headers, timeout=10)
+        assert response.status_code == status, (path, response.text)
+        document[path]["POST"].validate_response(response)
+        return response.json()
+
+    address = f"{username}@example.com"
+    user = step("/register", 201, {"username": username, "password": PASSWORD, "email": address})
+    assert (user["user"]["email"], user["user"]["email_verified"]) == (address, False)
+    step("/register", 409, {"username": username + "x", "password": PASSWORD, "email": address})
+    token = login(service, username)
+    step("/account/email/verification", 202, None, token)
+    step("/account/email/verification", 202, {}, token)
+    step("/account/email/verification", 400, {"x": 1}, token)
+    step("/account/email/verification", 401, {})
+    refused = step("/email/verify", 400, {"token": "A" * 47})
+    assert refused["code"] == 1002
+    assert "errors" not in refused
+    assert step("/email/verify", 400, {"token": 5})["code"] == 3
+    step("/account/edit", 200, {"email": None}, token)
+    step("/account/email/verification", 400, {}, token)

@@ -1,0 +1,58 @@
+"""Password reset with the SMTP server down: the answers are those of a working server, and the
+failure is logged without the token or the link."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+import tornado.web
+
+from factsvc.config import Settings
+from factsvc.embedded import LOOPBACK, free_port
+from tests.support.api import PASSWORD, Api
+from tests.support.servers import AppFactory, with_settings
+
+pytestmark = pytest.mark.gen_test(timeout=60)
+
+ADDRESS = "alice@example.com"
+ATTEMPTS = 2
+
+
+@pytest.fixture
+def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
+    # A free port nobody listens on: every connection is refused, a temporary failure.
+    return app_factory(
+        with_settings(
+            settings,
+            smtp_url=f"smtp://{LOOPBACK}:{free_port()}",
+            mail_send_attempts=ATTEMPTS,
+            mail_retry_seconds=0.05,
+        )
+    )
+
+
+async def test_forgot_answers_202_and_the_failure_is_logged_without_the_link(
+    api: Api, users: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    registered = await api.post(
+        "/register", {"username": "alice", "password": PASSWORD, "email": ADDRESS}
+    )
+    assert registered.status == 201
+    users.update_one({"username": "alice"}, {"$set": {"email_verified": True}})
+    for body in ({"email": ADDRESS}, {"username": "alice"}, {"email": "nobody@example.com"}):
+        answer = await api.post("/password/forgot", body)
+        assert (answer.status, answer.body) == (202, {"code": 0, "message": ""}), body
+    for _ in range(200):
+        lines = [caplog.handler.format(record) for record in caplog.records]
+        gave_up = [line for line in lines if "reset-password" in line and "attempt" in line]
+        if len(gave_up) >= 2 * ATTEMPTS:
+            break
+        await asyncio.sleep(0.05)
+    assert len(gave_up) >= 2 * ATTEMPTS, lines
+    assert not [line for line in lines if "#token=" in line or "/password/reset#" in line]
+    assert not [line for line in lines if ADDRESS in line and "mail" in line.lower()]
+    assert (await api.login(password=PASSWORD)).status == 200
