@@ -134,6 +134,7 @@ def test_a_refused_password_shows_the_rules_and_the_link_still_works(
     assert outcome["kind"] == "refused"
     assert outcome["message"] == "bad parameter"
     assert outcome["reasons"].startswith("password: "), outcome
+    assert outcome["advice"] == "Correct what is listed and try again."
     expect(page.locator("#reset button")).to_be_enabled()
 
     assert shown.set_password(NEW_PASSWORD)["kind"] == "success"

@@ -78,7 +78,8 @@
     } else if (status === 0) {
       show("offline", message, "Check the connection and try again.");
     } else {
-      show("refused", message, "", reasons);
+      const fix = Object.keys(reasons).length > 0 ? "Correct what is listed and try again." : "";
+      show("refused", message, fix, reasons);
     }
     return true;
   }
