@@ -411,3 +411,26 @@ async def test_an_outage_in_the_background_changes_nothing_the_client_sees() -> 
     world.token_store.available = False
     await world.forgot({"email": ADDRESS})
     assert world.outbox.posted == []
+
+
+async def test_forgot_without_its_limits_store_is_unavailable_whoever_is_asked_for() -> None:
+    world = World()
+    await world.account()
+    world.counters.available = False
+    for body in ({"email": ADDRESS}, {"email": "nobody@example.com"}):
+        with pytest.raises(DependencyUnavailable):
+            await world.reset_service.forgot(body, CLIENT)
+    assert world.background.running == 0
+
+
+async def test_a_session_store_outage_during_a_reset_leaves_the_token_usable() -> None:
+    world = World()
+    await world.account()
+    token = await world.mailed_token()
+    world.session_store.available = False
+    with pytest.raises(DependencyUnavailable):
+        await world.reset(token)
+    world.session_store.available = True
+    assert await world.can_log_in(PASSWORD)
+    await world.reset(token)
+    assert await world.can_log_in(NEW_PASSWORD)
