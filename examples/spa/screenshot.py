@@ -4,10 +4,11 @@
 
 Runs the demo (demo.py) on its default ports (8888, 8000: the picture shows the URLs that
 `make demo` prints) with its data and logs in a temporary directory, drives Chromium (chromium.py:
-Debian's, never a downloaded one) through Playwright: register, log in (and from a second
-profile, an iPhone's), edit the nickname, upload an avatar (a gradient made with Pillow), compute
-20000!, list the sessions, then password changes with a wrong current password until the account's
-limit (lowered to 2 failures) answers 429: the error shown has every detail, retry delay included.
+Debian's, never a downloaded one) through Playwright: register with an email address (left
+unverified), log in (and from a second profile, an iPhone's), edit the nickname, upload an avatar
+(a gradient made with Pillow), compute 20000!, list the sessions, then password changes with a
+wrong current password until the account's limit (lowered to 2 failures) answers 429: the error
+shown has every detail, retry delay included.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from processes import ProcessFailed
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE.parents[1] / "docs" / "spa.png"
 USERNAME, PASSWORD = "alice", "correct horse battery"
+# Registered unverified: the account panel shows the address and "send again".
+EMAIL = "alice@example.com"
 API_PORT, SPA_PORT = 8888, 8000
 LOGIN_ACCOUNT_MAX_FAILURES = 2
 
@@ -49,7 +52,7 @@ def avatar_png() -> bytes:
 
 def journey(browser: Browser, page: Page, url: str) -> None:
     page.goto(url)
-    submit(page, "register", {"username": USERNAME, "password": PASSWORD})
+    submit(page, "register", {"username": USERNAME, "password": PASSWORD, "email": EMAIL})
     submit(page, "login", {"username": USERNAME, "password": PASSWORD})
     phone = browser.new_page(user_agent=IPHONE)
     phone.goto(url)
