@@ -120,7 +120,9 @@ async def test_the_reset_form_would_never_put_the_passwords_in_a_url(
 async def test_an_unknown_file_beside_the_script_is_a_json_404(
     http_client: AsyncHTTPClient, base_url: str
 ) -> None:
-    for path in ("/link-pages/verify-email.html", "/link-pages/", "/link-pages/page.js/x"):
+    # A route's `.` is no wildcard (Route.pattern escapes the path).
+    others = ("/link-pages/pagexjs", "/link_pages/page.css", "/openapi-json")
+    for path in ("/link-pages/verify-email.html", "/link-pages/", "/link-pages/page.js/x", *others):
         answer = await get(http_client, base_url + path)
         assert answer.code == 404, path
         assert answer.headers["Content-Type"].startswith("application/json")

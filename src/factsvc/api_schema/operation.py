@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
 from enum import Enum
@@ -125,10 +126,12 @@ class Route:
 
     @property
     def pattern(self) -> str:
-        """Tornado's pattern: the path with each `{name}` a capture group of its pattern."""
-        pattern = self.path
+        """Tornado's pattern: the path's characters matching themselves only (the `.` of
+        /openapi.json is no wildcard), each `{name}` a capture group of its pattern."""
+        pattern = re.escape(self.path)
         for parameter in self.parameters:
-            pattern = pattern.replace("{" + parameter.name + "}", f"({parameter.pattern})")
+            segment = re.escape("{" + parameter.name + "}")
+            pattern = pattern.replace(segment, f"({parameter.pattern})")
         return pattern
 
     def rule(
