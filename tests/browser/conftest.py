@@ -24,6 +24,7 @@ from tests.browser.site import (
     FAILURES,
     LOGIN_ACCOUNT_MAX_FAILURES,
     OTHER_USER_AGENT,
+    PER_CLIENT_MAX,
     START_TIMEOUT_SECONDS,
     Site,
 )
@@ -72,6 +73,9 @@ def site(
         "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
         "LOGIN_ACCOUNT_MAX_FAILURES": str(LOGIN_ACCOUNT_MAX_FAILURES),
         "CORS_ORIGINS": f"{same_site},{cross_site}",
+        "REGISTER_CLIENT_MAX": str(PER_CLIENT_MAX),
+        "PASSWORD_FORGOT_CLIENT_MAX": str(PER_CLIENT_MAX),
+        "MAIL_TOKEN_CLIENT_MAX_FAILURES": str(PER_CLIENT_MAX),
         "SMTP_URL": mail_sink.url,
         "PUBLIC_BASE_URL": api,
     }
