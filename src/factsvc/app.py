@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
-import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Executor
@@ -15,9 +12,9 @@ from dataclasses import dataclass, field
 from cachetools import LRUCache
 from tornado.web import Application
 
+from factsvc.account_composition import account_services, cookie_secrets, open_account_base
 from factsvc.avatar_composition import open_avatar_service, upload_policy
 from factsvc.config import Settings
-from factsvc.errors import DependencyUnavailable
 from factsvc.executors import BoundedExecutor, make_process_pool, make_thread_pool
 from factsvc.factorial_computer import PooledFactorialComputer
 from factsvc.handlers.base import NotFoundHandler
@@ -29,9 +26,8 @@ from factsvc.mail_composition import open_mail
 from factsvc.metrics import Metrics
 from factsvc.observe import count_and_log, route_names
 from factsvc.routes import ROUTES
-from factsvc.services import user_agents
 from factsvc.services.account_deletion import AccountDeletionService
-from factsvc.services.account_tokens import AccountTokenService, TokenPurpose
+from factsvc.services.account_tokens import AccountTokenService
 from factsvc.services.accounts import AccountService
 from factsvc.services.avatar_store import AvatarStore
 from factsvc.services.avatars import AvatarService
@@ -40,22 +36,13 @@ from factsvc.services.email_verification import EmailVerificationService
 from factsvc.services.factorial import FactorialService
 from factsvc.services.health import ReadinessService
 from factsvc.services.idempotency import IdempotencyService
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
 from factsvc.services.mail import Outbox
 from factsvc.services.mail_links import MailLinks
 from factsvc.services.password_reset import PasswordResetService
-from factsvc.services.passwords import PasswordHasher
 from factsvc.services.session_list import SessionListService
-from factsvc.services.sessions import SessionService
 from factsvc.storage import mongo, redis_client
-from factsvc.storage.mongo_accounts import MongoAccountStore
-from factsvc.storage.redis_account_tokens import RedisAccountTokenStore
 from factsvc.storage.redis_cache_choice import choose_factorial_cache
-from factsvc.storage.redis_counters import RedisCounterStore
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
-from factsvc.storage.redis_sessions import RedisSessionStore
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -138,27 +125,6 @@ def make_app(
     )
 
 
-def cookie_secrets(settings: Settings) -> tuple[dict[int, str], int]:
-    """Tornado's rotation scheme: the current secret signs, the previous ones still verify.
-    Versions derive from the secrets, so rotating needs no version numbers in configuration."""
-    current = settings.session_cookie_secret
-    secrets = {_secret_version(s): s for s in settings.session_cookie_secrets_previous}
-    secrets[_secret_version(current)] = current
-    return secrets, _secret_version(current)
-
-
-def _secret_version(secret: str) -> int:
-    return int.from_bytes(hashlib.sha256(secret.encode()).digest()[:4], "big")
-
-
-@functools.cache
-def common_passwords() -> frozenset[str]:
-    """The 30 000 most common passwords, from zxcvbn's frequency lists."""
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # large: loaded on first use only
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
-
-
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Create every loop-bound client inside the running loop, and close them all on exit."""
@@ -212,17 +178,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             on_cache_unavailable=metrics.fact_cache_unavailable.inc,
         )
         stack.push_async_callback(factorials.drain)
-        account_store = MongoAccountStore(
-            mongo.collection(mongo_client, settings.mongodb_name, "users")
-        )
-        try:
-            await account_store.ensure_indexes()
-        except DependencyUnavailable as error:
-            # The driver's reason names what is wrong, e.g. a replica set name that no server has.
-            log.warning(
-                "MongoDB unavailable at start; indexes are created before the first insert: %s",
-                error.__cause__,
-            )
         bcrypt_runner = bounded(
             bcrypt_threads,
             "bcrypt",
@@ -230,13 +185,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.bcrypt_max_wait_seconds,
             metrics,
         )
-        hasher = PasswordHasher(
-            bcrypt_runner,
-            rounds=settings.bcrypt_rounds,
-            pepper=settings.password_pepper,
+        base = await open_account_base(
+            settings, redis=redis, mongo_client=mongo_client, hashing=bcrypt_runner
         )
-        await hasher.prepare()
-        await asyncio.to_thread(user_agents.prepare)
         idempotency = IdempotencyService(
             RedisIdempotencyStore(redis),
             secret=settings.session_cookie_secret.encode("utf-8"),
@@ -244,72 +195,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             keys_per_scope=settings.idempotency_keys_per_scope,
             unknown_seconds=settings.register_unknown_outcome_seconds,
         )
-        sessions = SessionService(
-            RedisSessionStore(redis),
-            idle_seconds=settings.session_idle_seconds,
-            absolute_seconds=settings.session_absolute_seconds,
-            # A password change's write to MongoDB ends within its timeout: twice that.
-            change_seconds=2 * settings.mongodb_timeout_ms / 1000,
-            max_per_user=settings.session_max_per_user,
-        )
-        limiter = RateLimiter(RedisCounterStore(redis))
         mail = open_mail(settings)
-        account_tokens = AccountTokenService(
-            RedisAccountTokenStore(redis),
-            ttl_seconds={
-                TokenPurpose.VERIFY_EMAIL: settings.email_verify_ttl_seconds,
-                TokenPurpose.RESET_PASSWORD: settings.password_reset_ttl_seconds,
-            },
-        )
-        email_verification = EmailVerificationService(
-            store=account_store,
-            tokens=account_tokens,
-            sessions=sessions,
-            limiter=limiter,
-            limits=attempt_limits(settings),
-            background=mail.background,
-            outbox=mail.outbox,
-            links=mail.links,
-        )
-        accounts = AccountService(
-            store=account_store,
-            hasher=hasher,
-            sessions=sessions,
-            limiter=limiter,
-            limits=attempt_limits(settings),
-            common_passwords=common_passwords(),
-            unknown_outcomes=idempotency,
-            email_verification=email_verification,
-        )
         avatars, avatar_store, avatar_runner = await open_avatar_service(
             settings,
             stack,
             mongo_client=mongo_client,
-            accounts=account_store,
-            sessions=sessions,
-            limiter=limiter,
+            accounts=base.store,
+            sessions=base.sessions,
+            limiter=base.limiter,
             metrics=metrics,
         )
-        account_deletion = AccountDeletionService(
-            store=account_store,
-            hasher=hasher,
-            sessions=sessions,
-            limiter=limiter,
-            per_account=attempt_limits(settings).per_account,
-            avatars=avatar_store,
-            idempotency=idempotency,
-        )
-        password_reset = PasswordResetService(
-            store=account_store,
-            tokens=account_tokens,
-            sessions=sessions,
-            hasher=hasher,
-            limiter=limiter,
-            limits=attempt_limits(settings),
-            common_passwords=common_passwords(),
-            background=mail.background,
-            outbox=mail.outbox,
-            links=mail.links,
+        built = account_services(
+            settings, base, redis=redis, idempotency=idempotency, mail=mail, avatars=avatar_store
         )
         readiness = ReadinessService(
             {
@@ -323,18 +220,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         yield Services(
             factorials=factorials,
             readiness=readiness,
-            accounts=accounts,
+            accounts=built.accounts,
             metrics=metrics,
-            account_tokens=account_tokens,
+            account_tokens=built.account_tokens,
             pools={"bcrypt": bcrypt_runner, "factorial": factorial_runner, "avatar": avatar_runner},
             local_cache_bytes=lambda: int(local_cache.currsize),
             idempotency=idempotency,
             avatars=avatars,
             avatar_store=avatar_store,
-            account_deletion=account_deletion,
-            session_list=SessionListService(sessions),
-            password_reset=password_reset,
-            email_verification=email_verification,
+            account_deletion=built.account_deletion,
+            session_list=built.session_list,
+            password_reset=built.password_reset,
+            email_verification=built.email_verification,
             background=mail.background,
             outbox=mail.outbox,
             mail_links=mail.links,
@@ -350,40 +247,4 @@ def bounded(
         max_wait_seconds=max_wait_seconds,
         what=pool,
         on_reject=metrics.rejections.labels(pool).inc,
-    )
-
-
-def attempt_limits(settings: Settings) -> AttemptLimits:
-    return AttemptLimits(
-        per_account=Limit(
-            "login-account",
-            settings.login_account_max_failures,
-            settings.login_account_window_seconds,
-        ),
-        per_client=Limit(
-            "login-client", settings.login_client_max_failures, settings.login_client_window_seconds
-        ),
-        registrations_per_client=Limit(
-            "register-client", settings.register_client_max, settings.register_client_window_seconds
-        ),
-        forgot_per_address=Limit(
-            "password-forgot-address",
-            settings.password_forgot_address_max,
-            settings.password_forgot_address_window_seconds,
-        ),
-        forgot_per_client=Limit(
-            "password-forgot-client",
-            settings.password_forgot_client_max,
-            settings.password_forgot_client_window_seconds,
-        ),
-        mail_token_failures_per_client=Limit(
-            "mail-token-client",
-            settings.mail_token_client_max_failures,
-            settings.mail_token_client_window_seconds,
-        ),
-        verification_mails_per_user=Limit(
-            "email-verify-send-user",
-            settings.email_verify_send_max,
-            settings.email_verify_send_window_seconds,
-        ),
     )

@@ -12,7 +12,8 @@ import pytest
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-from factsvc.app import cookie_secrets, open_services
+from factsvc.account_composition import cookie_secrets
+from factsvc.app import open_services
 from factsvc.config import Settings
 from factsvc.errors import BadCredentials, Overloaded
 from factsvc.services.passwords import PasswordHasher

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factsvc.app import attempt_limits
+from factsvc.account_composition import attempt_limits
 from factsvc.config import Settings
 from factsvc.services.limits import AttemptLimits, Limit
 

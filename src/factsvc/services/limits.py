@@ -283,7 +283,7 @@ class AttemptLimits:
     logins per client, and registrations per client (attempts, counted before they are made);
     password reset requests per address and per client (attempts), unusable mailed tokens
     per client (failures), and verification mails per user (attempts). The mail limits'
-    defaults are their settings' (app.attempt_limits
+    defaults are their settings' (account_composition.attempt_limits
     sets every one), for services built without settings."""
 
     per_account: Limit
