@@ -16,21 +16,16 @@ import redis as redis_sync
 import tornado.ioloop
 import tornado.web
 
-from factsvc.account_composition import attempt_limits, common_passwords
+from factsvc.account_composition import attempt_limits, common_passwords, open_account_base
 from factsvc.app import make_app
 from factsvc.config import Settings
-from factsvc.services.limits import RateLimiter
 from factsvc.services.mail_messages import RESET_SUBJECT
 from factsvc.services.password_reset import PasswordResetService
-from factsvc.services.passwords import PasswordHasher
-from factsvc.services.sessions import SessionService
 from factsvc.services.users import StoredAccount
 from factsvc.storage import mongo
 from factsvc.storage.mongo import MongoClient, MongoCollection
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_client import RedisClient
-from factsvc.storage.redis_counters import RedisCounterStore
-from factsvc.storage.redis_sessions import RedisSessionStore
 from tests.support.api import PASSWORD, Api, Reply
 from tests.support.mail import MailSink, token_in
 from tests.support.real_stores import real_clients
@@ -253,6 +248,7 @@ class TestForgotWithTheLookUpHeld:
     @pytest.fixture
     def app(
         self,
+        io_loop: tornado.ioloop.IOLoop,
         services_factory: ServicesFactory,
         settings: Settings,
         mail_sink: MailSink,
@@ -260,10 +256,16 @@ class TestForgotWithTheLookUpHeld:
         held_store: HeldAccountStore,
     ) -> tornado.web.Application:
         """The app on the test servers, mailing through `mail_sink`, with its forgot and reset
-        built as the composition root builds them but over `held_store`."""
+        built as the composition root builds them (account_composition) but over
+        `held_store`."""
         mailing = with_settings(settings, smtp_url=mail_sink.url, mail_retry_seconds=0.05)
         services = services_factory(mailing)
-        redis = clients[0]
+        redis, client = clients
+        base = io_loop.run_sync(
+            lambda: open_account_base(
+                mailing, redis=redis, mongo_client=client, hashing=services.pools["bcrypt"]
+            )
+        )
         assert services.account_tokens is not None
         assert services.background is not None
         assert services.outbox is not None
@@ -271,18 +273,9 @@ class TestForgotWithTheLookUpHeld:
         held = PasswordResetService(
             store=held_store,
             tokens=services.account_tokens,
-            # Forgot uses neither: the reset half, as the composition root builds it.
-            sessions=SessionService(
-                RedisSessionStore(redis),
-                idle_seconds=mailing.session_idle_seconds,
-                absolute_seconds=mailing.session_absolute_seconds,
-            ),
-            hasher=PasswordHasher(
-                services.pools["bcrypt"],
-                rounds=mailing.bcrypt_rounds,
-                pepper=mailing.password_pepper,
-            ),
-            limiter=RateLimiter(RedisCounterStore(redis)),
+            sessions=base.sessions,
+            hasher=base.hasher,
+            limiter=base.limiter,
             limits=attempt_limits(mailing),
             common_passwords=common_passwords(),
             background=services.background,
