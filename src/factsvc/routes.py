@@ -49,7 +49,8 @@ from factsvc.handlers.link_pages import (
 from factsvc.handlers.metrics import MetricsHandler
 from factsvc.handlers.openapi import OpenApiHandler
 from factsvc.handlers.password_reset import ForgotPasswordHandler, ResetPasswordHandler
-from factsvc.services.bodies import AccountEditBody, LoginBody, RegisterBody
+from factsvc.services.account_edit_body import AccountEditBody
+from factsvc.services.bodies import LoginBody, RegisterBody
 
 BODY_ERRORS = e.BODY_ERRORS
 BEARER_FROM_LOGIN = {"header.Authorization": "Bearer {$response.body#/token}"}

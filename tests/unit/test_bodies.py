@@ -10,10 +10,10 @@ import pytest
 from pydantic import TypeAdapter
 
 from factsvc.errors import InvalidInput
+from factsvc.services.account_edit_body import AccountEditBody
 from factsvc.services.bodies import (
     USERNAME_MAX,
     USERNAME_MIN,
-    AccountEditBody,
     Body,
     LoginBody,
     PasswordPolicy,

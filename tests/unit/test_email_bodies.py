@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import pytest
 
 from factsvc.errors import InvalidInput
-from factsvc.services.bodies import AccountEditBody, Body, PasswordPolicy, RegisterBody
+from factsvc.services.account_edit_body import AccountEditBody
+from factsvc.services.bodies import Body, PasswordPolicy, RegisterBody
 from factsvc.services.body_reasons import parse
 from factsvc.services.email_address import (
     EMAIL_MAX,

@@ -15,9 +15,10 @@ from factsvc.errors import (
     WrongOldPassword,
 )
 from factsvc.services import user_snapshot
+from factsvc.services.account_edit_body import AccountEditBody
 from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
-from factsvc.services.bodies import AccountEditBody, LoginBody, PasswordPolicy, RegisterBody
+from factsvc.services.bodies import LoginBody, PasswordPolicy, RegisterBody
 from factsvc.services.body_reasons import parse
 from factsvc.services.email_verification import EmailVerificationService
 from factsvc.services.idempotency import Forgetful, UnknownOutcomes
