@@ -17,8 +17,9 @@ from factsvc.errors import (
     RateLimited,
     WrongOldPassword,
 )
-from factsvc.services.accounts import AccountService, LoginResult
+from factsvc.services.accounts import AccountService
 from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.logins import LoginResult
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import RANDOM_LENGTH, SessionService
 from factsvc.services.users import User

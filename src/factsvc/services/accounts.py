@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from factsvc.errors import (
-    BadCredentials,
     DependencyUnavailable,
     Duplicate,
     NotAuthenticated,
@@ -18,24 +16,17 @@ from factsvc.services import user_snapshot
 from factsvc.services.account_edit_body import AccountEditBody
 from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
-from factsvc.services.bodies import LoginBody, PasswordPolicy, RegisterBody
+from factsvc.services.bodies import PasswordPolicy, RegisterBody
 from factsvc.services.body_reasons import parse
 from factsvc.services.email_verification import EmailVerificationService
 from factsvc.services.idempotency import Forgetful, UnknownOutcomes
 from factsvc.services.limits import AttemptLimits, RateLimiter
+from factsvc.services.logins import LoginResult, Logins
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.registration_recovery import RegistrationRecovery
 from factsvc.services.sessions import CredentialsReplaced, OpenedBy, Session, SessionService
 from factsvc.services.user_agents import short_form
 from factsvc.services.users import NewAccount, StoredAccount, User, now_utc
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    """The user who logged in and the new session's token."""
-
-    user: User
-    token: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +62,14 @@ class AccountService:
         self._common = common_passwords
         self._clock = clock
         self._verification = email_verification
+        self._logins = Logins(
+            store=store,
+            hasher=hasher,
+            sessions=sessions,
+            limiter=limiter,
+            limits=limits,
+            clock=clock,
+        )
         self._recovery = RegistrationRecovery(
             store=store,
             hasher=hasher,
@@ -119,78 +118,9 @@ class AccountService:
         user_agent: str | None = None,
     ) -> LoginResult:
         """A new session for a LoginBody mapping's credentials, ending every session whose
-        token the request `presented`; the session keeps `client` and the short form of
-        `user_agent` (the User-Agent the request sent). Raises InvalidInput, RateLimited,
+        token the request `presented` (logins.py). Raises InvalidInput, RateLimited,
         Overloaded, BadCredentials or DependencyUnavailable."""
-        credentials = parse(LoginBody, body)
-        # Taken before the credential is read: see SessionService.retire_credential.
-        started_at = self._sessions.now()
-        async with self._hasher.admitted():
-            stored = await self._check_credentials(
-                credentials.username, credentials.password, client
-            )
-        # Every session that came with the login is ended, not only the one the request would
-        # run in: a fixed id never becomes logged in, nor outlives the login beside the new one.
-        await self._sessions.end(presented)
-        session = await self._open_session(stored, started_at, client, user_agent)
-        security_event("login_succeeded", user=stored.user.id, client=client)
-        return LoginResult(stored.user, session.token)
-
-    async def _open_session(
-        self, stored: StoredAccount, started_at: float, client: str, user_agent: str | None = None
-    ) -> Session:
-        """A session for an account whose password was just verified. A password change that
-        retired that credential meanwhile makes the login fail as a wrong password does. Once
-        the change's time is over with the verified hash still stored, the change failed: the
-        version is advanced past it, so that its write can never apply, and the session opens."""
-        user = stored.user
-        snapshot = user_snapshot.to_record(user)
-        opened_by = OpenedBy(client, short_form(user_agent))
-        try:
-            return await self._sessions.create(
-                user.id, snapshot, stored.credential_version, started_at, opened_by
-            )
-        except CredentialsReplaced as refused:
-            fence = refused.fence
-        if not fence.changing and await self._store.advance_credential_version(
-            user.id, stored.password_hash, stored.credential_version, fence.version
-        ):
-            with contextlib.suppress(CredentialsReplaced):
-                return await self._sessions.create(
-                    user.id, snapshot, fence.version, started_at, opened_by
-                )
-        security_event(
-            "login_failed", username=user.username, client=client, reason="password_changed"
-        )
-        raise BadCredentials()
-
-    async def _check_credentials(self, username: str, password: str, client: str) -> StoredAccount:
-        """The account whose password this is, judged within the failure limits (a failure
-        counts against the account and the client); BadCredentials if none."""
-        limits = (self._limits.per_account, username), (self._limits.per_client, client)
-        async with self._limiter.guess(*limits) as guess:
-            stored = await self._store.find_by_username(username)
-            if stored is None:
-                await self._hasher.spend_equal_time(password)
-                verified = False
-            else:
-                verified = await self._hasher.verify(password, stored.password_hash)
-            if stored is None or not verified:
-                security_event("login_failed", username=username, client=client)
-                await guess.failed()
-                raise BadCredentials()
-
-        # Only failures count: the owner's success clears the account's.
-        await self._limiter.clear(self._limits.per_account, username)
-        if self._hasher.needs_upgrade(stored.password_hash):
-            # Conditional: a password changed meanwhile is never overwritten by the old one.
-            await self._store.update(
-                stored.user.id,
-                {"password_hash": await self._hasher.hash(password)},
-                self._clock(),
-                expected_hash=stored.password_hash,
-            )
-        return stored
+        return await self._logins.login(body, client, presented=presented, user_agent=user_agent)
 
     async def _require_session(self, token: str | None) -> Session:
         session = await self._sessions.resolve(token)
