@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "timeout": 10.0,
     "bcrypt_seconds": 5.0,
     "avatar_runs": 7,
+    "forgot_samples": 200,
 }
 # --smoke: every scenario once, briefly, at the lowest bcrypt cost the service accepts.
 SMOKE = DEFAULTS | {
@@ -37,6 +38,7 @@ SMOKE = DEFAULTS | {
     "spread_max": 2_000,
     "bcrypt_seconds": 1.0,
     "avatar_runs": 2,
+    "forgot_samples": 20,
 }
 
 
@@ -81,6 +83,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     add("--timeout", _positive(float), "wrk's request timeout in seconds")
     add("--bcrypt-seconds", _positive(float), "seconds to measure the bcrypt limit")
     add("--avatar-runs", _positive(int), "avatar uploads of each image, alone and in rounds")
+    add("--forgot-samples", _positive(int), "POST /password/forgot answers timed per address")
     parser.add_argument(
         "--idle-connections",
         type=_positive(int),

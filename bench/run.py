@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 import avatar_upload
 import charts
 import crawl
+import forgot_timing
 import idle
 import log_settings
 import machine
@@ -89,6 +90,7 @@ class Bench:
         self.settings: dict[str, str] = {}
         self.crawl: dict[str, Any] | None = None
         self.avatar: dict[str, Any] | None = None
+        self.forgot: dict[str, Any] | None = None
         self.idle: dict[str, Any] | None = None
         self.proxy_cache: dict[str, dict[str, int]] = {}
         self._prepared: set[str] = set()
@@ -133,6 +135,7 @@ class Bench:
         memory = self.crawl["after"]["used_memory"]
         progress(f"cache server after the crawl: {memory:,} B of {self.crawl['max_bytes']:,} B")
         self.avatar = avatar_upload.measure(self.options.avatar_runs, log=progress)
+        self.forgot = forgot_timing.measure(self.options.forgot_samples, log=progress)
 
     def _log_settings(self) -> None:
         """The issue's table: the reference and the service at each logging setting, one process
@@ -461,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": bench.memory,
         "crawl": bench.crawl,
         "avatar": bench.avatar,
+        "forgot": bench.forgot,
         "idle": bench.idle,
         "proxy_cache_statuses": bench.proxy_cache,
         "records": bench.records,

@@ -7,6 +7,7 @@ from collections import Counter
 from statistics import median
 from typing import Any
 
+import forgot_timing
 import idle
 import log_settings
 import proxied
@@ -162,6 +163,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "memory": _memory(results["memory"]),
         "crawl": results.get("crawl"),
         "avatar": results.get("avatar"),
+        "forgot": results.get("forgot"),
         "problems": _problems(records),
         "longest_settle": _longest_settle(records),
     }
@@ -393,7 +395,25 @@ def _targets(summary: dict[str, Any], level: int) -> list[dict[str, Any]]:
             None if scaling is None or processes == 1 else scaling >= 1.5,
         ),
         _idle_target(summary["idle"]),
+        _forgot_target(summary["forgot"]),
     ]
+
+
+def _forgot_target(forgot: dict[str, Any] | None) -> dict[str, Any]:
+    """Issue 16's: POST /password/forgot answers as fast for an address with an account as
+    for one without (bench/forgot_timing.py)."""
+    tolerance = forgot_timing.MEDIAN_TOLERANCE
+    ratios = {
+        kind: figures["median_ratio"]
+        for kind, figures in (forgot or {}).get("kinds", {}).items()
+        if kind != "unknown"
+    }
+    return _target(
+        f"POST /password/forgot median within {tolerance:.0%} of an unknown address's, for a "
+        "verified and an unverified address",
+        ", ".join(f"{kind} {ratio:.2f} x" for kind, ratio in ratios.items()) or "not measured",
+        None if not ratios else all(abs(r - 1) <= tolerance for r in ratios.values()),
+    )
 
 
 def _logging_targets(table: dict[str, Any]) -> list[dict[str, Any]]:

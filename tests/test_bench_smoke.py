@@ -114,6 +114,14 @@ def test_smoke_run_measures_every_scenario_and_writes_its_outputs(tmp_path: Path
             uploads = avatar["end_to_end"][name][phase]["upload"]
             assert uploads["n"] > 0, (name, phase, uploads)
             assert uploads["worst_ms"] > 0, (name, phase, uploads)
+    forgot = results["forgot"]
+    assert forgot is not None, "no password forgot timing recorded"
+    assert set(forgot["kinds"]) == {"verified", "unverified", "unknown"}, forgot["kinds"]
+    for kind, figures in forgot["kinds"].items():
+        assert figures["n"] == forgot["samples"] > 0, (kind, figures)
+        assert 0 < figures["median_ms"] <= figures["p95_ms"], (kind, figures)
     for record in results["records"]:
         assert record["unexpected"] == {}, record
-    assert "## Avatar uploads" in (tmp_path / "BENCHMARKS.md").read_text()
+    markdown = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "## Avatar uploads" in markdown
+    assert "## Password forgot: answer time by address" in markdown
