@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
@@ -34,8 +35,10 @@ def normalized_email(text: str) -> str:
 
 def email_key(normalized: str) -> str:
     """The key two addresses share when they are the same address to this service: the
-    normalised form case-folded (so `Alice@example.com` and `alice@EXAMPLE.com` are one)."""
-    return normalized.casefold()
+    normalised form case-folded (so `Alice@example.com` and `alice@EXAMPLE.com` are one), as
+    Unicode's canonical caseless match (Unicode 3.13, D145) compares: decomposed before the
+    folding, which may leave combining marks out of canonical order, and composed (NFC) after."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", normalized).casefold())
 
 
 EmailAddress = Annotated[
