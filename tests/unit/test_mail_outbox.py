@@ -130,11 +130,18 @@ async def test_an_unexpected_error_is_logged_by_the_background_without_its_text(
     assert TOKEN not in caplog.text
 
 
-async def test_post_never_raises_even_while_stopping() -> None:
+async def test_post_never_raises_even_while_stopping(caplog: pytest.LogCaptureFixture) -> None:
+    transport = ScriptedTransport()
     background = Background()
     await background.drain(0)
-    Outbox(ScriptedTransport(), background, attempts=1).post(MESSAGE, purpose="verify-email")
-    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING):
+        Outbox(transport, background, attempts=1).post(MESSAGE, purpose="verify-email")
+        await asyncio.sleep(0.05)
+    assert transport.calls == []
+    assert background.running == 0
+    assert "background job dropped: mail verify-email (the service is stopping)" in caplog.text
+    assert TOKEN not in caplog.text
+    assert MESSAGE.to not in caplog.text
 
 
 def test_at_least_one_attempt_is_required() -> None:
