@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -434,3 +435,31 @@ async def test_a_session_store_outage_during_a_reset_leaves_the_token_usable() -
     assert await world.can_log_in(PASSWORD)
     await world.reset(token)
     assert await world.can_log_in(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("failing", ["token store", "counters", "both"])
+async def test_an_outage_after_the_new_password_is_written_still_answers_success(
+    failing: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Once the conditional write succeeded the token is void by its credential version, so
+    # spending it and clearing the failed logins are best effort: a 503 would send the client
+    # to retry a token that can no longer work, for a password that is already set.
+    world = World()
+    await world.account()
+    token = await world.mailed_token()
+    replace_credential = world.store.replace_credential
+
+    async def then_redis_fails(*args: Any, **kwargs: Any) -> Any:
+        user = await replace_credential(*args, **kwargs)
+        world.token_store.available = failing == "counters"
+        world.counters.available = failing == "token store"
+        return user
+
+    world.store.replace_credential = then_redis_fails  # type: ignore[method-assign]
+    await world.reset(token)
+    world.token_store.available = world.counters.available = True
+    assert await world.can_log_in(NEW_PASSWORD)
+    assert not await world.can_log_in(PASSWORD)
+    with pytest.raises(InvalidToken):
+        await world.reset(token, "yet another secret")
+    assert token not in caplog.text

@@ -3,12 +3,13 @@ its token (reset)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 
 from pydantic import MISSING
 
-from factsvc.errors import InvalidToken
+from factsvc.errors import DependencyUnavailable, InvalidToken
 from factsvc.services.account_store import AccountStore
 from factsvc.services.account_tokens import AccountTokenService, TokenGrant, TokenPurpose
 from factsvc.services.audit import security_event
@@ -27,6 +28,8 @@ from factsvc.services.users import StoredAccount, now_utc
 PURPOSE = TokenPurpose.RESET_PASSWORD
 # What the background job and its mail are named by in log lines: never the address or token.
 WHAT = "password reset mail"
+
+log = logging.getLogger(__name__)
 
 
 class PasswordResetService:
@@ -103,8 +106,9 @@ class PasswordResetService:
         password rules, the account's username among the refused), end every session of the
         user, spend the token and clear the account's failed logins. Raises InvalidInput
         (the token stays usable), InvalidToken (unknown, malformed, used, expired or void:
-        alike), RateLimited, Overloaded or DependencyUnavailable (then the same token can be
-        tried again)."""
+        alike), RateLimited, Overloaded or DependencyUnavailable (then the password is
+        unchanged and the same token can be tried again; once the password is written, an
+        outage while spending the token or clearing the failed logins is only logged)."""
         request = parse(ResetPasswordBody, body, PasswordPolicy(self._common))
         async with self._limiter.guess(
             (self._limits.mail_token_failures_per_client, client)
@@ -131,9 +135,18 @@ class PasswordResetService:
         if user is None:
             security_event("password_reset_refused", client=client)
             raise InvalidToken()
-        # The version moved on, which voids the token already; spending it removes it too.
-        await self._tokens.spend(PURPOSE, request.token)
-        await self._limiter.clear(self._limits.per_account, username)
+        # The password is set and the version moved on, which voids the token already: what
+        # follows is best effort, since a 503 now would send the client to retry a token that
+        # can no longer work. A token left unspent is void anyway and expires with its TTL; a
+        # failure count left uncleared only lapses with its window.
+        try:
+            await self._tokens.spend(PURPOSE, request.token)
+        except DependencyUnavailable:
+            log.warning("password reset: the used token was not removed (void by its version)")
+        try:
+            await self._limiter.clear(self._limits.per_account, username)
+        except DependencyUnavailable:
+            log.warning("password reset: the account's failed logins were not cleared")
         security_event("password_reset", user=user.id, client=client)
 
 
