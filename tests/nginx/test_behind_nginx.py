@@ -27,7 +27,7 @@ from tests.nginx.conftest import (
     log_lines,
     nginx_access_log,
 )
-from tests.nginx.loopback_client import bearer, call, login
+from tests.nginx.loopback_client import PASSWORD, bearer, call, login
 from tests.support import images
 
 pytestmark = pytest.mark.timeout(90)
@@ -260,3 +260,29 @@ def test_a_rolling_restart_loses_no_request(cluster: Cluster, username: str) -> 
     assert summary["socket_errors"] == 0, summary
     assert summary["statuses"] == {"200": answered}, summary
     assert answered == summary["requests"] > 100, summary
+
+
+def test_mail_is_kept_as_files_and_its_links_lead_to_nginx(cluster: Cluster) -> None:
+    """As `make run`: with no SMTP_URL the cluster starts the mail sink, and a mailed link
+    names nginx's address (PUBLIC_BASE_URL), through which its token works."""
+    address = f"u{uuid.uuid4().hex[:12]}@example.com"
+    name = f"u{uuid.uuid4().hex[:12]}"
+    account = {"username": name, "password": PASSWORD, "email": address}
+    answer = call(cluster.port, "POST", "/register", account)
+    assert answer.status == 201, answer.body
+    mail_dir = cluster.settings.path_data / "mail"
+    prefix = f"http://{LOOPBACK}:{cluster.port}/email/verify#token="
+    deadline = time.monotonic() + 10
+    links: list[str] = []
+    while not links and time.monotonic() < deadline:
+        texts = [path.read_text() for path in mail_dir.glob("*.eml")] if mail_dir.exists() else []
+        links = [
+            link
+            for text in texts
+            if f"To: {address}" in text
+            for link in re.findall(re.escape(prefix) + r"[A-Za-z0-9_-]+", text)
+        ]
+        time.sleep(0.1)
+    assert links, f"no verification mail for {address} under {mail_dir}"
+    token = links[0].removeprefix(prefix)
+    assert call(cluster.port, "POST", "/email/verify", {"token": token}).status == 200

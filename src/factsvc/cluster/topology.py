@@ -27,6 +27,7 @@ from factsvc.embedded import (
     redis_cache_server,
 )
 from factsvc.embedded_redis import RedisClusterServers
+from factsvc.mail_sink import mail_sink_server
 
 READY_TIMEOUT_SECONDS = 60.0
 # nginx is the instances' only trusted proxy: it connects from the loopback address.
@@ -119,6 +120,10 @@ class Cluster:
             # Each instance's output goes to a file of its own (log/<instance>.log).
             "LOG_TO_FILE": "false",
         }
+        if not env.get("PUBLIC_BASE_URL"):
+            # Mailed links lead to nginx, the cluster's one address, not to an instance.
+            port = env.get("TORNADO_SERVER_PORT") or Settings.model_fields["server_port"].default
+            env["PUBLIC_BASE_URL"] = f"http://{LOOPBACK}:{port}"
         self.env = env
         # ConfigError here, before anything starts, names every bad variable.
         self.settings = Settings.from_env(env)
@@ -173,18 +178,26 @@ class Cluster:
             self.data_dir / "redis-cache", self.log_dir, self.settings.fact_cache_max_bytes
         )
         mongo = mongo_server(self.data_dir / "mongo", self.log_dir)
+        single = [cache, mongo]
+        mail: ManagedServer | None = None
+        if not self.settings.smtp_url:
+            # As `make run`: with no SMTP server named, mail is kept as .eml files to open.
+            mail = mail_sink_server(self.settings.path_data / "mail", self.log_dir)
+            single.append(mail)
         self._cache = cache
-        self.backends = [*self.state_redis.nodes, cache, mongo]
-        for backend in (cache, mongo):
+        self.backends = [*self.state_redis.nodes, *single]
+        for backend in single:
             backend.start()
         self.state_redis.start(READY_TIMEOUT_SECONDS)  # formed (the first time) and synced
-        for backend in (cache, mongo):
+        for backend in single:
             backend.wait_until_listening()
         self.env = dict(self.env) | instance_settings(self.state_redis)
         self.env |= {
             "REDIS_CACHE_URL": f"redis://{LOOPBACK}:{cache.port}/0",
             "MONGODB_URI": mongodb_uri(mongo.port),
         }
+        if mail is not None:
+            self.env["SMTP_URL"] = f"smtp://{LOOPBACK}:{mail.port}"
 
     def _start_instances(self) -> None:
         stop_timeout = (
