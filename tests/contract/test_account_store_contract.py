@@ -445,7 +445,7 @@ async def test_an_update_sets_a_new_address_unverified_and_none_removes_it(
     accounts: Subject[AccountStore],
 ) -> None:
     user = await accounts.store.insert(WITH_ADDRESS)
-    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com")
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com", 0)
     changed = await accounts.store.update(user.id, {"email": "alice@example.org"}, LATER)
     assert changed is not None
     assert (changed.email, changed.email_verified, changed.update_time) == (
@@ -495,22 +495,40 @@ async def test_an_address_is_marked_verified_only_while_it_is_the_accounts(
     accounts: Subject[AccountStore],
 ) -> None:
     user = await accounts.store.insert(WITH_ADDRESS)
-    assert not await accounts.store.mark_email_verified(user.id, "alice@example.org")
-    assert not await accounts.store.mark_email_verified(ABSENT_ID, "Alice@example.com")
-    assert not await accounts.store.mark_email_verified("not-an-id", "Alice@example.com")
+    assert not await accounts.store.mark_email_verified(user.id, "alice@example.org", 0)
+    assert not await accounts.store.mark_email_verified(ABSENT_ID, "Alice@example.com", 0)
+    assert not await accounts.store.mark_email_verified("not-an-id", "Alice@example.com", 0)
     stored = await accounts.store.find_by_id(user.id)
     assert stored is not None
     assert not stored.user.email_verified
 
-    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com")
-    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com"), "still true"
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com", 0)
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com", 0), "still true"
     found = await accounts.store.find_by_email("alice@example.com")
     assert found is not None
     assert found.user == replace(user, email_verified=True)
     await accounts.store.update(user.id, {"email": None}, LATER)
-    assert not await accounts.store.mark_email_verified(user.id, "Alice@example.com")
+    assert not await accounts.store.mark_email_verified(user.id, "Alice@example.com", 0)
     plain = await accounts.store.insert(replace(ALICE, username="bob"))
-    assert not await accounts.store.mark_email_verified(plain.id, "Alice@example.com")
+    assert not await accounts.store.mark_email_verified(plain.id, "Alice@example.com", 0)
+
+
+async def test_an_address_is_marked_verified_only_at_the_credential_version_given(
+    accounts: Subject[AccountStore],
+) -> None:
+    user = await accounts.store.insert(WITH_ADDRESS)
+    changed = await accounts.store.replace_credential(
+        user.id, {"password_hash": "$2b$04$new"}, LATER, expected_version=0
+    )
+    assert changed is not None
+    assert not await accounts.store.mark_email_verified(user.id, "Alice@example.com", 0)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert not stored.user.email_verified
+    assert await accounts.store.mark_email_verified(user.id, "Alice@example.com", 1)
+    stored = await accounts.store.find_by_id(user.id)
+    assert stored is not None
+    assert stored.user.email_verified
 
 
 async def test_address_calls_fail_as_dependency_unavailable_without_the_backend(
@@ -519,4 +537,4 @@ async def test_address_calls_fail_as_dependency_unavailable_without_the_backend(
     with pytest.raises(DependencyUnavailable):
         await accounts.cut_off.find_by_email("alice@example.com")
     with pytest.raises(DependencyUnavailable):
-        await accounts.cut_off.mark_email_verified(ABSENT_ID, "alice@example.com")
+        await accounts.cut_off.mark_email_verified(ABSENT_ID, "alice@example.com", 0)

@@ -140,6 +140,22 @@ async def test_removing_the_address_voids_its_token(api: Api, mail_sink: MailSin
     assert refused_as_invalid_token(await verify(api, token))
 
 
+async def test_a_password_change_voids_the_verification_link(api: Api, mail_sink: MailSink) -> None:
+    # Whoever set the address (a session the change ends) holds no working link afterwards.
+    await register(api)
+    token = token_in(await mail_sink.next_to(ADDRESS), VERIFY_PATH)
+    headers = await bearer(api)
+    body = {"password": "a brand new password", "old_password": PASSWORD}
+    changed = await api.post("/account/edit", body, headers=headers)
+    assert changed.status == 200, changed.body
+    assert refused_as_invalid_token(await verify(api, token))
+    headers = {"Authorization": f"Bearer {changed.body['token']}"}
+    user = (await api.get("/account/info", headers=headers)).body["user"]
+    assert (user["email"], user["email_verified"]) == (ADDRESS, False)
+    assert (await api.post(RESEND_PATH, headers=headers)).status == 202
+    assert (await verify(api, token_in(await mail_sink.next_to(ADDRESS)))).status == 200
+
+
 async def test_duplicates_in_any_case_are_409_at_registration_and_in_an_edit(
     api: Api, mail_sink: MailSink
 ) -> None:

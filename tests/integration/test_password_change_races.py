@@ -80,10 +80,13 @@ async def test_an_account_stored_before_credential_versions_is_at_version_zero(
         moment = now_utc()
         older: dict[str, object] = {"username": "alice", "nickname": "alice", "gender": "i"}
         older |= {"password_hash": "$2b$04$old", "create_time": moment, "update_time": moment}
+        older |= {"email": "alice@example.com", "email_key": "alice@example.com"}
         user_id = str((await users.insert_one(older)).inserted_id)
         stored = await store.find_by_username("alice")
         assert stored is not None
         assert stored.credential_version == 0
+        assert not await store.mark_email_verified(user_id, "alice@example.com", 1)
+        assert await store.mark_email_verified(user_id, "alice@example.com", 0)
         assert await store.advance_credential_version(user_id, "$2b$04$old", 0, 0)
         new_hash = {"password_hash": "$2b$04$new"}
         assert await store.replace_credential(user_id, new_hash, moment, 1) is None

@@ -139,10 +139,13 @@ class FakeAccountStore:
                 return _stored(document)
         return None
 
-    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+    async def mark_email_verified(self, user_id: str, email: str, credential_version: int) -> bool:
         self._check()
         document = self.documents.get(user_id)
-        if document is None or document["user"].email != email:
+        if document is None or (document["user"].email, document["credential_version"]) != (
+            email,
+            credential_version,
+        ):
             return False
         document["user"] = replace(document["user"], email_verified=True)
         return True

@@ -216,6 +216,17 @@ async def test_a_password_change_with_a_new_address_mails_it_too() -> None:
     await world.verify(world.token_of(mail))
 
 
+async def test_a_password_change_voids_a_verification_link() -> None:
+    world = World()
+    user = await world.register(email="alice@example.com")
+    token = world.token_of(world.mails_to("alice@example.com")[0])
+    session = await world.login()
+    await world.edit(session, {"password": "a brand new one", "old_password": PASSWORD})
+    with pytest.raises(InvalidToken):
+        await world.verify(token)
+    assert not (await world.stored(user)).email_verified
+
+
 async def test_a_resend_mails_a_new_link_and_voids_the_older() -> None:
     world = World()
     await world.register(email="alice@example.com")

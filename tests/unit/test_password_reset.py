@@ -93,7 +93,7 @@ class World:
             NewAccount(username, username, "i", hashed, now_utc(), email=normalized)
         )
         if verified and normalized is not None:
-            assert await self.store.mark_email_verified(user.id, normalized)
+            assert await self.store.mark_email_verified(user.id, normalized, 0)
         stored = await self.store.find_by_id(user.id)
         assert stored is not None
         return stored

@@ -40,10 +40,12 @@ class AccountStore(Protocol):
         email_key; None when there is none."""
         ...
 
-    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+    async def mark_email_verified(self, user_id: str, email: str, credential_version: int) -> bool:
         """Mark the account's address verified in one write that applies only while that
-        address is exactly `email`: True when it applied (verified now, or already), False
-        when the account is gone or holds another address or none."""
+        address is exactly `email` and the credential version is `credential_version` (a
+        password change voids what was mailed before it): True when it applied (verified now,
+        or already), False when the account is gone, holds another address or none, or has
+        another credential version."""
         ...
 
     async def delete(self, user_id: str, below_version: int | None = None) -> bool:

@@ -37,7 +37,7 @@ class EmailVerificationService:
     refused (429); a registration or an address change beyond it still applies, unmailed.
     Verifying checks the token (`limits.mail_token_failures_per_client` failures per client)
     and marks the address verified only while the account still holds the address the token
-    was mailed to, then spends the token."""
+    was mailed to, at the credential version it was mailed under, then spends the token."""
 
     def __init__(
         self,
@@ -92,18 +92,22 @@ class EmailVerificationService:
 
     async def verify(self, body: Mapping[str, object], client: str) -> None:
         """Mark verified the address a VerifyEmailBody's token was mailed to. Raises
-        InvalidInput, InvalidToken (unknown, malformed, used, expired, or for an address the
-        account no longer has: alike), RateLimited, Overloaded or DependencyUnavailable (then
-        the same token can be tried again)."""
+        InvalidInput, InvalidToken (unknown, malformed, used, expired, for an address the
+        account no longer has, or mailed before a password change: alike), RateLimited,
+        Overloaded or DependencyUnavailable (then the same token can be tried again)."""
         token = parse(VerifyEmailBody, body).token
         failures = self._limits.mail_token_failures_per_client
         async with self._limiter.guess((failures, client)) as guess:
             grant = await self._tokens.peek(PURPOSE, token)
             # Marked before it is spent: an outage in between leaves the token usable, and of
-            # racing uses of one token the spend lets one alone succeed.
+            # racing uses of one token the spend lets one alone succeed. Only at the credential
+            # version it was mailed under: a password change (which ends the sessions of
+            # whoever set the address) voids it.
             verified = (
                 grant is not None
-                and await self._store.mark_email_verified(grant.user_id, grant.email)
+                and await self._store.mark_email_verified(
+                    grant.user_id, grant.email, grant.credential_version
+                )
                 and await self._tokens.spend(PURPOSE, token)
             )
             if grant is None or not verified:

@@ -84,13 +84,12 @@ class MongoAccountStore:
     async def find_by_email(self, email: str) -> StoredAccount | None:
         return await self._find_one({EMAIL_KEY: email_key(email)})
 
-    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+    async def mark_email_verified(self, user_id: str, email: str, credential_version: int) -> bool:
         if not ObjectId.is_valid(user_id):
             return False
+        query = {"_id": ObjectId(user_id), EMAIL: email, VERSION: _version_is(credential_version)}
         with mongo_errors:
-            result = await self._users.update_one(
-                {"_id": ObjectId(user_id), EMAIL: email}, {"$set": {EMAIL_VERIFIED: True}}
-            )
+            result = await self._users.update_one(query, {"$set": {EMAIL_VERIFIED: True}})
         return bool(result.matched_count)
 
     async def delete(self, user_id: str, below_version: int | None = None) -> bool:
