@@ -187,6 +187,8 @@ def settings(
         # bcrypt's lowest cost keeps the suite fast; tests about cost set their own.
         bcrypt_rounds=4,
         bcrypt_max_pending=64,
+        # Required outside DEBUG once a test names an SMTP server; the default's value.
+        public_base_url="http://127.0.0.1:8888",
     )
 
 

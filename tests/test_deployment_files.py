@@ -22,6 +22,7 @@ import yaml
 from factsvc.cluster.nginx_config import render_compose
 from factsvc.config import Settings
 from factsvc.config.declaring import variables
+from tests.support.servers import STRONG_SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -194,6 +195,14 @@ def test_the_app_mails_through_mailpit_whose_web_ui_is_on_the_hosts_loopback_alo
     assert Settings.from_env({"SMTP_URL": "smtp://mailpit:1025"}).smtp_url
     assert env["PUBLIC_BASE_URL"] == "${PUBLIC_BASE_URL:-http://127.0.0.1:8888}"
     assert "8888" in env["PUBLIC_BASE_URL"], "the links open nginx's published port"
+    # Outside DEBUG, with SMTP_URL set, PUBLIC_BASE_URL is required: compose's defaults pass.
+    defaults = {
+        name: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", env[name])
+        for name in ("DEBUG", "SMTP_URL", "PUBLIC_BASE_URL")
+    }
+    assert defaults["DEBUG"] == "false"
+    production = Settings.from_env({**defaults, "SESSION_COOKIE_SECRET": STRONG_SECRET})
+    assert production.public_base_url == "http://127.0.0.1:8888"
     mailpit = service("mailpit")
     assert str(mailpit.get("image", "")).startswith("axllent/mailpit:")
     assert mailpit.get("ports") == ["127.0.0.1:8025:8025"], "the web UI, for this host only"

@@ -86,7 +86,11 @@ def serve(settings: Settings, *, embedded: bool) -> int:
             redis_cache_url=backends.redis_cache_url,
         )
         if backends.smtp_url:
-            settings = settings.replaced(smtp_url=backends.smtp_url)
+            # The sink keeps mail on this machine, so links to its loopback address are right
+            # here, in DEBUG or not (PUBLIC_BASE_URL is required only for a real SMTP server).
+            settings = settings.replaced(
+                smtp_url=backends.smtp_url, public_base_url=settings.public_base_url
+            )
     warn_if_mail_disabled(settings)
     try:
         processes = process_count(settings)

@@ -7,6 +7,7 @@ import pytest
 
 from factsvc.config import ConfigError, Settings
 from factsvc.config.mail_addresses import SmtpEndpoint, SmtpSecurity, smtp_endpoint
+from tests.support.servers import STRONG_SECRET
 
 
 @pytest.mark.parametrize(
@@ -88,3 +89,32 @@ def test_mail_from_refuses_anything_but_one_address(given: str) -> None:
 def test_mail_send_attempts_are_bounded() -> None:
     with pytest.raises(ConfigError, match=r"^MAIL_SEND_ATTEMPTS: must be a whole number"):
         Settings.from_env({"MAIL_SEND_ATTEMPTS": "0"})
+
+
+PRODUCTION = {"DEBUG": "false", "SESSION_COOKIE_SECRET": STRONG_SECRET}
+
+
+def test_outside_debug_with_an_smtp_server_the_public_base_url_is_required() -> None:
+    # Else the mails of a production service would carry links to its own loopback address.
+    env = {**PRODUCTION, "SMTP_URL": "smtp+starttls://relay.example"}
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert str(caught.value) == (
+        "PUBLIC_BASE_URL: required when DEBUG is false and SMTP_URL is set"
+        " (the address mailed links open)"
+    )
+    env["PUBLIC_BASE_URL"] = "https://facts.example"
+    assert Settings.from_env(env).public_base_url == "https://facts.example"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SMTP_URL": "smtp://relay.example"},  # DEBUG: links to the developer's own machine
+        PRODUCTION,  # no SMTP server: no mail leaves
+    ],
+)
+def test_the_public_base_url_may_stay_loopback_in_debug_or_without_smtp(
+    env: dict[str, str],
+) -> None:
+    assert Settings.from_env(env).public_base_url == "http://127.0.0.1:8888"

@@ -24,7 +24,7 @@ class MailSettings(DeclaredSettings):
     mail_from: Annotated[str, Mailbox()] = setting("MAIL_FROM", "factsvc@localhost", A.MAIL)
     """the sender of every mail (From and envelope sender); a name may come first: Facts <a@b>"""
     public_base_url: Annotated[str, BaseUrl()] = setting("PUBLIC_BASE_URL", "", A.MAIL)
-    """the service's URL in mailed links; empty: http://127.0.0.1:TORNADO_SERVER_PORT"""
+    """the service's URL in mailed links, required outside DEBUG with SMTP_URL; empty: http://127.0.0.1:TORNADO_SERVER_PORT"""
     mail_send_attempts: Annotated[int, WholeNumber(1, 20)] = setting(
         "MAIL_SEND_ATTEMPTS", 5, A.MAIL
     )

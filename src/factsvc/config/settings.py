@@ -64,6 +64,11 @@ class Settings(
     ) -> object:
         if url != "":
             return check(url)
+        if info.data.get("debug") is False and info.data.get("smtp_url"):
+            # Mail that leaves the machine must not link to its loopback address.
+            raise refused_by_relation(
+                "required when DEBUG is false and SMTP_URL is set (the address mailed links open)"
+            )
         if "server_port" not in info.data:
             return url  # the port was refused, and its error says enough
         return check(f"http://127.0.0.1:{info.data['server_port']}")
