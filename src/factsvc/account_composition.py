@@ -149,6 +149,7 @@ def account_services(
         background=mail.background,
         outbox=mail.outbox,
         links=mail.links,
+        delay_max_seconds=settings.password_forgot_delay_max_seconds,
     )
     return AccountServices(
         accounts=accounts,

@@ -76,6 +76,7 @@ def site(
         "REGISTER_CLIENT_MAX": str(PER_CLIENT_MAX),
         "PASSWORD_FORGOT_CLIENT_MAX": str(PER_CLIENT_MAX),
         "MAIL_TOKEN_CLIENT_MAX_FAILURES": str(PER_CLIENT_MAX),
+        "PASSWORD_FORGOT_DELAY_MAX_SECONDS": "0",
         "SMTP_URL": mail_sink.url,
         "PUBLIC_BASE_URL": api,
     }

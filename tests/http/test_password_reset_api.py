@@ -281,6 +281,7 @@ class TestForgotWithTheLookUpHeld:
             background=services.background,
             outbox=services.outbox,
             links=services.mail_links,
+            delay_max_seconds=mailing.password_forgot_delay_max_seconds,
         )
         return make_app(mailing, replace(services, password_reset=held))
 

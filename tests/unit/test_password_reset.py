@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -42,7 +43,12 @@ TOKEN_FAILURES = 4
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        delay_max_seconds: float = 0.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self.now = 1_000_000.0
         self.store = FakeAccountStore()
         self.tokens, self.token_store = fake_account_tokens(clock=lambda: self.now)
@@ -73,6 +79,8 @@ class World:
             background=self.background,
             outbox=self.outbox,
             links=MailLinks(BASE),
+            delay_max_seconds=delay_max_seconds,
+            sleep=sleep,
         )
         self.accounts = AccountService(
             store=self.store,
@@ -463,3 +471,37 @@ async def test_an_outage_after_the_new_password_is_written_still_answers_success
     with pytest.raises(InvalidToken):
         await world.reset(token, "yet another secret")
     assert token not in caplog.text
+
+
+async def test_the_forgot_job_starts_after_a_random_delay_within_the_maximum() -> None:
+    # The job's work (look-up, token, SMTP) would otherwise run on the loop right after the
+    # answer, and the next requests' latency would show whether a verified account matched.
+    waits: list[float] = []
+    release = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await release.wait()
+
+    world = World(delay_max_seconds=2.0, sleep=held_sleep)
+    await world.account()
+    looked_up: list[str] = []
+    find_by_email = world.store.find_by_email
+
+    async def noting_find(email: str) -> StoredAccount | None:
+        looked_up.append(email)
+        return await find_by_email(email)
+
+    world.store.find_by_email = noting_find  # type: ignore[method-assign]
+    for email in (ADDRESS, "bob@example.com", "carol@example.com"):
+        await world.reset_service.forgot({"email": email}, CLIENT)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert len(waits) == 3
+    assert looked_up == []
+    assert all(0 <= wait <= 2.0 for wait in waits)
+    assert len(set(waits)) == 3, "the delays are drawn at random"
+    release.set()
+    await world.settled()
+    assert len(looked_up) == 3
+    assert len(world.outbox.posted) == 1

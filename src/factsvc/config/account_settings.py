@@ -120,6 +120,10 @@ class PasswordSettings(DeclaredSettings):
         "PASSWORD_FORGOT_CLIENT_WINDOW_SECONDS", 3600, A.PASSWORDS
     )
     """the window of PASSWORD_FORGOT_CLIENT_MAX, in seconds"""
+    password_forgot_delay_max_seconds: Wait = setting(
+        "PASSWORD_FORGOT_DELAY_MAX_SECONDS", 2.0, A.PASSWORDS
+    )
+    """/password/forgot's look-up and mail begin after a random wait of up to this; 0: at once"""
     mail_token_client_max_failures: Attempts = setting(
         "MAIL_TOKEN_CLIENT_MAX_FAILURES", 20, A.PASSWORDS
     )

@@ -3,8 +3,10 @@ its token (reset)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Collection, Mapping
+import secrets
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 
 from pydantic import MISSING
@@ -30,14 +32,21 @@ PURPOSE = TokenPurpose.RESET_PASSWORD
 WHAT = "password reset mail"
 
 log = logging.getLogger(__name__)
+# The forgot job's delay: from the operating system's generator, so that no sequence of
+# observed delays predicts the next.
+_RANDOM = secrets.SystemRandom()
 
 
 class PasswordResetService:
     """Forgot: counted against the limits, then answered at once; the look-up, the token and
     the mail run in the background, so that neither the answer nor its time says whether an
-    account matched. Reset: the token's account must still have the credential version and
-    the verified address the token was issued for (so any password change, and any change of
-    address, voids it); a token that cannot be used counts as a failure against the client."""
+    account matched. That work starts after a random delay, uniform from 0 to
+    `delay_max_seconds` (PASSWORD_FORGOT_DELAY_MAX_SECONDS), drawn from secrets.SystemRandom
+    and waited with `sleep`: its load on the event loop, larger when a mail goes out, then
+    falls on no predictable later request. Reset: the token's account must still have the
+    credential version and the verified address the token was issued for (so any password
+    change, and any change of address, voids it); a token that cannot be used counts as a
+    failure against the client."""
 
     def __init__(
         self,
@@ -52,7 +61,9 @@ class PasswordResetService:
         background: Background,
         outbox: Outbox,
         links: MailLinks,
+        delay_max_seconds: float,
         clock: Callable[[], datetime] = now_utc,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._tokens = tokens
@@ -64,7 +75,9 @@ class PasswordResetService:
         self._background = background
         self._outbox = outbox
         self._links = links
+        self._delay_max_seconds = delay_max_seconds
         self._clock = clock
+        self._sleep = sleep
 
     async def forgot(self, body: Mapping[str, object], client: str) -> None:
         """Accept a ForgotPasswordBody mapping: counted per subject (address or username) and
@@ -80,7 +93,10 @@ class PasswordResetService:
 
     async def _mail_reset_link(self, request: ForgotPasswordBody) -> None:
         """Mail a new reset link to the matching account's address, if it has one and it is
-        verified; else nothing. Issuing the token voids the account's older ones."""
+        verified; else nothing, after the random delay (see the class). Issuing the token
+        voids the account's older ones."""
+        if self._delay_max_seconds > 0:
+            await self._sleep(_RANDOM.uniform(0, self._delay_max_seconds))
         if request.email is not MISSING:
             stored = await self._store.find_by_email(request.email)
         else:
