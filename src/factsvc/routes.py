@@ -202,7 +202,9 @@ ACCOUNT_EDIT = Operation(
     description="A password change ends every session of the user and opens a new one for this "
     "client, delivered the way the request presented its own: `token` in the body for "
     "`Authorization: Bearer` (a cookie carried beside it is expired), a new cookie for the "
-    "cookie.",
+    "cookie. A change to a new address counts, before anything is written and whether or not "
+    "the address is taken, against the user's verification mails (EMAIL_VERIFY_SEND_MAX per "
+    "EMAIL_VERIFY_SEND_WINDOW_SECONDS): beyond them, 429 and nothing changes.",
     tag="accounts",
     security=Security.SESSION,
     body=RequestBody("EditRequest", AccountEditBody),

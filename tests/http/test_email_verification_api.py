@@ -216,6 +216,29 @@ async def test_resends_beyond_the_limit_are_429_with_retry_after(
     await mail_sink.assert_none_to(ADDRESS)
 
 
+async def test_address_changes_beyond_the_limit_are_429_and_change_nothing(
+    api: Api, mail_sink: MailSink
+) -> None:
+    await register(api, "bob", "bob@example.com")
+    await register(api)  # the first of SEND_MAX mails
+    headers = await bearer(api)
+    taken = await api.post("/account/edit", {"email": "BOB@example.com"}, headers=headers)
+    assert taken.status == 409, taken.body
+    for n in range(SEND_MAX - 2):
+        body = {"email": f"alice{n}@example.org"}
+        assert (await api.post("/account/edit", body, headers=headers)).status == 200
+    for address in ("bob@example.com", "carol@example.org"):
+        body = {"email": address, "nickname": "Al"}
+        refused = await api.post("/account/edit", body, headers=headers)
+        assert (refused.status, refused.body["code"]) == (429, 9)
+        assert int(refused.headers["Retry-After"]) > 0
+    user = (await api.get("/account/info", headers=headers)).body["user"]
+    last = f"alice{SEND_MAX - 3}@example.org"
+    assert (user["email"], user["nickname"]) == (last, "alice")
+    await mail_sink.next_to(last)
+    await mail_sink.assert_none_to("carol@example.org")
+
+
 async def test_unusable_tokens_are_limited_per_client(api: Api, mail_sink: MailSink) -> None:
     await register(api)
     token = token_in(await mail_sink.next_to(ADDRESS))

@@ -11,6 +11,7 @@ import pytest
 
 from factsvc.errors import (
     DependencyUnavailable,
+    Duplicate,
     InvalidInput,
     InvalidToken,
     NotAuthenticated,
@@ -270,12 +271,37 @@ async def test_mails_per_user_are_limited_and_a_resend_beyond_is_refused() -> No
     await world.verification.resend(session, {})  # 3
     with pytest.raises(RateLimited):
         await world.verification.resend(session, {})
-    # An address change beyond the limit still applies, unmailed.
-    changed = await world.edit(session, {"email": "alice@example.org"})
-    assert changed.email == "alice@example.org"
+    # An address change beyond the limit is refused before anything is written.
+    with pytest.raises(RateLimited):
+        await world.edit(session, {"email": "alice@example.org", "nickname": "Al"})
     await world.settled()
+    stored = await world.stored(await world.accounts.info(session))
+    assert (stored.email, stored.nickname) == ("alice@example.com", "alice")
     assert world.mails_to("alice@example.org") == []
     assert len(world.mails_to("alice@example.com")) == 3
+
+
+async def test_address_changes_count_against_the_mails_taken_or_not_before_the_write() -> None:
+    world = World(sends=3)
+    await world.register("bob", email="bob@example.com")
+    await world.register(email="alice@example.com")  # 1
+    session = await world.login()
+    with pytest.raises(Duplicate):  # 2: a taken address counts too
+        await world.edit(session, {"email": "BOB@example.com"})
+    await world.edit(session, {"email": "alice@example.org"})  # 3, mailed uncounted again
+    assert len(world.mails_to("alice@example.org")) == 1
+    for body in ({"email": "carol@example.com"}, {"email": "bob@example.com"}):
+        with pytest.raises(RateLimited):
+            await world.edit(session, body)
+    changes = {"email": "dave@example.com", "password": "a brand new one"}
+    with pytest.raises(RateLimited):
+        await world.edit(session, {**changes, "old_password": PASSWORD})
+    assert await world.login()  # the password did not change
+    # Removing the address, or naming the same one, is no change to count.
+    assert (await world.edit(session, {"email": "ALICE@example.org"})).email == "alice@example.org"
+    assert (await world.edit(session, {"email": None})).email is None
+    await world.settled()
+    assert world.mails_to("carol@example.com") == world.mails_to("dave@example.com") == []
 
 
 async def test_unusable_tokens_are_limited_per_client() -> None:
@@ -335,12 +361,37 @@ async def test_a_failed_mail_job_changes_no_answer() -> None:
     assert world.outbox.posted == []
 
 
+class JobGate:
+    """Holds the calls of one async method made by background jobs (any task but the test's
+    own) until `release`; `entered` is set when a job's call is first held."""
+
+    def __init__(self, owner: object, name: str) -> None:
+        self.entered = asyncio.Event()
+        self._open = asyncio.Event()
+        self._test = asyncio.current_task()
+        method = getattr(owner, name)
+
+        async def gated(*args: object, **kwargs: object) -> object:
+            if asyncio.current_task() is not self._test and not self._open.is_set():
+                self.entered.set()
+                await self._open.wait()
+            return await method(*args, **kwargs)
+
+        setattr(owner, name, gated)
+
+    def release(self) -> None:
+        self._open.set()
+
+
 async def test_an_address_replaced_before_its_mail_went_out_gets_none() -> None:
     world = World()
     await world.register()
     session = await world.login()
+    gate = JobGate(world.store, "find_by_id")
     await world.accounts.edit(session, {"email": "first@example.com"})
+    await gate.entered.wait()
     await world.accounts.edit(session, {"email": "second@example.com"})
+    gate.release()
     await world.settled()
     assert world.mails_to("first@example.com") == []
     [mail] = world.mails_to("second@example.com")

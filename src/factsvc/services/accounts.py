@@ -104,10 +104,15 @@ class AccountService:
             self._address_changed(user)
         return user
 
-    def _address_changed(self, user: User) -> None:
+    def _address_changed(self, user: User, *, counted: bool = False) -> None:
         """Mail a verification link to a new address, or void the one of a removed address."""
         if self._verification is not None:
-            self._verification.address_changed(user)
+            self._verification.address_changed(user, counted=counted)
+
+    async def _count_address_change(self, user_id: str) -> None:
+        """Before a new address is written: RateLimited beyond the user's verification mails."""
+        if self._verification is not None:
+            await self._verification.count_address_change(user_id)
 
     async def login(
         self,
@@ -170,12 +175,15 @@ class AccountService:
         """Apply an AccountEditBody mapping to the session's user. A password change needs
         the old password, ends every session of the user and returns a new token, of a session
         that keeps `client` and the short form of `user_agent` (the request's). Raises
-        NotAuthenticated, InvalidInput, RateLimited, WrongOldPassword, Duplicate (a taken address),
+        NotAuthenticated, InvalidInput, RateLimited (also for a new address beyond the user's
+        verification mails), WrongOldPassword, Duplicate (a taken address),
         Overloaded (no place to check the old password in time) or DependencyUnavailable."""
         session = await self._require_session(token)
         stored = await self._require_account(session)
         edit = parse(AccountEditBody, body, PasswordPolicy(self._common, stored.user.username))
         changes = {**edit.profile_changes(), **edit.email_changes(stored.user.email)}
+        if changes.get("email") is not None:
+            await self._count_address_change(session.user_id)
         password_change = edit.password_change()
         if password_change is None:
             user = await self._store.update(session.user_id, changes, self._clock())
@@ -184,7 +192,7 @@ class AccountService:
                 raise NotAuthenticated()
             await self._sessions.refresh_snapshot(session, user_snapshot.to_record(user))
             if "email" in changes:
-                self._address_changed(user)
+                self._address_changed(user, counted=True)
             return EditResult(user, None)
 
         old_password, new_password = password_change
@@ -195,6 +203,12 @@ class AccountService:
                 await guess.failed()
                 raise WrongOldPassword()
         await self._limiter.clear(*account_limit)
+        if changes.get("email") is not None:
+            # Refused before the old credential is retired, which would end every session for
+            # an edit that changes nothing (the write's own Duplicate is left for a race).
+            holder = await self._store.find_by_email(str(changes["email"]))
+            if holder is not None and holder.user.id != session.user_id:
+                raise Duplicate("email")
         changes["password_hash"] = await self._hasher.hash(new_password)
         # The old credential is retired before the hash changes: every session ends, and no
         # login that verified the old hash opens one later (_open_session). Should the write
@@ -208,7 +222,7 @@ class AccountService:
         if user is None:
             raise NotAuthenticated()
         if "email" in changes:
-            self._address_changed(user)
+            self._address_changed(user, counted=True)
         try:
             opened_by = OpenedBy(client, short_form(user_agent))
             rotated = await self._sessions.create(

@@ -33,8 +33,11 @@ log = logging.getLogger(__name__)
 class EmailVerificationService:
     """Mails go out after the answer (on `background`): a new token (voiding the user's older
     one) for the address the account holds, in a verification mail through the Outbox. At most
-    `limits.verification_mails_per_user` mails per user and window: a resend beyond it is
-    refused (429); a registration or an address change beyond it still applies, unmailed.
+    `limits.verification_mails_per_user` mails per user and window: a resend or a change to a
+    new address beyond it is refused (429) before anything is written, a change counted
+    whether or not the address turns out taken, so that no one probes which addresses are
+    taken, or holds them, faster than that; a registration beyond it (only a registration that
+    recovers an earlier attempt can be) still applies, unmailed.
     Verifying checks the token (`limits.mail_token_failures_per_client` failures per client)
     and marks the address verified only while the account still holds the address the token
     was mailed to, at the credential version it was mailed under, then spends the token."""
@@ -60,15 +63,22 @@ class EmailVerificationService:
         self._outbox = outbox
         self._links = links
 
-    def address_changed(self, user: User) -> None:
+    async def count_address_change(self, user_id: str) -> None:
+        """Count a change of the user's address to a new one, before it is written, as one of
+        the user's verification mails (its mail is then not counted again: address_changed
+        with `counted`). Raises RateLimited beyond the limit, or DependencyUnavailable."""
+        await self._limiter.count((self._limits.verification_mails_per_user, user_id))
+
+    def address_changed(self, user: User, *, counted: bool = False) -> None:
         """After `user` (as just written) gained, changed or lost an address: mail a link to a
-        new, unverified one, or void the verification link of a removed one. Returns at once;
-        never raises."""
+        new, unverified one (counted against the user's limit unless `counted` already), or
+        void the verification link of a removed one. Returns at once; never raises."""
         if user.email is None:
             self._background.spawn(lambda: self._tokens.void(PURPOSE, user.id), what=VOID_JOB)
         elif not user.email_verified:
             email = user.email
-            self._background.spawn(lambda: self._mail_link(user.id, email, True), what=MAIL_JOB)
+            job = lambda: self._mail_link(user.id, email, count=not counted)  # noqa: E731
+            self._background.spawn(job, what=MAIL_JOB)
 
     async def resend(self, session_token: str | None, body: Mapping[str, object]) -> None:
         """Mail a new link (voiding the older) to the unverified address of the session's
@@ -88,7 +98,7 @@ class EmailVerificationService:
             raise InvalidInput({"email": ALREADY_VERIFIED})
         await self._limiter.count((self._limits.verification_mails_per_user, user.id))
         email = user.email
-        self._background.spawn(lambda: self._mail_link(user.id, email, False), what=MAIL_JOB)
+        self._background.spawn(lambda: self._mail_link(user.id, email, count=False), what=MAIL_JOB)
 
     async def verify(self, body: Mapping[str, object], client: str) -> None:
         """Mark verified the address a VerifyEmailBody's token was mailed to. Raises
@@ -116,13 +126,13 @@ class EmailVerificationService:
                 raise InvalidToken()
         security_event("email_verified", user=grant.user_id, client=client)
 
-    async def _mail_link(self, user_id: str, email: str, counted: bool) -> None:
-        """Mail a new link for `email` while it is the account's unverified address; counted
-        against the per-user limit unless the caller counted it."""
+    async def _mail_link(self, user_id: str, email: str, *, count: bool) -> None:
+        """Mail a new link for `email` while it is the account's unverified address; with
+        `count`, counted against the per-user limit first (the caller did not count it)."""
         stored = await self._store.find_by_id(user_id)
         if stored is None or stored.user.email != email or stored.user.email_verified:
             return
-        if counted:
+        if count:
             try:
                 await self._limiter.count((self._limits.verification_mails_per_user, user_id))
             except RateLimited:
