@@ -73,3 +73,25 @@ async def test_a_session_alone_cannot_set_a_new_password_through_a_new_address(
             await api.post("/password/reset", {"token": token, "password": "chosen by mallory"})
     assert (await api.login("alice", "chosen by mallory")).status == 401
     assert (await api.login("alice")).status == 200
+
+
+async def test_a_password_change_refused_for_a_taken_address_ends_no_session(api: Api) -> None:
+    for username, email in (("alice", "alice@example.com"), ("bob", "bob@example.com")):
+        reply = await api.post(
+            "/register", {"username": username, "password": PASSWORD, "email": email}
+        )
+        assert reply.status == 201, reply.body
+    bearers = []
+    for _ in range(2):
+        login = await api.login("alice", session="token")
+        bearers.append({"Authorization": f"Bearer {login.body['token']}"})
+    edit = await api.post(
+        "/account/edit",
+        {"email": "BOB@example.com", "password": "a brand new secret", "old_password": PASSWORD},
+        headers=bearers[0],
+    )
+    assert (edit.status, edit.body.get("errors")) == (409, {"email": "is taken"})
+    for bearer in bearers:
+        assert (await api.get("/account/info", headers=bearer)).status == 200
+    assert (await api.login("alice")).status == 200
+    assert (await api.login("alice", "a brand new secret")).status == 401
