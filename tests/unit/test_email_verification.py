@@ -396,3 +396,41 @@ async def test_an_address_replaced_before_its_mail_went_out_gets_none() -> None:
     assert world.mails_to("first@example.com") == []
     [mail] = world.mails_to("second@example.com")
     await world.verify(world.token_of(mail))
+
+
+async def test_a_late_mail_job_for_a_replaced_address_leaves_the_new_address_a_live_link() -> None:
+    world = World()
+    gate = JobGate(world.limiter, "count")
+    # The registration's job has read its address and is held before its token is issued.
+    await world.accounts.register(
+        {"username": "alice", "password": PASSWORD, "email": "old@example.com"}, CLIENT
+    )
+    await gate.entered.wait()
+    session = await world.login()
+    await world.accounts.edit(session, {"email": "new@example.com"})
+    for _ in range(100):
+        if world.mails_to("new@example.com"):
+            break
+        await asyncio.sleep(0)
+    assert len(world.mails_to("new@example.com")) == 1
+    gate.release()
+    await world.settled()
+    assert world.mails_to("old@example.com") == []
+    newest = world.mails_to("new@example.com")[-1]
+    await world.verify(world.token_of(newest))
+    assert (await world.stored(await world.accounts.info(session))).email_verified
+
+
+async def test_a_mail_job_that_a_password_change_overtook_mails_a_link_that_works() -> None:
+    world = World()
+    gate = JobGate(world.limiter, "count")
+    await world.accounts.register(
+        {"username": "alice", "password": PASSWORD, "email": "alice@example.com"}, CLIENT
+    )
+    await gate.entered.wait()
+    session = await world.login()
+    await world.accounts.edit(session, {"password": "a brand new one", "old_password": PASSWORD})
+    gate.release()
+    await world.settled()
+    [mail] = world.mails_to("alice@example.com")
+    await world.verify(world.token_of(mail))

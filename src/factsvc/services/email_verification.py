@@ -26,6 +26,9 @@ MAIL_JOB = "email verification mail"
 VOID_JOB = "email verification void"
 NO_ADDRESS = "no address to verify"
 ALREADY_VERIFIED = "is already verified"
+# How often one mail job issues again for an address that replaced its own while it ran; each
+# time needs another change of the account meanwhile, and changes are limited per user.
+REISSUES = 3
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,15 @@ class EmailVerificationService:
 
     async def _mail_link(self, user_id: str, email: str, *, count: bool) -> None:
         """Mail a new link for `email` while it is the account's unverified address; with
-        `count`, counted against the per-user limit first (the caller did not count it)."""
+        `count`, counted against the per-user limit first (the caller did not count it).
+
+        An issue voids the user's older token, and the account may change while this job
+        runs: a job that issued late, for an address replaced meanwhile, would void the link
+        just mailed to the new one. So after the issue the account is read again and the
+        token checked to be still the user's live one, and the mail goes out only while both
+        hold (nothing awaited between that check and the post). A token a newer issue voided
+        is that issuer's to mail; a live token for a replaced address (or a replaced
+        password) is issued again for what the account holds now, at most REISSUES times."""
         stored = await self._store.find_by_id(user_id)
         if stored is None or stored.user.email != email or stored.user.email_verified:
             return
@@ -138,12 +149,26 @@ class EmailVerificationService:
             except RateLimited:
                 log.warning("verification mail not sent: the user's limit is reached")
                 return
-        token = await self._tokens.issue(
-            PURPOSE, user_id, email=email, credential_version=stored.credential_version
-        )
+        for _ in range(1 + REISSUES):
+            version = stored.credential_version
+            token = await self._tokens.issue(
+                PURPOSE, user_id, email=email, credential_version=version
+            )
+            now = await self._store.find_by_id(user_id)
+            if await self._tokens.peek(PURPOSE, token) is None:
+                return
+            if now is None or now.user.email is None or now.user.email_verified:
+                return
+            if (now.user.email, now.credential_version) == (email, version):
+                self._post(user_id, now.user.username, email, token)
+                return
+            stored, email = now, now.user.email
+        log.warning("verification mail not sent: the account's address kept changing")
+
+    def _post(self, user_id: str, username: str, email: str, token: str) -> None:
         message = verification_mail(
             email,
-            username=stored.user.username,
+            username=username,
             link=self._links.verify_email(token),
             expires_seconds=self._tokens.ttl_seconds(PURPOSE),
         )
