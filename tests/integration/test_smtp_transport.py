@@ -134,6 +134,33 @@ async def test_non_ascii_names_and_addresses_travel_as_utf8(mail_sink: MailSink)
     assert f"\r\n{LINK}\r\n".encode() in mail.raw
 
 
+@pytest.fixture
+def ascii_sink() -> Iterator[MailSink]:
+    """A server without SMTPUTF8 (RFC 6531), as many relays are."""
+    yield from started(enable_SMTPUTF8=False)
+
+
+@pytest.mark.parametrize("utf8", [False, True], ids=["ascii_server", "utf8_server"])
+async def test_an_internationalised_domain_travels_in_a_labels_when_the_local_part_is_ascii(
+    mail_sink: MailSink, ascii_sink: MailSink, utf8: bool
+) -> None:
+    sink = mail_sink if utf8 else ascii_sink
+    await transport(sink.url).send(message("alice@bücher.example"))
+    mail = await sink.next_to("alice@xn--bcher-kva.example")
+    assert mail.rcpt_tos == ("alice@xn--bcher-kva.example",)
+    assert mail.message["To"] == "alice@xn--bcher-kva.example"
+    assert b"SMTPUTF8" not in mail.raw
+    assert token_in(mail) == TOKEN
+
+
+async def test_a_non_ascii_local_part_to_a_server_without_smtputf8_is_a_permanent_failure(
+    ascii_sink: MailSink,
+) -> None:
+    with pytest.raises(MailPermanentFailure, match="lacks a required extension"):
+        await transport(ascii_sink.url).send(message("zoë@bücher.example"))
+    assert ascii_sink.mails == []
+
+
 async def test_starttls_with_credentials(starttls_sink: MailSink, certificate: Certificate) -> None:
     url = f"smtp+starttls://{URL_CREDENTIALS}@{LOOPBACK}:{starttls_sink.port}"
     await transport(url, certificate.client).send(message())

@@ -107,7 +107,7 @@ class MailSink:
     it answer RCPT TO or DATA so instead of accepting; `rcpt_replies` are answered to the next
     RCPT TOs, one each, before that. `rcpt_times` holds when each RCPT TO came (monotonic).
     `smtp_options` go to aiosmtpd's Controller (ssl_context, tls_context, require_starttls,
-    authenticator...).
+    authenticator, enable_SMTPUTF8 (True unless given)...).
     """
 
     rcpt_reply: str | None = None
@@ -126,8 +126,7 @@ class MailSink:
             _Collector(self),
             hostname=LOOPBACK,
             port=self.port,
-            enable_SMTPUTF8=True,
-            **smtp_options,
+            **{"enable_SMTPUTF8": True, **smtp_options},
         )
 
     def start(self) -> None:

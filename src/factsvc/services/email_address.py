@@ -33,6 +33,19 @@ def normalized_email(text: str) -> str:
     return normalized
 
 
+def smtp_form(address: str) -> str:
+    """`address` as a mail server without SMTPUTF8 (RFC 6531) takes it, where that is
+    possible: with an ASCII local part, the domain in A-labels (IDNA 2008, RFC 5891),
+    email-validator's ascii_email (`alice@bücher.example` → `alice@xn--bcher-kva.example`).
+    An address whose local part is not ASCII (only SMTPUTF8 carries it), or that is no
+    address, comes back unchanged."""
+    try:
+        ascii_form = validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError:
+        return address
+    return ascii_form or address
+
+
 def email_key(normalized: str) -> str:
     """The key two addresses share when they are the same address to this service: the
     normalised form case-folded (so `Alice@example.com` and `alice@EXAMPLE.com` are one), as

@@ -13,6 +13,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 import aiosmtplib
 
 from factsvc.config.mail_addresses import SmtpEndpoint, SmtpSecurity, smtp_endpoint
+from factsvc.services.email_address import smtp_form
 from factsvc.services.mail import MailMessage, MailPermanentFailure, MailTemporaryFailure
 
 # aiosmtplib's start_tls: None upgrades when the server offers STARTTLS; a required STARTTLS
@@ -134,10 +135,12 @@ def mime_message(message: MailMessage, sender: str) -> EmailMessage:
     part is the preferred), each part 7bit when ASCII, else 8bit (aiosmtplib re-encodes it
     as base64 for a server without 8BITMIME): never quoted-printable, whose soft line breaks
     would cut the link in a raw .eml file. Lines may be 998 octets long (RFC 5322 2.1.1).
-    `Auto-Submitted: auto-generated` (RFC 3834) keeps vacation replies away."""
+    `Auto-Submitted: auto-generated` (RFC 3834) keeps vacation replies away. The recipient is
+    written in its smtp_form, so that an internationalised domain with an ASCII local part
+    reaches it through servers without SMTPUTF8."""
     mime = EmailMessage(policy=SMTP_POLICY)
     mime["From"] = sender
-    mime["To"] = message.to
+    mime["To"] = smtp_form(message.to)
     if len(mime["To"].addresses) != 1:
         raise ValueError("one recipient per message")
     mime["Subject"] = message.subject
