@@ -88,20 +88,29 @@ def test_any_other_error_passes_unchanged_to_become_a_500(error: Exception) -> N
     assert raised.value is error
 
 
-def _refused_by(index: str) -> DuplicateKeyError:
-    message = f"E11000 duplicate key error collection: db.users index: {index} dup key: {{ k: 1 }}"
-    return DuplicateKeyError(message, 11000, {"errmsg": message, "code": 11000})
+def _refused_on(key: str, message: str = "E11000 duplicate key error") -> DuplicateKeyError:
+    """As mongod (4.2 on) and secantusdb answer: the refused index's key pattern and value."""
+    details = {"errmsg": message, "code": 11000, "keyPattern": {key: 1}, "keyValue": {key: "x"}}
+    return DuplicateKeyError(message, 11000, details)
 
 
-def test_a_duplicate_key_names_the_field_of_the_index_that_refused_the_write() -> None:
+def test_a_duplicate_key_names_the_field_of_the_key_that_refused_the_write() -> None:
     translate = MongoErrors(
-        unique_field="username", by_index={"email_unique": "email", "username_unique": "username"}
+        unique_field="username", by_key={"email_key": "email", "username": "username"}
     )
-    for index, field in [("email_unique", "email"), ("username_unique", "username")]:
-        error = _refused_by(index)
+    for key, field in [("email_key", "email"), ("username", "username")]:
+        error = _refused_on(key)
         with pytest.raises(Duplicate) as raised, translate:
             raise error
         assert (raised.value.field, raised.value.__cause__) == (field, error)
+    # Read from the key pattern, not from the message's wording.
+    worded = "E11000 duplicate key error collection: db.users index: username_unique dup key"
+    with pytest.raises(Duplicate) as raised, translate:
+        raise _refused_on("email_key", worded)
+    assert raised.value.field == "email"
+    with pytest.raises(Duplicate) as raised, translate:
+        raise _refused_on("nickname")
+    assert raised.value.field == "username", "a key no field is named for: the default"
     with pytest.raises(Duplicate) as raised, translate:
         raise DUPLICATE
-    assert raised.value.field == "username", "an index the message does not name: the default"
+    assert raised.value.field == "username", "no key pattern: the default"

@@ -25,9 +25,10 @@ AVATAR = "avatar_id"  # the GridFS file's id (AVATAR_ID), absent when the user h
 # The address (normalised), its key (email_address.email_key) and its state: all three present
 # together, or none.
 EMAIL, EMAIL_KEY, EMAIL_VERIFIED = "email", "email_key", "email_verified"
-# A write that breaks a unique index: the client hears which value is taken.
+# A write that breaks a unique index: the client hears which value is taken, told by the key of
+# the index that refused it.
 _unique_errors = MongoErrors(
-    unique_field="username", by_index={USERNAME_INDEX: "username", EMAIL_INDEX: "email"}
+    unique_field="username", by_key={"username": "username", EMAIL_KEY: "email"}
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -10,10 +9,6 @@ from dns.exception import DNSException
 from pymongo.errors import ConfigurationError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from factsvc.errors import DependencyUnavailable, Duplicate
-
-# The refused index's name in a duplicate key error's message, as mongod (and secantusdb) word it:
-# "E11000 duplicate key error collection: db.users index: username_unique dup key: {...}".
-_REFUSED_INDEX = re.compile(r"\bindex: (\S+) dup key")
 
 
 def is_outage(error: PyMongoError) -> bool:
@@ -31,21 +26,22 @@ def is_outage(error: PyMongoError) -> bool:
 class MongoErrors:
     """Context manager translating what PyMongo raises inside it:
 
-    - DuplicateKeyError → Duplicate(the field that `by_index` gives for the index that refused
-      the write), else Duplicate(unique_field), when a unique_field is given;
+    - DuplicateKeyError → Duplicate(the field that `by_key` gives for a key of the index that
+      refused the write, refused_keys), else Duplicate(unique_field), when a unique_field is
+      given;
     - an outage (is_outage) → DependencyUnavailable({"mongodb": "unavailable"});
     - any other error (a bad query, a refused write) is a bug and passes unchanged, to become
       a logged 500.
 
     The translated error keeps the driver's as its `__cause__`."""
 
-    __slots__ = ("_by_index", "_unique_field")
+    __slots__ = ("_by_key", "_unique_field")
 
     def __init__(
-        self, unique_field: str | None = None, *, by_index: Mapping[str, str] | None = None
+        self, unique_field: str | None = None, *, by_key: Mapping[str, str] | None = None
     ) -> None:
         self._unique_field = unique_field
-        self._by_index = dict(by_index or {})
+        self._by_key = dict(by_key or {})
 
     def __enter__(self) -> None:
         return None
@@ -57,19 +53,20 @@ class MongoErrors:
         traceback: TracebackType | None,
     ) -> None:
         if isinstance(error, DuplicateKeyError):
-            field = self._by_index.get(refused_index(error) or "", self._unique_field)
+            named = (self._by_key[key] for key in refused_keys(error) if key in self._by_key)
+            field = next(named, self._unique_field)
             if field is not None:
                 raise Duplicate(field) from error
         if isinstance(error, PyMongoError) and is_outage(error):
             raise DependencyUnavailable({"mongodb": "unavailable"}) from error
 
 
-def refused_index(error: DuplicateKeyError) -> str | None:
-    """The name of the unique index that refused a write, read from the server's message; None
-    when the message does not say."""
-    message = (error.details or {}).get("errmsg") or str(error)
-    found = _REFUSED_INDEX.search(str(message))
-    return found.group(1) if found else None
+def refused_keys(error: DuplicateKeyError) -> tuple[str, ...]:
+    """The fields of the unique index that refused a write, in its order: the error's
+    `keyPattern`, which mongod (from 4.2) and secantusdb send with every duplicate key error
+    (the message's wording is for people); () when it is absent."""
+    pattern = (error.details or {}).get("keyPattern")
+    return tuple(str(key) for key in pattern) if isinstance(pattern, Mapping) else ()
 
 
 # Stateless, so one instance serves every adapter and every concurrent request.
