@@ -14,11 +14,12 @@ import pytest
 from factsvc.errors import BadCredentials, DependencyUnavailable, NotAuthenticated
 from factsvc.services.account_store import AccountStore
 from factsvc.services.accounts import AccountService, EditResult
-from factsvc.services.limits import AttemptLimits, CounterStore, Limit, RateLimiter
+from factsvc.services.limits import CounterStore, Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService, SessionStore, session_key
 from factsvc.services.users import User, now_utc
 from tests.support.fakes import InlineRunner
+from tests.support.limits import attempt_limits_with
 
 OLD = "correct horse battery"
 NEW = "a brand new secret"
@@ -123,7 +124,9 @@ class Race:
             hasher=hasher,
             sessions=sessions,
             limiter=RateLimiter(counters),
-            limits=AttemptLimits(limit, limit, limit),
+            limits=attempt_limits_with(
+                per_account=limit, per_client=limit, registrations_per_client=limit
+            ),
             common_passwords=frozenset(),
         )
         race = cls(account_store, session_store, hasher, accounts, wait)

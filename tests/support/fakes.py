@@ -15,12 +15,13 @@ from factsvc.services.accounts import AccountService
 from factsvc.services.background import Background
 from factsvc.services.email_address import email_key
 from factsvc.services.factorial_math import factorial_decimal
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.mail import MailMessage, Outbox
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, StoredAccount, User
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
+from tests.support.limits import attempt_limits_with
 
 T = TypeVar("T")
 
@@ -262,7 +263,11 @@ def fake_account_service() -> AccountService:
         hasher=PasswordHasher(InlineRunner(), rounds=4, pepper=""),
         sessions=SessionService(FakeSessionStore(), idle_seconds=60, absolute_seconds=60),
         limiter=RateLimiter(FakeCounterStore()),
-        limits=AttemptLimits(Limit("a", 5, 60), Limit("c", 5, 60), Limit("r", 5, 60)),
+        limits=attempt_limits_with(
+            per_account=Limit("a", 5, 60),
+            per_client=Limit("c", 5, 60),
+            registrations_per_client=Limit("r", 5, 60),
+        ),
         common_passwords=frozenset(),
     )
 

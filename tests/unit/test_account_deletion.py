@@ -19,7 +19,7 @@ from factsvc.errors import (
 from factsvc.services.account_deletion import AccountDeletionService
 from factsvc.services.accounts import AccountService
 from factsvc.services.idempotency import IdempotencyService, Outcome, registration_scope
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import now_utc
@@ -28,6 +28,7 @@ from tests.support.fake_avatar_store import FakeAvatarStore
 from tests.support.fake_idempotency_store import FakeIdempotencyStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
+from tests.support.limits import attempt_limits_with
 
 pytestmark = pytest.mark.gen_test
 
@@ -48,7 +49,7 @@ class World:
             self.session_store, idle_seconds=600, absolute_seconds=3600, clock=self.clock
         )
         self.deletion_sessions = sessions
-        limits = AttemptLimits(
+        limits = attempt_limits_with(
             per_account=Limit("a", ACCOUNT_LIMIT, 3600),
             per_client=Limit("c", 50, 900),
             registrations_per_client=Limit("r", 50, 3600),

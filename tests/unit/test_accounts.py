@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
@@ -18,13 +19,14 @@ from factsvc.errors import (
     WrongOldPassword,
 )
 from factsvc.services.accounts import AccountService
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.logins import LoginResult
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import RANDOM_LENGTH, SessionService
 from factsvc.services.users import User
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
+from tests.support.limits import attempt_limits_with
 
 pytestmark = pytest.mark.gen_test
 
@@ -63,7 +65,7 @@ class World:
             hasher=PasswordHasher(self.runner, rounds=rounds, pepper="pepper"),
             sessions=self.sessions,
             limiter=RateLimiter(self.counters),
-            limits=AttemptLimits(
+            limits=attempt_limits_with(
                 per_account=Limit("a", account_limit, 3600),
                 per_client=Limit("c", client_limit, 900),
                 registrations_per_client=Limit("r", 50, 3600),
@@ -529,9 +531,7 @@ async def test_concurrent_wrong_old_passwords_are_judged_no_more_often_than_the_
 async def test_registrations_from_one_client_are_rate_limited() -> None:
     world = World()
     limits = world.accounts._limits  # the same limits, with a small registration allowance
-    world.accounts._limits = AttemptLimits(
-        limits.per_account, limits.per_client, Limit("r", 2, 3600)
-    )
+    world.accounts._limits = replace(limits, registrations_per_client=Limit("r", 2, 3600))
     await world.register("first")
     await world.register("second")
     with pytest.raises(RateLimited):

@@ -21,7 +21,7 @@ from factsvc.errors import (
 )
 from factsvc.services.accounts import AccountService
 from factsvc.services.avatars import AvatarRules, AvatarService
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import User
@@ -29,6 +29,7 @@ from tests.support import images
 from tests.support.fake_avatar_store import FakeAvatarStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
+from tests.support.limits import attempt_limits_with
 
 pytestmark = pytest.mark.gen_test
 
@@ -51,7 +52,7 @@ class World:
             hasher=PasswordHasher(InlineRunner(), rounds=4, pepper=""),
             sessions=sessions,
             limiter=limiter,
-            limits=AttemptLimits(
+            limits=attempt_limits_with(
                 per_account=Limit("a", 5, 3600),
                 per_client=Limit("c", 5, 900),
                 registrations_per_client=Limit("r", 50, 3600),

@@ -25,7 +25,7 @@ from factsvc.services.email_verification import (
     NO_ADDRESS,
     EmailVerificationService,
 )
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.mail import MailMessage
 from factsvc.services.mail_links import MailLinks
 from factsvc.services.passwords import PasswordHasher
@@ -34,6 +34,7 @@ from factsvc.services.users import User
 from tests.support.fake_account_tokens import FakeAccountTokenStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner, RecordingOutbox
+from tests.support.limits import attempt_limits_with
 
 pytestmark = pytest.mark.gen_test(timeout=10)
 
@@ -56,7 +57,7 @@ class World:
         )
         self.sessions = SessionService(FakeSessionStore(), idle_seconds=600, absolute_seconds=3600)
         self.limiter = RateLimiter(FakeCounterStore())
-        self.limits = AttemptLimits(
+        self.limits = attempt_limits_with(
             per_account=Limit("a", 5, 3600),
             per_client=Limit("c", 5, 900),
             registrations_per_client=Limit("r", 50, 3600),

@@ -18,7 +18,7 @@ from factsvc.errors import (
 )
 from factsvc.services.accounts import AccountService
 from factsvc.services.background import Background
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.mail_links import MailLinks
 from factsvc.services.password_reset import PasswordResetService
 from factsvc.services.password_reset_bodies import ONE_OF
@@ -28,6 +28,7 @@ from factsvc.services.users import NewAccount, StoredAccount, now_utc
 from tests.support.fake_account_tokens import fake_account_tokens
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner, RecordingOutbox
+from tests.support.limits import attempt_limits_with
 
 pytestmark = pytest.mark.gen_test
 
@@ -56,7 +57,7 @@ class World:
         self.sessions = SessionService(self.session_store, idle_seconds=600, absolute_seconds=3600)
         self.counters = FakeCounterStore()
         self.limiter = RateLimiter(self.counters)
-        self.limits = AttemptLimits(
+        self.limits = attempt_limits_with(
             per_account=Limit("a", 5, 3600),
             per_client=Limit("c", 50, 900),
             registrations_per_client=Limit("r", 50, 3600),

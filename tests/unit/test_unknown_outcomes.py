@@ -13,7 +13,7 @@ from factsvc.errors import (
 )
 from factsvc.services.accounts import AccountService
 from factsvc.services.idempotency import IdempotencyService
-from factsvc.services.limits import AttemptLimits, Limit, RateLimiter
+from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, User
@@ -21,6 +21,7 @@ from tests.contract.subjects import ManualClock
 from tests.support.fake_idempotency_store import FakeIdempotencyStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner
+from tests.support.limits import attempt_limits_with
 
 pytestmark = pytest.mark.gen_test
 
@@ -63,7 +64,7 @@ class World:
             hasher=PasswordHasher(self.runner, rounds=4, pepper=""),
             sessions=SessionService(FakeSessionStore(), idle_seconds=600, absolute_seconds=3600),
             limiter=RateLimiter(FakeCounterStore()),
-            limits=AttemptLimits(
+            limits=attempt_limits_with(
                 per_account=Limit("a", ACCOUNT_LIMIT, 3600),
                 per_client=Limit("c", 50, 900),
                 registrations_per_client=Limit("r", 50, 3600),

@@ -282,14 +282,14 @@ class AttemptLimits:
     """Fixed-window limits: failed logins (and wrong old passwords) per account, failed
     logins per client, and registrations per client (attempts, counted before they are made);
     password reset requests per address and per client (attempts), unusable mailed tokens
-    per client (failures), and verification mails per user (attempts). The mail limits'
-    defaults are their settings' (account_composition.attempt_limits
-    sets every one), for services built without settings."""
+    per client (failures), and verification mails per user (attempts). Each is built from
+    its pair of settings (account_composition.attempt_limits), where its numbers are
+    declared: none has a default here."""
 
     per_account: Limit
     per_client: Limit
     registrations_per_client: Limit
-    forgot_per_address: Limit = Limit("password-forgot-address", 5, 3600)
-    forgot_per_client: Limit = Limit("password-forgot-client", 20, 3600)
-    mail_token_failures_per_client: Limit = Limit("mail-token-client", 20, 900)
-    verification_mails_per_user: Limit = Limit("email-verify-send-user", 5, 3600)
+    forgot_per_address: Limit
+    forgot_per_client: Limit
+    mail_token_failures_per_client: Limit
+    verification_mails_per_user: Limit
