@@ -73,12 +73,15 @@ export class Api {
   }
 
   /**
-   * POST /account/edit with a new email address, or null to remove it: `{user}`. A new or
-   * changed address is unverified, and the API mails a verification link to it; the same
-   * address again changes nothing.
+   * POST /account/edit with a new email address, or null to remove it, and the current
+   * password as `old_password` (sent when given): `{user}`. Changing or removing the address
+   * needs it (400 with `errors.old_password` without it, 403 when wrong); the same address
+   * again needs none and changes nothing. A new or changed address is unverified, and the API
+   * mails a verification link to it (and a notice to the former address, when verified).
    */
-  async editEmail(email) {
-    return (await this.#call("POST", "/account/edit", { email })).body;
+  async editEmail(email, oldPassword) {
+    const body = oldPassword ? { email, old_password: oldPassword } : { email };
+    return (await this.#call("POST", "/account/edit", body)).body;
   }
 
   /**

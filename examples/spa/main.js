@@ -104,8 +104,8 @@ onSubmit("nickname", "Saving the nickname", async ({ nickname }) => {
   return `Nickname is now ${user.nickname}.`;
 });
 
-onSubmit("email", "Saving the email address", async ({ email }) => {
-  const { user } = await api.editEmail(email.trim());
+onSubmit("email", "Saving the email address", async ({ email, old_password }) => {
+  const { user } = await api.editEmail(email.trim(), old_password);
   showUser(user);
   return user.email_verified
     ? `Email address is ${user.email}, verified.`
@@ -113,7 +113,9 @@ onSubmit("email", "Saving the email address", async ({ email }) => {
 });
 
 onClick("email-remove", "Removing the email address", async () => {
-  const { user } = await api.editEmail(null);
+  // The current password typed in the address's form: removing the address needs it too.
+  const oldPassword = document.querySelector("#email [name=old_password]").value;
+  const { user } = await api.editEmail(null, oldPassword);
   showUser(user);
   return `${user.username} has no email address.`;
 });

@@ -204,7 +204,12 @@ ACCOUNT_EDIT = Operation(
     "`Authorization: Bearer` (a cookie carried beside it is expired), a new cookie for the "
     "cookie. A change to a new address counts, before anything is written and whether or not "
     "the address is taken, against the user's verification mails (EMAIL_VERIFY_SEND_MAX per "
-    "EMAIL_VERIFY_SEND_WINDOW_SECONDS): beyond them, 429 and nothing changes.",
+    "EMAIL_VERIFY_SEND_WINDOW_SECONDS): beyond them, 429 and nothing changes. Changing or "
+    "removing the address needs the current password in `old_password`, as a password change "
+    "does (400 without it, 403 code 1001 when wrong, counted against the account's failed "
+    "logins); the same address again needs none. When a verified address is changed or "
+    "removed, a notice is mailed to it after the answer (naming only the new address's "
+    "domain).",
     tag="accounts",
     security=Security.SESSION,
     body=RequestBody("EditRequest", AccountEditBody),

@@ -74,10 +74,12 @@ class Spa:
     def edit_nickname(self, nickname: str) -> str:
         return self.submit("nickname", {"nickname": nickname})
 
-    def edit_email(self, email: str) -> str:
-        return self.submit("email", {"email": email})
+    def edit_email(self, email: str, old_password: str = "") -> str:
+        return self.submit("email", {"email": email, "old_password": old_password})
 
-    def remove_email(self) -> str:
+    def remove_email(self, old_password: str = "") -> str:
+        """Remove the address, typing `old_password` into the address form's password field."""
+        self.page.locator("#email [name=old_password]").fill(old_password)
         return self.press("#email-remove")
 
     def send_verification_again(self) -> str:

@@ -1,7 +1,8 @@
 """The demo SPA's email address and lost password, in Chromium against the real service and SMTP
 server, in each session mode: register with an address, see it unverified, open the mailed link,
 see it verified; send the mail again (the older link stops working); change and remove the
-address; forget the password, set a new one from the mailed link, log in with it."""
+address (with the current password; the former verified address is told); forget the password,
+set a new one from the mailed link, log in with it."""
 
 from __future__ import annotations
 
@@ -86,20 +87,34 @@ def test_a_changed_address_is_unverified_and_mailed_and_a_removed_one_is_gone(
     page: Page, context: BrowserContext, site: Site, mail_sink: MailSink
 ) -> None:
     spa = opened(page, site, "cookie")
-    username, _, link = registered_with_email(spa, mail_sink)
+    username, email, link = registered_with_email(spa, mail_sink)
     verify_in_another_tab(context, link)
     new_email = f"new.{username}@example.com"
 
-    assert spa.edit_email(new_email) == (
+    # Changing the address needs the current password.
+    assert spa.edit_email(new_email) == "Saving the email address failed."
+    error = spa.error()
+    assert error["error-status"] == "400 · code 3"
+    assert error["fields"] == "old_password: is required to change the email address"
+    assert spa.edit_email(new_email, "not the password") == "Saving the email address failed."
+    assert spa.error()["error-status"] == "403 · code 1001"
+    assert spa.info() == f"Account info of {username}."
+    assert email_state(spa) == (email, "yes", False)
+
+    assert spa.edit_email(new_email, PASSWORD) == (
         f"Email address is now {new_email}: a verification link was mailed to it."
     )
     assert email_state(spa) == (new_email, "no", True)
+    notice = mail_sink.wait_for_next_to(email)  # the former, verified address is told
+    assert "If you did not make this change" in notice.text
     verify_in_another_tab(context, link_in(mail_sink.wait_for_next_to(new_email)))
     assert spa.info() == f"Account info of {username}."
     assert email_state(spa) == (new_email, "yes", False)
 
-    assert spa.remove_email() == f"{username} has no email address."
+    assert spa.remove_email() == "Removing the email address failed."
+    assert spa.remove_email(PASSWORD) == f"{username} has no email address."
     assert email_state(spa) == ("none", "", False)
+    mail_sink.wait_for_next_to(new_email)
 
     assert spa.edit_email("not an address") == "Saving the email address failed."
     error = spa.error()

@@ -98,7 +98,8 @@ async def test_a_bad_address_is_refused_400_and_nothing_is_stored(
 async def test_an_edit_changes_the_address_and_null_removes_it(api: Api) -> None:
     await _register(api, "alice", "alice@example.com")
     bearer = await _bearer(api, "alice")
-    changed = await api.post("/account/edit", {"email": "Alice@Example.ORG"}, headers=bearer)
+    body: dict[str, object] = {"email": "Alice@Example.ORG", "old_password": PASSWORD}
+    changed = await api.post("/account/edit", body, headers=bearer)
     assert changed.status == 200, changed.body
     assert (changed.body["user"]["email"], changed.body["user"]["email_verified"]) == (
         "Alice@example.org",
@@ -106,7 +107,8 @@ async def test_an_edit_changes_the_address_and_null_removes_it(api: Api) -> None
     )
     # The old address is free again.
     await _register(api, "bob", "alice@example.com")
-    removed = await api.post("/account/edit", {"email": None}, headers=bearer)
+    body = {"email": None, "old_password": PASSWORD}
+    removed = await api.post("/account/edit", body, headers=bearer)
     assert removed.status == 200, removed.body
     assert (removed.body["user"]["email"], removed.body["user"]["email_verified"]) == (None, False)
     info = await api.get("/account/info", headers=bearer)
@@ -119,7 +121,9 @@ async def test_an_edit_to_a_taken_address_is_409_and_changes_nothing(api: Api) -
     await _register(api, "bob", "bob@example.com")
     bearer = await _bearer(api, "bob")
     reply = await api.post(
-        "/account/edit", {"email": "ALICE@example.com", "nickname": "Bobby"}, headers=bearer
+        "/account/edit",
+        {"email": "ALICE@example.com", "nickname": "Bobby", "old_password": PASSWORD},
+        headers=bearer,
     )
     assert (reply.status, reply.body["code"], reply.body["errors"]) == (
         409,

@@ -105,7 +105,8 @@ async def test_a_changed_address_voids_the_old_token_and_gets_a_new_mail(
     await register(api)
     old = token_in(await mail_sink.next_to(ADDRESS), VERIFY_PATH)
     headers = await bearer(api)
-    changed = await api.post("/account/edit", {"email": "alice@example.org"}, headers=headers)
+    body = {"email": "alice@example.org", "old_password": PASSWORD}
+    changed = await api.post("/account/edit", body, headers=headers)
     assert changed.status == 200, changed.body
     new = token_in(await mail_sink.next_to("alice@example.org"), VERIFY_PATH)
     assert refused_as_invalid_token(await verify(api, old))
@@ -123,7 +124,8 @@ async def test_changing_a_verified_address_makes_it_unverified_and_the_same_one_
     same = await api.post("/account/edit", {"email": "ALICE@example.com"}, headers=headers)
     assert (same.body["user"]["email"], same.body["user"]["email_verified"]) == (ADDRESS, True)
     await mail_sink.assert_none_to(ADDRESS)
-    other = await api.post("/account/edit", {"email": "bob@example.com"}, headers=headers)
+    body = {"email": "bob@example.com", "old_password": PASSWORD}
+    other = await api.post("/account/edit", body, headers=headers)
     assert (other.body["user"]["email"], other.body["user"]["email_verified"]) == (
         "bob@example.com",
         False,
@@ -135,7 +137,8 @@ async def test_removing_the_address_voids_its_token(api: Api, mail_sink: MailSin
     await register(api)
     token = token_in(await mail_sink.next_to(ADDRESS))
     headers = await bearer(api)
-    removed = await api.post("/account/edit", {"email": None}, headers=headers)
+    body = {"email": None, "old_password": PASSWORD}
+    removed = await api.post("/account/edit", body, headers=headers)
     assert (removed.body["user"]["email"], removed.body["user"]["email_verified"]) == (None, False)
     assert refused_as_invalid_token(await verify(api, token))
 
@@ -166,7 +169,9 @@ async def test_duplicates_in_any_case_are_409_at_registration_and_in_an_edit(
     assert (taken.status, taken.body["errors"]) == (409, {"email": "is taken"})
     await register(api, "bob", "bob@example.com")
     edit = await api.post(
-        "/account/edit", {"email": "Alice@Example.com"}, headers=await bearer(api, "bob")
+        "/account/edit",
+        {"email": "Alice@Example.com", "old_password": PASSWORD},
+        headers=await bearer(api, "bob"),
     )
     assert (edit.status, edit.body["errors"]) == (409, {"email": "is taken"})
     await mail_sink.next_to(ADDRESS)
@@ -224,13 +229,14 @@ async def test_address_changes_beyond_the_limit_are_429_and_change_nothing(
     await register(api, "bob", "bob@example.com")
     await register(api)  # the first of SEND_MAX mails
     headers = await bearer(api)
-    taken = await api.post("/account/edit", {"email": "BOB@example.com"}, headers=headers)
+    body = {"email": "BOB@example.com", "old_password": PASSWORD}
+    taken = await api.post("/account/edit", body, headers=headers)
     assert taken.status == 409, taken.body
     for n in range(SEND_MAX - 2):
-        body = {"email": f"alice{n}@example.org"}
+        body = {"email": f"alice{n}@example.org", "old_password": PASSWORD}
         assert (await api.post("/account/edit", body, headers=headers)).status == 200
     for address in ("bob@example.com", "carol@example.org"):
-        body = {"email": address, "nickname": "Al"}
+        body = {"email": address, "nickname": "Al", "old_password": PASSWORD}
         refused = await api.post("/account/edit", body, headers=headers)
         assert (refused.status, refused.body["code"]) == (429, 9)
         assert int(refused.headers["Retry-After"]) > 0
@@ -260,7 +266,8 @@ async def test_no_token_reaches_the_logs(
     assert (await verify(api, token)).status == 200
     assert refused_as_invalid_token(await verify(api, token))
     headers = await bearer(api)
-    await api.post("/account/edit", {"email": "alice@example.org"}, headers=headers)
+    body = {"email": "alice@example.org", "old_password": PASSWORD}
+    await api.post("/account/edit", body, headers=headers)
     second = token_in(await mail_sink.next_to("alice@example.org"))
     # The service's records, not those of the tests' own SMTP server (aiosmtpd's "mail.log").
     service = [record for record in caplog.records if not record.name.startswith("mail.")]

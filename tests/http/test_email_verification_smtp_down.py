@@ -44,7 +44,8 @@ async def test_every_answer_is_as_with_smtp_up_and_the_failures_are_logged_witho
     assert registered.body["user"]["email"] == ADDRESS
     login = await api.login(session="token")
     headers = {"Authorization": f"Bearer {login.body['token']}"}
-    edited = await api.post("/account/edit", {"email": "alice@example.org"}, headers=headers)
+    body = {"email": "alice@example.org", "old_password": PASSWORD}
+    edited = await api.post("/account/edit", body, headers=headers)
     assert (edited.status, edited.body["user"]["email"]) == (200, "alice@example.org")
     resent = await api.post("/account/email/verification", headers=headers)
     assert (resent.status, resent.body) == (202, {"code": 0, "message": ""})

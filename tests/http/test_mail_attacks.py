@@ -41,11 +41,6 @@ def app(
     return app_factory(with_settings(settings, smtp_url=mail_sink.url, mail_retry_seconds=0.05))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an address change needs no current password, so a session alone can reset the "
-    "password through an address of its choosing (S04)",
-)
 async def test_a_session_alone_cannot_set_a_new_password_through_a_new_address(
     api: Api, mail_sink: MailSink
 ) -> None:

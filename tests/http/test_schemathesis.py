@@ -319,5 +319,9 @@ def test_the_email_verification_answers_are_as_documented(service: Service) -> N
     assert refused["code"] == 1002
     assert "errors" not in refused
     assert step("/email/verify", 400, {"token": 5})["code"] == 3
-    step("/account/edit", 200, {"email": None}, token)
+    missing = step("/account/edit", 400, {"email": None}, token)
+    assert missing["errors"] == {"old_password": "is required to change the email address"}
+    wrong = step("/account/edit", 403, {"email": None, "old_password": "wrong"}, token)
+    assert wrong["code"] == 1001
+    step("/account/edit", 200, {"email": None, "old_password": PASSWORD}, token)
     step("/account/email/verification", 400, {}, token)

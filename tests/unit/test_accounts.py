@@ -616,7 +616,7 @@ async def test_refusals_give_one_reason_per_field() -> None:
         await world.accounts.edit(token, {"old_password": PASSWORD, "nickname": " Al"})
     assert caught.value.errors == {
         "nickname": "must not contain control characters or surrounding spaces",
-        "old_password": "is only accepted with a new password",
+        "old_password": "is only accepted with a new password or email address",
     }
 
 

@@ -122,7 +122,10 @@ def test_a_login_may_choose_its_session_mode_and_nothing_else() -> None:
     ("body", "expected"),
     [
         ({}, {"body": "must change at least one field"}),
-        ({"old_password": 5}, {"old_password": "is only accepted with a new password"}),
+        (
+            {"old_password": 5, "nickname": "Al"},
+            {"old_password": "is only accepted with a new password or email address"},
+        ),
         (
             {"password": "short"},
             {
@@ -155,6 +158,21 @@ def test_an_edit_says_what_it_changes() -> None:
     assert (secret.profile_changes(), secret.password_change()) == ({}, ("old", "a new secret"))
 
 
+def test_an_edit_says_when_the_address_needs_the_current_password() -> None:
+    required = "is required to change the email address"
+    for body in ({"email": "new@example.com"}, {"email": None}):
+        edit = parse(AccountEditBody, body, POLICY)
+        assert edit.required_old_password("old@example.com") == required
+    same = parse(AccountEditBody, {"email": "OLD@example.com"}, POLICY)
+    assert same.required_old_password("old@example.com") is None
+    assert parse(AccountEditBody, {"email": None}, POLICY).required_old_password(None) is None
+    given = parse(AccountEditBody, {"email": None, "old_password": "old"}, POLICY)
+    assert (given.required_old_password("old@example.com"), given.current_password()) == (
+        None,
+        "old",
+    )
+
+
 def test_a_password_is_never_checked_without_the_policy() -> None:
     with pytest.raises(TypeError):
         parse(RegisterBody, {"username": "alice", "password": "long enough"})
@@ -171,7 +189,9 @@ def test_the_schemas_state_the_same_rules() -> None:
     edit = AccountEditBody.model_json_schema()
     assert "required" not in edit
     assert edit["minProperties"] == 1
-    assert edit["dependentRequired"] == {"password": ["old_password"], "old_password": ["password"]}
+    # old_password is also required with an email that changes the address, and accepted
+    # with a password or an email: neither can be stated without the account's address.
+    assert edit["dependentRequired"] == {"password": ["old_password"]}
     # Only the address may be null (it removes it).
     nullable = {name for name, field in edit["properties"].items() if "null" in str(field)}
     assert nullable == {"email"}

@@ -163,7 +163,7 @@ async def test_a_changed_address_voids_the_old_link_and_gets_its_own() -> None:
     user = await world.register(email="alice@example.com")
     old = world.token_of(world.mails_to("alice@example.com")[0])
     session = await world.login()
-    changed = await world.edit(session, {"email": "alice@example.org"})
+    changed = await world.edit(session, {"email": "alice@example.org", "old_password": PASSWORD})
     assert (changed.email, changed.email_verified) == ("alice@example.org", False)
     [mail] = world.mails_to("alice@example.org")
     with pytest.raises(InvalidToken):
@@ -189,7 +189,7 @@ async def test_setting_the_same_address_again_sends_nothing_and_keeps_it_verifie
     user = await world.register(email="alice@example.com")
     await world.verify(world.token_of(world.mails_to("alice@example.com")[0]))
     session = await world.login()
-    again = await world.edit(session, {"email": "ALICE@example.com"})
+    again = await world.edit(session, {"email": "ALICE@example.com"})  # no password needed
     assert (again.email, again.email_verified) == ("alice@example.com", True)
     assert len(world.outbox.posted) == 1
     assert (await world.stored(user)).email_verified
@@ -200,7 +200,7 @@ async def test_removing_the_address_voids_its_link() -> None:
     user = await world.register(email="alice@example.com")
     token = world.token_of(world.mails_to("alice@example.com")[0])
     session = await world.login()
-    removed = await world.edit(session, {"email": None})
+    removed = await world.edit(session, {"email": None, "old_password": PASSWORD})
     assert (removed.email, removed.email_verified) == (None, False)
     assert await world.tokens.peek(TokenPurpose.VERIFY_EMAIL, token) is None
     with pytest.raises(InvalidToken):
@@ -257,7 +257,7 @@ async def test_a_resend_needs_a_session_an_unverified_address_and_no_fields() ->
     with pytest.raises(InvalidInput) as raised:
         await world.verification.resend(session, {"email": "alice@example.com"})
     assert raised.value.errors == {"email": "is not an accepted field"}
-    await world.edit(session, {"email": "alice@example.com"})
+    await world.edit(session, {"email": "alice@example.com", "old_password": PASSWORD})
     await world.verify(world.token_of(world.mails_to("alice@example.com")[0]))
     with pytest.raises(InvalidInput) as raised:
         await world.verification.resend(session, {})
@@ -274,7 +274,9 @@ async def test_mails_per_user_are_limited_and_a_resend_beyond_is_refused() -> No
         await world.verification.resend(session, {})
     # An address change beyond the limit is refused before anything is written.
     with pytest.raises(RateLimited):
-        await world.edit(session, {"email": "alice@example.org", "nickname": "Al"})
+        await world.edit(
+            session, {"email": "alice@example.org", "nickname": "Al", "old_password": PASSWORD}
+        )
     await world.settled()
     stored = await world.stored(await world.accounts.info(session))
     assert (stored.email, stored.nickname) == ("alice@example.com", "alice")
@@ -288,10 +290,12 @@ async def test_address_changes_count_against_the_mails_taken_or_not_before_the_w
     await world.register(email="alice@example.com")  # 1
     session = await world.login()
     with pytest.raises(Duplicate):  # 2: a taken address counts too
-        await world.edit(session, {"email": "BOB@example.com"})
-    await world.edit(session, {"email": "alice@example.org"})  # 3, mailed uncounted again
+        await world.edit(session, {"email": "BOB@example.com", "old_password": PASSWORD})
+    # 3, mailed uncounted again:
+    await world.edit(session, {"email": "alice@example.org", "old_password": PASSWORD})
     assert len(world.mails_to("alice@example.org")) == 1
-    for body in ({"email": "carol@example.com"}, {"email": "bob@example.com"}):
+    for email in ("carol@example.com", "bob@example.com"):
+        body = {"email": email, "old_password": PASSWORD}
         with pytest.raises(RateLimited):
             await world.edit(session, body)
     changes = {"email": "dave@example.com", "password": "a brand new one"}
@@ -300,7 +304,7 @@ async def test_address_changes_count_against_the_mails_taken_or_not_before_the_w
     assert await world.login()  # the password did not change
     # Removing the address, or naming the same one, is no change to count.
     assert (await world.edit(session, {"email": "ALICE@example.org"})).email == "alice@example.org"
-    assert (await world.edit(session, {"email": None})).email is None
+    assert (await world.edit(session, {"email": None, "old_password": PASSWORD})).email is None
     await world.settled()
     assert world.mails_to("carol@example.com") == world.mails_to("dave@example.com") == []
 
@@ -389,9 +393,9 @@ async def test_an_address_replaced_before_its_mail_went_out_gets_none() -> None:
     await world.register()
     session = await world.login()
     gate = JobGate(world.store, "find_by_id")
-    await world.accounts.edit(session, {"email": "first@example.com"})
+    await world.accounts.edit(session, {"email": "first@example.com", "old_password": PASSWORD})
     await gate.entered.wait()
-    await world.accounts.edit(session, {"email": "second@example.com"})
+    await world.accounts.edit(session, {"email": "second@example.com", "old_password": PASSWORD})
     gate.release()
     await world.settled()
     assert world.mails_to("first@example.com") == []
@@ -408,7 +412,7 @@ async def test_a_late_mail_job_for_a_replaced_address_leaves_the_new_address_a_l
     )
     await gate.entered.wait()
     session = await world.login()
-    await world.accounts.edit(session, {"email": "new@example.com"})
+    await world.accounts.edit(session, {"email": "new@example.com", "old_password": PASSWORD})
     for _ in range(100):
         if world.mails_to("new@example.com"):
             break

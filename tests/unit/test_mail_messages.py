@@ -9,7 +9,12 @@ import re
 import pytest
 
 from factsvc.services.mail_links import MailLinks
-from factsvc.services.mail_messages import duration_in_words, reset_mail, verification_mail
+from factsvc.services.mail_messages import (
+    address_changed_mail,
+    duration_in_words,
+    reset_mail,
+    verification_mail,
+)
 
 LINKS = MailLinks("https://facts.example/")
 HOSTILE = '<script>alert("x")</script>&amp;\'"'
@@ -75,3 +80,32 @@ def test_links_carry_the_token_in_the_fragment_under_the_public_base_url() -> No
     assert MailLinks("http://h:8/app").verify_email("a/b#c") == (
         "http://h:8/app/email/verify#token=a%2Fb%23c"
     )
+
+
+def test_the_address_change_notice_names_the_new_domain_only_and_what_to_do() -> None:
+    message = address_changed_mail(
+        "alice@example.com", username="alice", new_email="mallory.secret@evil.example"
+    )
+    assert message.to == "alice@example.com"
+    for part in (message.text, message.html):
+        assert "alice" in part
+        assert "evil.example" in part
+        assert "mallory.secret" not in part
+        assert "If you did not make this change" in part
+        assert "change your password" in part
+        assert "http" not in part.replace("<!DOCTYPE html>", "")
+        assert "token" not in part
+
+
+def test_the_removal_notice_says_the_account_has_no_address_left() -> None:
+    message = address_changed_mail("alice@example.com", username="alice", new_email=None)
+    assert "was removed" in message.text
+    assert "was removed" in message.html
+
+
+def test_hostile_values_are_escaped_in_the_notice() -> None:
+    to = f'"{HOSTILE}"@example.org'
+    message = address_changed_mail(to, username=HOSTILE, new_email=f'x@"{HOSTILE}".example')
+    assert "<script>" not in message.html
+    assert html.escape(HOSTILE) in message.html
+    assert HOSTILE in message.text

@@ -9,6 +9,7 @@ from datetime import datetime
 from factsvc.errors import (
     DependencyUnavailable,
     Duplicate,
+    InvalidInput,
     NotAuthenticated,
     WrongOldPassword,
 )
@@ -104,10 +105,26 @@ class AccountService:
             self._address_changed(user)
         return user
 
-    def _address_changed(self, user: User, *, counted: bool = False) -> None:
-        """Mail a verification link to a new address, or void the one of a removed address."""
+    def _address_changed(
+        self, user: User, *, counted: bool = False, previous: User | None = None
+    ) -> None:
+        """Mail a verification link to a new address, or void the one of a removed address;
+        tell the `previous` address, when verified, of its change."""
         if self._verification is not None:
-            self._verification.address_changed(user, counted=counted)
+            self._verification.address_changed(user, counted=counted, previous=previous)
+
+    async def _check_old_password(
+        self, user_id: str, stored: StoredAccount, old_password: str
+    ) -> None:
+        """WrongOldPassword unless `old_password` is the account's, within (and counted
+        against) the per-account failure limit as a login is; RateLimited or Overloaded."""
+        account_limit = (self._limits.per_account, stored.user.username)
+        async with self._limiter.guess(account_limit) as guess:
+            if not await self._hasher.verify(old_password, stored.password_hash):
+                security_event("password_change_refused", user=user_id)
+                await guess.failed()
+                raise WrongOldPassword()
+        await self._limiter.clear(*account_limit)
 
     async def _count_address_change(self, user_id: str) -> None:
         """Before a new address is written: RateLimited beyond the user's verification mails."""
@@ -172,8 +189,9 @@ class AccountService:
         client: str | None = None,
         user_agent: str | None = None,
     ) -> EditResult:
-        """Apply an AccountEditBody mapping to the session's user. A password change needs
-        the old password, ends every session of the user and returns a new token, of a session
+        """Apply an AccountEditBody mapping to the session's user. A password change, and a
+        change or removal of the address, need the old password (checked whenever given); a
+        password change ends every session of the user and returns a new token, of a session
         that keeps `client` and the short form of `user_agent` (the request's). Raises
         NotAuthenticated, InvalidInput, RateLimited (also for a new address beyond the user's
         verification mails), WrongOldPassword, Duplicate (a taken address),
@@ -182,6 +200,14 @@ class AccountService:
         stored = await self._require_account(session)
         edit = parse(AccountEditBody, body, PasswordPolicy(self._common, stored.user.username))
         changes = {**edit.profile_changes(), **edit.email_changes(stored.user.email)}
+        missing = edit.required_old_password(stored.user.email)
+        if missing is not None:
+            raise InvalidInput({"old_password": missing})
+        old_password = edit.current_password()
+        if old_password is not None:
+            # Checked first: a session alone (without the password) changes neither the
+            # password nor the address a reset would be mailed to (S04).
+            await self._check_old_password(session.user_id, stored, old_password)
         if changes.get("email") is not None:
             await self._count_address_change(session.user_id)
         password_change = edit.password_change()
@@ -192,17 +218,10 @@ class AccountService:
                 raise NotAuthenticated()
             await self._sessions.refresh_snapshot(session, user_snapshot.to_record(user))
             if "email" in changes:
-                self._address_changed(user, counted=True)
+                self._address_changed(user, counted=True, previous=stored.user)
             return EditResult(user, None)
 
-        old_password, new_password = password_change
-        account_limit = (self._limits.per_account, stored.user.username)
-        async with self._limiter.guess(account_limit) as guess:
-            if not await self._hasher.verify(old_password, stored.password_hash):
-                security_event("password_change_refused", user=session.user_id)
-                await guess.failed()
-                raise WrongOldPassword()
-        await self._limiter.clear(*account_limit)
+        _, new_password = password_change
         if changes.get("email") is not None:
             # Refused before the old credential is retired, which would end every session for
             # an edit that changes nothing (the write's own Duplicate is left for a race).
@@ -222,7 +241,7 @@ class AccountService:
         if user is None:
             raise NotAuthenticated()
         if "email" in changes:
-            self._address_changed(user, counted=True)
+            self._address_changed(user, counted=True, previous=stored.user)
         try:
             opened_by = OpenedBy(client, short_form(user_agent))
             rotated = await self._sessions.create(

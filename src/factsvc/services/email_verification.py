@@ -16,7 +16,7 @@ from factsvc.services.email_verification_bodies import NoFields, VerifyEmailBody
 from factsvc.services.limits import AttemptLimits, RateLimiter
 from factsvc.services.mail import Outbox
 from factsvc.services.mail_links import MailLinks
-from factsvc.services.mail_messages import verification_mail
+from factsvc.services.mail_messages import address_changed_mail, verification_mail
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import User
 
@@ -24,6 +24,8 @@ PURPOSE = TokenPurpose.VERIFY_EMAIL
 # What the background jobs are named by in log lines: never the address or the token.
 MAIL_JOB = "email verification mail"
 VOID_JOB = "email verification void"
+# The Outbox's label of the notice to a former verified address.
+NOTICE_PURPOSE = "email-changed"
 NO_ADDRESS = "no address to verify"
 ALREADY_VERIFIED = "is already verified"
 # How often one mail job issues again for an address that replaced its own while it ran; each
@@ -72,10 +74,19 @@ class EmailVerificationService:
         with `counted`). Raises RateLimited beyond the limit, or DependencyUnavailable."""
         await self._limiter.count((self._limits.verification_mails_per_user, user_id))
 
-    def address_changed(self, user: User, *, counted: bool = False) -> None:
+    def address_changed(
+        self, user: User, *, counted: bool = False, previous: User | None = None
+    ) -> None:
         """After `user` (as just written) gained, changed or lost an address: mail a link to a
         new, unverified one (counted against the user's limit unless `counted` already), or
-        void the verification link of a removed one. Returns at once; never raises."""
+        void the verification link of a removed one; and when the `previous` address (the
+        user before the write) was verified, so known to be the owner's, mail it a notice of
+        the change (naming only the new address's domain). Returns at once; never raises."""
+        old = previous.email if previous is not None and previous.email_verified else None
+        if old is not None and old != user.email:
+            notice = address_changed_mail(old, username=user.username, new_email=user.email)
+            self._outbox.post(notice, purpose=NOTICE_PURPOSE)
+            security_event("email_change_notice_mailed", user=user.id)
         if user.email is None:
             self._background.spawn(lambda: self._tokens.void(PURPOSE, user.id), what=VOID_JOB)
         elif not user.email_verified:

@@ -1,13 +1,15 @@
-"""The words of the mails the service sends: verification and password reset, text and HTML."""
+"""The words of the mails the service sends: verification, password reset and the notice of a
+changed address, text and HTML."""
 
 from __future__ import annotations
 
 from html import escape
 
-from factsvc.services.mail import MailMessage
+from factsvc.services.mail import MailMessage, domain_of
 
 VERIFY_SUBJECT = "Confirm your email address"
 RESET_SUBJECT = "Reset your password"
+ADDRESS_CHANGED_SUBJECT = "The email address of your account was changed"
 
 
 def verification_mail(to: str, *, username: str, link: str, expires_seconds: int) -> MailMessage:
@@ -49,6 +51,41 @@ def reset_mail(to: str, *, username: str, link: str, expires_seconds: int) -> Ma
             "happens again, consider changing your password."
         ),
     )
+
+
+def address_changed_mail(to: str, *, username: str, new_email: str | None) -> MailMessage:
+    """The notice to the former address `to` that the account `username` now has `new_email`
+    (None: no address). It names only the new address's domain (whoever changed it may not
+    be the owner, and the old address's reader need not learn the new one) and holds no link
+    and no token."""
+    if new_email is None:
+        change = f"The email address of your account {username} was removed; it was {to}."
+    else:
+        change = (
+            f"The email address of your account {username} was changed from {to} to an "
+            f"address at {domain_of(new_email)}."
+        )
+    not_you = (
+        "If you did not make this change, someone else may know your password: sign in at "
+        "once, change your password (which signs out every other device) and set your address "
+        "back. If you can no longer sign in, contact the service's administrators: password "
+        "reset links no longer come to this address."
+    )
+    text = (
+        f"Hello {username},\n\n{change}\n\nIf this was you, nothing more is needed.\n\n{not_you}\n"
+    )
+    e = escape
+    html = (
+        "<!DOCTYPE html>\n"
+        '<html><head><meta charset="utf-8">'
+        f"<title>{e(ADDRESS_CHANGED_SUBJECT)}</title></head>\n<body>\n"
+        f"<p>Hello {e(username)},</p>\n"
+        f"<p>{e(change)}</p>\n"
+        "<p>If this was you, nothing more is needed.</p>\n"
+        f"<p>{e(not_you)}</p>\n"
+        "</body></html>\n"
+    )
+    return MailMessage(to=to, subject=ADDRESS_CHANGED_SUBJECT, text=text, html=html)
 
 
 def duration_in_words(seconds: int) -> str:
