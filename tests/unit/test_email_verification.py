@@ -23,6 +23,7 @@ from factsvc.services.background import Background
 from factsvc.services.email_verification import (
     ALREADY_VERIFIED,
     NO_ADDRESS,
+    NOTICE_PURPOSE,
     EmailVerificationService,
 )
 from factsvc.services.limits import Limit, RateLimiter
@@ -439,3 +440,31 @@ async def test_a_mail_job_that_a_password_change_overtook_mails_a_link_that_work
     await world.settled()
     [mail] = world.mails_to("alice@example.com")
     await world.verify(world.token_of(mail))
+
+
+async def test_a_verified_address_changed_with_a_password_change_is_told_of_it() -> None:
+    world = World()
+    await world.register(email="alice@example.com")
+    await world.verify(world.token_of(world.mails_to("alice@example.com")[0]))
+    session = await world.login()
+    body = {
+        "email": "mallory@evil.example",
+        "password": "a brand new one",
+        "old_password": PASSWORD,
+    }
+    await world.edit(session, body)
+    [notice] = world.outbox.messages_to("alice@example.com", NOTICE_PURPOSE)
+    for part in (notice.text, notice.html):
+        assert "evil.example" in part
+        assert "mallory" not in part
+        assert TOKEN_IN_LINK.search(part) is None
+
+
+async def test_an_unverified_or_absent_former_address_is_told_nothing() -> None:
+    world = World()
+    await world.register(email="alice@example.com")
+    session = await world.login()
+    await world.edit(session, {"email": "alice@example.org", "old_password": PASSWORD})
+    await world.edit(session, {"email": None, "old_password": PASSWORD})
+    await world.edit(session, {"email": "alice@example.net", "old_password": PASSWORD})
+    assert [kind for kind, _ in world.outbox.posted if kind == NOTICE_PURPOSE] == []
