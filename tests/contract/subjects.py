@@ -6,7 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+import pytest
+
+from factsvc.services.session_tokens import user_tag
+from factsvc.storage.redis_client import RedisClient
 
 Port = TypeVar("Port")
 
@@ -47,3 +52,27 @@ def fake_subject(store: Port, cut_off: Port, clock: ManualClock) -> Subject[Port
 
 def real_subject(store: Port, cut_off: Port) -> Subject[Port]:
     return Subject(store, cut_off, asyncio.sleep)
+
+
+def redis_subject(
+    request: pytest.FixtureRequest,
+    clock: ManualClock,
+    # A fake store of the port on `clock`, with an `available` flag: it varies by port.
+    fake: Callable[[ManualClock], Any],
+    adapter: Callable[[RedisClient], Port],
+) -> Subject[Port]:
+    """The subject of a fixture parametrized by REDIS_SUBJECTS: two fakes made by `fake` (one
+    marked unavailable), or the Redis `adapter` on the live client and on the dead one."""
+    if request.param == "fake":
+        cut_off = fake(clock)
+        cut_off.available = False
+        return fake_subject(fake(clock), cut_off, clock)
+    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
+    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
+    return real_subject(adapter(live), adapter(dead))
+
+
+def user_key(user_id: str, name: str) -> str:
+    """A key shaped as the stores' keys of a user are (session_key, token_key): the user's tag,
+    a colon, a name."""
+    return f"{user_tag(user_id)}:{name}"

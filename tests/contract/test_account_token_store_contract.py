@@ -19,13 +19,12 @@ from factsvc.services.session_tokens import session_key, user_tag
 from factsvc.storage.redis_account_tokens import POINTER_PREFIX, RedisAccountTokenStore
 from factsvc.storage.redis_client import RedisClient, hash_tag
 from tests.contract.subjects import (
-    DEAD_REDIS,
     LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
     Subject,
-    fake_subject,
-    real_subject,
+    redis_subject,
+    user_key,
 )
 from tests.support.fake_account_tokens import FakeAccountTokenStore
 
@@ -38,25 +37,14 @@ NEWER = {**RECORD, "credential_version": 4}
 TTLS = {RESET: 60, VERIFY: 60}
 
 
-def key(user_id: str, name: str) -> str:
-    """A key shaped as token_key makes them: the user's tag, a colon, a name."""
-    return f"{user_tag(user_id)}:{name}"
-
-
-K1, K2, K3 = (key("u1", f"k{number}") for number in range(1, 4))
-UNKNOWN = key("u1", "unknown")
-THEIRS = key("u2", "theirs")
+K1, K2, K3 = (user_key("u1", f"k{number}") for number in range(1, 4))
+UNKNOWN = user_key("u1", "unknown")
+THEIRS = user_key("u2", "theirs")
 
 
 @pytest.fixture(params=REDIS_SUBJECTS)
 def tokens(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[AccountTokenStore]:
-    if request.param == "fake":
-        cut_off = FakeAccountTokenStore(clock)
-        cut_off.available = False
-        return fake_subject(FakeAccountTokenStore(clock), cut_off, clock)
-    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
-    return real_subject(RedisAccountTokenStore(live), RedisAccountTokenStore(dead))
+    return redis_subject(request, clock, FakeAccountTokenStore, RedisAccountTokenStore)
 
 
 @pytest.fixture(params=list(LIVE_REDIS))
@@ -126,7 +114,7 @@ async def test_saving_one_key_again_keeps_it(tokens: Subject[AccountTokenStore])
 async def test_of_concurrent_saves_for_one_user_one_record_stays(
     tokens: Subject[AccountTokenStore],
 ) -> None:
-    keys = [key("u1", f"race{number}") for number in range(20)]
+    keys = [user_key("u1", f"race{number}") for number in range(20)]
     await warm(tokens.store, 20)
     await asyncio.gather(*(tokens.store.save(RESET, k, "u1", RECORD, 60) for k in keys))
     loaded = [await tokens.store.load(RESET, k) for k in keys]

@@ -6,16 +6,12 @@ import pytest
 
 from factsvc.errors import DependencyUnavailable
 from factsvc.services.limits import CounterStore, Reservation
-from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_counters import RedisCounterStore
 from tests.contract.subjects import (
-    DEAD_REDIS,
-    LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
     Subject,
-    fake_subject,
-    real_subject,
+    redis_subject,
 )
 from tests.support.fake_redis_stores import FakeCounterStore
 
@@ -24,13 +20,7 @@ pytestmark = pytest.mark.gen_test(timeout=30)
 
 @pytest.fixture(params=REDIS_SUBJECTS)
 def counters(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[CounterStore]:
-    if request.param == "fake":
-        cut_off = FakeCounterStore(clock)
-        cut_off.available = False
-        return fake_subject(FakeCounterStore(clock), cut_off, clock)
-    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
-    return real_subject(RedisCounterStore(live), RedisCounterStore(dead))
+    return redis_subject(request, clock, FakeCounterStore, RedisCounterStore)
 
 
 async def test_the_first_hit_opens_a_window_of_the_given_length(

@@ -10,16 +10,12 @@ import pytest
 
 from factsvc.errors import DependencyUnavailable, RateLimited
 from factsvc.services.idempotency import IdempotencyStore, Quota
-from factsvc.storage.redis_client import RedisClient
 from factsvc.storage.redis_idempotency import RedisIdempotencyStore
 from tests.contract.subjects import (
-    DEAD_REDIS,
-    LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
     Subject,
-    fake_subject,
-    real_subject,
+    redis_subject,
 )
 from tests.support.fake_idempotency_store import FakeIdempotencyStore
 
@@ -35,13 +31,7 @@ A1, A2, A3, A4 = (f"scope-a:k{number}" for number in range(1, 5))
 
 @pytest.fixture(params=REDIS_SUBJECTS)
 def records(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[IdempotencyStore]:
-    if request.param == "fake":
-        cut_off = FakeIdempotencyStore(clock)
-        cut_off.available = False
-        return fake_subject(FakeIdempotencyStore(clock), cut_off, clock)
-    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
-    return real_subject(RedisIdempotencyStore(live), RedisIdempotencyStore(dead))
+    return redis_subject(request, clock, FakeIdempotencyStore, RedisIdempotencyStore)
 
 
 async def test_the_first_claim_stores_and_later_ones_get_the_record_held(

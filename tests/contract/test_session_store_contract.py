@@ -12,13 +12,12 @@ from factsvc.services.sessions import Fence, SessionStore, user_tag
 from factsvc.storage.redis_client import RedisClient, hash_tag
 from factsvc.storage.redis_sessions import USER_INDEX_PREFIX, RedisSessionStore
 from tests.contract.subjects import (
-    DEAD_REDIS,
     LIVE_REDIS,
     REDIS_SUBJECTS,
     ManualClock,
     Subject,
-    fake_subject,
-    real_subject,
+    redis_subject,
+    user_key,
 )
 from tests.support.fake_redis_stores import FakeSessionStore
 
@@ -29,25 +28,14 @@ NEWER = {**RECORD, "user": {"v": 1, "name": "newer"}}
 DAY = 86_400
 
 
-def key(user_id: str, name: str) -> str:
-    """A key shaped as session_key makes them: the user's tag, a colon, a name."""
-    return f"{user_tag(user_id)}:{name}"
-
-
-K1, K2, K3, K4 = (key("u1", f"k{number}") for number in range(1, 5))
-UNKNOWN = key("u1", "unknown")
-THEIRS = key("u2", "theirs")
+K1, K2, K3, K4 = (user_key("u1", f"k{number}") for number in range(1, 5))
+UNKNOWN = user_key("u1", "unknown")
+THEIRS = user_key("u2", "theirs")
 
 
 @pytest.fixture(params=REDIS_SUBJECTS)
 def sessions(request: pytest.FixtureRequest, clock: ManualClock) -> Subject[SessionStore]:
-    if request.param == "fake":
-        cut_off = FakeSessionStore(clock)
-        cut_off.available = False
-        return fake_subject(FakeSessionStore(clock), cut_off, clock)
-    live: RedisClient = request.getfixturevalue(LIVE_REDIS[request.param])
-    dead: RedisClient = request.getfixturevalue(DEAD_REDIS[request.param])
-    return real_subject(RedisSessionStore(live), RedisSessionStore(dead))
+    return redis_subject(request, clock, FakeSessionStore, RedisSessionStore)
 
 
 Index = Callable[[str], Awaitable[int]]
@@ -133,9 +121,9 @@ async def test_replace_never_brings_back_an_ended_record(
     await sessions.store.save(K1, "u1", RECORD, 60, DAY)
     await sessions.store.delete(K1, "u1")
     await sessions.store.replace(K1, NEWER)
-    await sessions.store.replace(key("u1", "never-saved"), NEWER)
+    await sessions.store.replace(user_key("u1", "never-saved"), NEWER)
     assert await sessions.store.load(K1, 60) is None
-    assert await sessions.store.load(key("u1", "never-saved"), 60) is None
+    assert await sessions.store.load(user_key("u1", "never-saved"), 60) is None
 
 
 async def test_delete_ends_that_record_only(sessions: Subject[SessionStore]) -> None:
@@ -180,7 +168,7 @@ async def test_retiring_credentials_ends_the_users_sessions_and_refuses_older_ve
     assert await sessions.store.save(K3, "u1", RECORD, 60, DAY, 1) is None
     assert await sessions.store.load(K3, 60) == RECORD
     assert await sessions.store.load(THEIRS, 60) == RECORD, "other users keep their sessions"
-    assert await sessions.store.save(key("u2", "k4"), "u2", RECORD, 60, DAY, 0) is None
+    assert await sessions.store.save(user_key("u2", "k4"), "u2", RECORD, 60, DAY, 0) is None
 
 
 async def test_a_refused_record_is_not_listed_for_a_later_retirement(
@@ -260,7 +248,7 @@ async def test_a_save_prunes_the_ended_sessions_from_the_index(
     sessions: Subject[SessionStore], index_size: Index
 ) -> None:
     for name in ("a", "b", "c"):
-        await sessions.store.save(key("u1", name), "u1", RECORD, 1, DAY)
+        await sessions.store.save(user_key("u1", name), "u1", RECORD, 1, DAY)
     await sessions.wait(1.1)
     await sessions.store.save(K1, "u1", RECORD, 60, DAY)
     assert await index_size("u1") == 1
@@ -276,8 +264,8 @@ async def test_a_save_beyond_the_bound_ends_the_sessions_nearest_their_end(
     await sessions.store.save(K4, "u1", RECORD, 60, DAY, max_sessions=3)
     assert set(await sessions.store.sessions_of("u1")) == {K1, K3, K4}
     assert await sessions.store.load(K2, 60) is None
-    await sessions.store.save(key("u1", "k5"), "u1", RECORD, 60, DAY, max_sessions=1)
-    assert set(await sessions.store.sessions_of("u1")) == {key("u1", "k5")}
+    await sessions.store.save(user_key("u1", "k5"), "u1", RECORD, 60, DAY, max_sessions=1)
+    assert set(await sessions.store.sessions_of("u1")) == {user_key("u1", "k5")}
     assert await index_size("u1") == 1
     assert await sessions.store.load(THEIRS, 60) == RECORD, "another user's are not counted"
 
