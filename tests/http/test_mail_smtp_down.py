@@ -1,10 +1,11 @@
-"""Email verification with the SMTP server down: registration, address changes and resends
-answer as with a working server, and the failures are logged without the token or the link."""
+"""The SMTP server down: registration, address changes, resends and password resets answer as
+with a working server, and the failures are logged without the token or the link."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 import tornado.web
@@ -58,3 +59,27 @@ async def test_every_answer_is_as_with_smtp_up_and_the_failures_are_logged_witho
     assert len(tried) >= 3 * ATTEMPTS, lines
     assert not [line for line in lines if "#token=" in line or "/email/verify#" in line]
     assert not [line for line in lines if "alice@example" in line and "mail" in line.lower()]
+
+
+async def test_forgot_answers_202_and_the_failure_is_logged_without_the_link(
+    api: Api, users: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    registered = await api.post(
+        "/register", {"username": "alice", "password": PASSWORD, "email": ADDRESS}
+    )
+    assert registered.status == 201
+    users.update_one({"username": "alice"}, {"$set": {"email_verified": True}})
+    for body in ({"email": ADDRESS}, {"username": "alice"}, {"email": "nobody@example.com"}):
+        answer = await api.post("/password/forgot", body)
+        assert (answer.status, answer.body) == (202, {"code": 0, "message": ""}), body
+    for _ in range(200):
+        lines = [caplog.handler.format(record) for record in caplog.records]
+        gave_up = [line for line in lines if "reset-password" in line and "attempt" in line]
+        if len(gave_up) >= 2 * ATTEMPTS:
+            break
+        await asyncio.sleep(0.05)
+    assert len(gave_up) >= 2 * ATTEMPTS, lines
+    assert not [line for line in lines if "#token=" in line or "/password/reset#" in line]
+    assert not [line for line in lines if ADDRESS in line and "mail" in line.lower()]
+    assert (await api.login(password=PASSWORD)).status == 200
