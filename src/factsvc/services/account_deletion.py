@@ -9,7 +9,6 @@ from factsvc.errors import (
     DeletionInterrupted,
     DependencyUnavailable,
     NotAuthenticated,
-    WrongOldPassword,
 )
 from factsvc.services.account_store import AccountStore
 from factsvc.services.audit import security_event
@@ -19,6 +18,7 @@ from factsvc.services.deletion_body import AccountDeletionBody
 from factsvc.services.idempotency import IdempotencyService, registration_scope_of
 from factsvc.services.limits import Limit, RateLimiter
 from factsvc.services.passwords import PasswordHasher
+from factsvc.services.reauthentication import require_current_password
 from factsvc.services.sessions import SessionService
 
 # How far past the account's credential version a deletion fences its sessions: password
@@ -90,15 +90,16 @@ class AccountDeletionService:
             raise NotAuthenticated()
         password = parse(AccountDeletionBody, body).password
         user_id = stored.user.id
-        account_limit = (self._per_account, stored.user.username)
-        async with self._limiter.guess(account_limit) as guess:
-            if not await self._hasher.verify(password, stored.password_hash):
-                security_event("account_deletion_refused", user=user_id)
-                await guess.failed()
-                raise WrongOldPassword()
-        # As after any right password; the name may also serve a new account soon, which
-        # then starts with no failures of this one.
-        await self._limiter.clear(*account_limit)
+        # A right password clears the name's failures: the name may also serve a new account
+        # soon, which then starts with none of this one's.
+        await require_current_password(
+            password,
+            stored,
+            hasher=self._hasher,
+            limiter=self._limiter,
+            per_account=self._per_account,
+            refused_event="account_deletion_refused",
+        )
 
         fence = stored.credential_version + FENCE_GAP
         try:

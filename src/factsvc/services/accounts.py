@@ -11,7 +11,6 @@ from factsvc.errors import (
     Duplicate,
     InvalidInput,
     NotAuthenticated,
-    WrongOldPassword,
 )
 from factsvc.services import user_snapshot
 from factsvc.services.account_edit_body import AccountEditBody
@@ -24,6 +23,7 @@ from factsvc.services.idempotency import Forgetful, UnknownOutcomes
 from factsvc.services.limits import AttemptLimits, RateLimiter
 from factsvc.services.logins import LoginResult, Logins
 from factsvc.services.passwords import PasswordHasher
+from factsvc.services.reauthentication import require_current_password
 from factsvc.services.registration_recovery import RegistrationRecovery
 from factsvc.services.sessions import CredentialsReplaced, OpenedBy, Session, SessionService
 from factsvc.services.user_agents import short_form
@@ -113,18 +113,15 @@ class AccountService:
         if self._verification is not None:
             self._verification.address_changed(user, counted=counted, previous=previous)
 
-    async def _check_old_password(
-        self, user_id: str, stored: StoredAccount, old_password: str
-    ) -> None:
-        """WrongOldPassword unless `old_password` is the account's, within (and counted
-        against) the per-account failure limit as a login is; RateLimited or Overloaded."""
-        account_limit = (self._limits.per_account, stored.user.username)
-        async with self._limiter.guess(account_limit) as guess:
-            if not await self._hasher.verify(old_password, stored.password_hash):
-                security_event("password_change_refused", user=user_id)
-                await guess.failed()
-                raise WrongOldPassword()
-        await self._limiter.clear(*account_limit)
+    async def _check_old_password(self, stored: StoredAccount, old_password: str) -> None:
+        await require_current_password(
+            old_password,
+            stored,
+            hasher=self._hasher,
+            limiter=self._limiter,
+            per_account=self._limits.per_account,
+            refused_event="password_change_refused",
+        )
 
     async def _count_address_change(self, user_id: str) -> None:
         """Before a new address is written: RateLimited beyond the user's verification mails."""
@@ -207,7 +204,7 @@ class AccountService:
         if old_password is not None:
             # Checked first: a session alone (without the password) changes neither the
             # password nor the address a reset would be mailed to (S04).
-            await self._check_old_password(session.user_id, stored, old_password)
+            await self._check_old_password(stored, old_password)
         if changes.get("email") is not None:
             await self._count_address_change(session.user_id)
         password_change = edit.password_change()
