@@ -32,6 +32,7 @@ from factsvc.services.mail_links import MailLinks
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import User
+from tests.support.background import settled
 from tests.support.fake_account_tokens import FakeAccountTokenStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner, RecordingOutbox
@@ -89,11 +90,7 @@ class World:
 
     async def settled(self) -> None:
         """Wait for the background jobs spawned so far."""
-        for _ in range(1000):
-            if not self.background.running:
-                return
-            await asyncio.sleep(0)
-        raise AssertionError("background jobs still running")
+        await settled(self.background)
 
     async def register(self, username: str = "alice", email: str | None = None) -> User:
         body: dict[str, object] = {"username": username, "password": PASSWORD}

@@ -25,6 +25,7 @@ from factsvc.services.password_reset_bodies import ONE_OF
 from factsvc.services.passwords import PasswordHasher
 from factsvc.services.sessions import SessionService
 from factsvc.services.users import NewAccount, StoredAccount, now_utc
+from tests.support.background import settled
 from tests.support.fake_account_tokens import fake_account_tokens
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner, RecordingOutbox
@@ -113,11 +114,7 @@ class World:
 
     async def settled(self) -> None:
         """Wait until every background job has ended."""
-        for _ in range(1000):
-            if not self.background.running:
-                return
-            await asyncio.sleep(0)
-        raise AssertionError("background jobs still running")
+        await settled(self.background)
 
     async def mailed_token(self, body: dict[str, object] | None = None) -> str:
         """Ask for a link for ADDRESS (or `body`) and return the token of the mail."""
