@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factsvc.errors import InvalidInput
 from factsvc.services.account_edit_body import AccountEditBody
@@ -135,3 +138,38 @@ def test_the_schemas_state_the_address_rule() -> None:
         assert [branch["maxLength"] for branch in text] == [EMAIL_MAX]
         assert {"type": "null"} in schema["anyOf"]
         assert schema.get("description")
+
+
+# Characters whose case and canonical forms collide in many ways: a letter and its composed and
+# decomposed accented forms, marks that canonical order moves (U+0323 before U+030C), folds to
+# several characters (ß, ǰ, İ), final sigma, the Kelvin and Ångström signs.
+TRICKY = "jJ\u01f0\u030c\u0323nN\u00f1\u00d1\u0303s\u00dfS\u1e9ekK\u212a\u03c3\u03c2\u03a3"
+TRICKY += "iI\u0130\u0131\u0307a\u00e5\u00c5\u030a\u212b"
+VARIANTS: dict[str, Callable[[str], str]] = {
+    "NFC": lambda text: unicodedata.normalize("NFC", text),
+    "NFD": lambda text: unicodedata.normalize("NFD", text),
+    "casefold": str.casefold,
+    "upper": str.upper,
+    "lower": str.lower,
+}
+
+
+def canonical_caseless(text: str) -> str:
+    """Unicode 3.13, D145: NFD(casefold(NFD(text)))."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", text).casefold())
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet=TRICKY, max_size=6),
+    st.sampled_from(sorted(VARIANTS)) | st.text(alphabet=TRICKY, max_size=6),
+)
+def test_two_addresses_share_a_key_exactly_when_they_match_canonically_caselessly(
+    local: str, other: str
+) -> None:
+    """The whole kind of which the attack's U+01F0 U+0323 pair was one: any two local parts,
+    the second often a case or normalisation variant of the first, share the key exactly when
+    Unicode's canonical caseless match (D145) says they are equal."""
+    second = VARIANTS[other](local) if other in VARIANTS else other
+    same = canonical_caseless(local) == canonical_caseless(second)
+    assert (email_key(f"{local}@example.com") == email_key(f"{second}@example.com")) == same
