@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis as redis_sync
@@ -119,30 +120,56 @@ async def test_a_small_pool_under_many_concurrent_commands_waits_instead_of_fail
     assert any(isinstance(result, MaxConnectionsError) for result in refused)
 
 
+async def blocked_in_blpop(server: ManagedServer) -> None:
+    """Return once a client of `server` waits in BLPOP; AssertionError after 10 s."""
+    deadline = time.monotonic() + 10
+    with redis_sync.Redis(port=server.port) as direct:
+        while not any(
+            each["cmd"] == "blpop" and "b" in each["flags"] for each in direct.client_list()
+        ):
+            assert time.monotonic() < deadline, "BLPOP never reached the server"
+            await asyncio.sleep(0.01)  # the client under test shares this loop
+
+
 @pytest.mark.parametrize("topology", ["cluster", "sentinel"])
 async def test_a_command_beyond_the_pool_wait_is_a_redis_failure(
     request: pytest.FixtureRequest, settings: Settings, topology: str
 ) -> None:
+    held_key = "held{q}"
     if topology == "cluster":
-        on = cluster_settings(settings, request.getfixturevalue("redis_cluster_backend"))
+        cluster: RedisClusterServers = request.getfixturevalue("redis_cluster_backend")
+        on = cluster_settings(settings, cluster)
+        server = cluster.master_of_key(held_key)
     else:
-        on = sentinel_settings(settings, request.getfixturevalue("redis_sentinel_backend"))
+        group: RedisSentinelServers = request.getfixturevalue("redis_sentinel_backend")
+        on = sentinel_settings(settings, group)
+        server = group.master()
+    with redis_sync.Redis(port=server.port) as direct:
+        direct.delete(held_key)
     client = make_redis(
         with_settings(
             on, redis_max_connections=1, redis_pool_timeout_seconds=0.1, redis_timeout_seconds=5
         )
     )
     store = RedisCounterStore(client)
+    held: asyncio.Future[Any] | None = None
     try:
-        held = asyncio.ensure_future(client.blpop(["held{q}"], 1))  # takes the one place for 1 s
-        await asyncio.sleep(0.05)
+        await client.ping()  # the cluster's slots learnt, the connection open
+        held = asyncio.ensure_future(client.blpop([held_key], 4))  # the one place, until pushed
+        await blocked_in_blpop(server)
         started = time.monotonic()
         with pytest.raises(DependencyUnavailable):
             await store.hit("waits", 60)
-        assert time.monotonic() - started < 0.5
-        await held
+        # A 0.1 s wait; one without that bound lasts until BLPOP gives the place back (4 s).
+        assert time.monotonic() - started < 1.0
+        with redis_sync.Redis(port=server.port) as direct:
+            direct.lpush(held_key, "go")
+        assert list(await held) == [held_key.encode(), b"go"]
         assert await store.hit("waits", 60) == (1, 60)  # a place again
     finally:
+        if held is not None and not held.done():
+            held.cancel()
+            await asyncio.wait({held})
         await client.aclose()
 
 
