@@ -4,6 +4,7 @@ invites: with and without an Idempotency-Key, over real sockets."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -14,10 +15,12 @@ from typing import Any
 
 import pymongo
 import pytest
+import redis as redis_sync
 import tornado.web
 
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server, mongodb_uri
+from factsvc.storage.redis_idempotency import PREFIX
 from tests.support.api import PASSWORD, Api, Reply
 from tests.support.servers import AppFactory, with_settings
 
@@ -104,26 +107,50 @@ async def test_a_registration_answered_503_is_retried_safely(
     assert (taken.status, taken.code) == (409, 8), "another password still meets a taken name"
 
 
-async def test_a_retry_while_the_first_request_runs_is_told_to_come_back(
-    api: Api, own_mongo: ManagedServer, users: Any
-) -> None:
-    headers = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
-    assert own_mongo.process is not None
-    os.kill(own_mongo.process.pid, signal.SIGSTOP)
-    try:
-        first = asyncio.ensure_future(api.post("/register", BODY, headers=headers))
-        await asyncio.sleep(0.3)
-        second = await api.post("/register", BODY, headers=headers)
-        assert not first.done(), "the first request was still running"
-    finally:
-        os.kill(own_mongo.process.pid, signal.SIGCONT)
-    assert (second.status, second.code, second.headers["Retry-After"]) == (409, 8, "1")
-    assert set(second.body["errors"]) == {"Idempotency-Key"}
-    # The first ends 201 or 503 as its timeout and the resume fall; either way, the retry
-    # that follows gets the account, and only one exists.
-    assert (await first).status in (201, 503)
-    assert (await retried(api, headers)).status == 201
-    assert users.count_documents({"username": "alice"}) == 1
+async def claimed(redis: redis_sync.Redis) -> None:
+    """Return once a request holds an Idempotency-Key: its pending record is in Redis."""
+    deadline = time.monotonic() + 10
+    while not any(
+        json.loads(redis.get(key) or "{}").get("state") == "pending"
+        for key in redis.scan_iter(PREFIX + "*")
+    ):
+        assert time.monotonic() < deadline, "the first request never claimed its key"
+        await asyncio.sleep(0.01)  # the service shares this loop: let it claim
+
+
+class TestARetryWhileTheFirstRequestRuns:
+    @pytest.fixture
+    def app(
+        self, app_factory: AppFactory, settings: Settings, own_mongo: ManagedServer
+    ) -> tornado.web.Application:
+        """The service waiting 5 s for the paused server: the first request still runs long
+        after the second's answer."""
+        return app_factory(
+            with_settings(
+                settings, mongodb_uri=mongodb_uri(own_mongo.port), mongodb_timeout_ms=5000
+            )
+        )
+
+    async def test_is_told_to_come_back(
+        self, api: Api, own_mongo: ManagedServer, users: Any, redis_direct: redis_sync.Redis
+    ) -> None:
+        headers = {"Idempotency-Key": f'"{uuid.uuid4()}"'}
+        assert own_mongo.process is not None
+        os.kill(own_mongo.process.pid, signal.SIGSTOP)
+        try:
+            first = asyncio.ensure_future(api.post("/register", BODY, headers=headers))
+            await claimed(redis_direct)
+            second = await api.post("/register", BODY, headers=headers)
+            assert not first.done(), "the first request was still running"
+        finally:
+            os.kill(own_mongo.process.pid, signal.SIGCONT)
+        assert (second.status, second.code, second.headers["Retry-After"]) == (409, 8, "1")
+        assert set(second.body["errors"]) == {"Idempotency-Key"}
+        # The first ends 201 or 503 as its timeout and the resume fall; either way, the retry
+        # that follows gets the account, and only one exists.
+        assert (await first).status in (201, 503)
+        assert (await retried(api, headers)).status == 201
+        assert users.count_documents({"username": "alice"}) == 1
 
 
 async def test_a_registration_with_an_address_answered_503_is_retried_safely(
