@@ -203,19 +203,22 @@ async def lose_the_answer_of_an_insert(
                 settings,
                 # directConnection: else the driver goes to the port the server's hello names.
                 mongodb_uri=proxy.url("mongodb", "/?directConnection=true"),
-                mongodb_timeout_ms=5000,
+                # The insert takes 2 s to arrive; its retry after the reset ends long before.
+                mongodb_timeout_ms=10_000,
             )
         )
         try:
             store = MongoAccountStore(mongo.collection(proxied, settings.mongodb_name, "users"))
             await store.ensure_indexes()
             await direct[settings.mongodb_name].command("profile", 2)
-            await proxy.set_mode(Mode.LATENCY, 500)
+            # The answer waits 2 s in the proxy after the server stored her: the reset's window.
+            await proxy.set_mode(Mode.LATENCY, 2000)
             insert = asyncio.ensure_future(store.insert(ALICE))
-            for _ in range(300):  # the insert reaches the server after 0.5 s
-                if await users.count_documents({}):
-                    break
+            deadline = time.monotonic() + 10
+            while not await users.count_documents({}):  # the insert arrives 2 s on
+                assert time.monotonic() < deadline, "the insert never reached the server"
                 await asyncio.sleep(0.01)
+            assert not insert.done(), "the reset came before the answer"
             await proxy.set_mode(Mode.RESET)
             await proxy.set_mode(Mode.PASS)
             [outcome] = await asyncio.gather(insert, return_exceptions=True)
