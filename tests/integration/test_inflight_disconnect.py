@@ -7,13 +7,11 @@ from __future__ import annotations
 import signal
 import socket
 import time
-import urllib.request
 from typing import Any
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.test_server_process import Service, get_json
 from tests.integration.test_server_process import start_service as start_service
+from tests.support.in_flight import wait_for_in_flight
 
 HEAD = b"POST /register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
 # Each a request whose body stops short: a declared length, a chunked body, a body to a route
@@ -30,25 +28,6 @@ PARTIAL_REQUESTS = (
 # The requests above that stay in flight until their body comes; the last one is answered.
 AWAITING_BODY = PARTIAL_REQUESTS[:-1]
 ANSWERED_AT_ONCE = PARTIAL_REQUESTS[-1]
-
-
-def requests_in_flight(service: Service) -> float:
-    """factsvc_http_requests_in_flight as /metrics shows it (sampled twice a second)."""
-    with urllib.request.urlopen(service.url("/metrics"), timeout=5) as response:  # noqa: S310
-        text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        if family.name == "factsvc_http_requests_in_flight":
-            return sum(sample.value for sample in family.samples)
-    raise AssertionError("no factsvc_http_requests_in_flight in /metrics")
-
-
-def wait_for_in_flight(service: Service, count: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    seen = requests_in_flight(service)
-    while seen != count:
-        assert time.monotonic() < deadline, f"{seen} request(s) in flight, never {count}"
-        time.sleep(0.1)
-        seen = requests_in_flight(service)
 
 
 def read_answer(client: socket.socket) -> bytes:
@@ -87,13 +66,13 @@ def test_a_stop_after_clients_left_mid_body_is_immediate(start_service: Any) -> 
     waiting = [send_and_stall(service, request) for request in AWAITING_BODY]
     try:
         # Each client leaves only once the server is handling its request.
-        wait_for_in_flight(service, len(AWAITING_BODY))
+        wait_for_in_flight(service.url("/metrics"), len(AWAITING_BODY))
         with send_and_stall(service, ANSWERED_AT_ONCE) as answered:
             assert read_answer(answered).startswith(b"HTTP/1.1 413 ")
     finally:
         for client in waiting:
             client.close()
-    wait_for_in_flight(service, 0)
+    wait_for_in_flight(service.url("/metrics"), 0)
     assert get_json(service.url("/healthz"))[0] == 200
     assert_stopped_with_nothing_in_flight(*stop_output(service))
 
@@ -104,8 +83,13 @@ def test_a_body_that_times_out_leaves_nothing_in_flight(start_service: Any) -> N
     )
     service.wait_ready()
     stalled = [send_and_stall(service, request) for request in PARTIAL_REQUESTS]
-    time.sleep(2.0)  # the server closes each connection when its body time is up
     try:
+        for client in stalled:
+            # The server ends each connection: at once after the 413, else once its body
+            # time is up.
+            client.settimeout(30)
+            read_answer(client)
+        wait_for_in_flight(service.url("/metrics"), 0)  # else the stop would wait 30 s
         assert_stopped_with_nothing_in_flight(*stop_output(service))
     finally:
         for client in stalled:
