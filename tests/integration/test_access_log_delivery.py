@@ -130,7 +130,10 @@ def test_every_request_answered_up_to_a_stop_has_one_whole_line(
     ]
     for client in clients:
         client.start()
-    time.sleep(1.5)  # thousands of requests over both workers
+    deadline = time.monotonic() + 30
+    while len(answered) <= 500:  # enough to tell, over both workers
+        assert time.monotonic() < deadline, f"{len(answered)} answered in 30 s"
+        time.sleep(0.05)
     service.process.send_signal(sig)
     assert service.process.wait(30) == 0
     stop.set()
@@ -148,10 +151,15 @@ def test_a_rotated_log_file_is_reopened(tmp_path: Path, served: list[Served]) ->
     service = Served(tmp_path, DEBUG="true")
     served.append(service)
     service.wait_ready()
+    before = {f"before-rotation-{number}" for number in range(5)}
     for number in range(5):
         assert service.get(f"/fact?n={number}", f"before-rotation-{number}")[0] == 200
-    time.sleep(1.0)  # written: a batch waits 200 ms at most
-    os.rename(tmp_path / "log" / "factsvc.log", tmp_path / "log" / "factsvc.log.1")
+    log_file = tmp_path / "log" / "factsvc.log"
+    deadline = time.monotonic() + 10  # lines are written in batches, after the answers
+    while not all(f" {i} factsvc.access: " in log_file.read_text() for i in before):
+        assert time.monotonic() < deadline, "the lines before the rotation were not written"
+        time.sleep(0.05)
+    os.rename(log_file, tmp_path / "log" / "factsvc.log.1")
     for number in range(5):
         assert service.get(f"/fact?n={number}", f"after-rotation-{number}")[0] == 200
     service.process.send_signal(signal.SIGTERM)
@@ -159,7 +167,7 @@ def test_a_rotated_log_file_is_reopened(tmp_path: Path, served: list[Served]) ->
 
     rotated = {m["id"] for m in service.access_lines("factsvc.log.1")}
     reopened = {m["id"] for m in service.access_lines()}
-    assert {f"before-rotation-{n}" for n in range(5)} <= rotated
+    assert before <= rotated
     assert {f"after-rotation-{n}" for n in range(5)} <= reopened
     assert not any(i.startswith("after") for i in rotated)
     assert not any(i.startswith("before") for i in reopened)
