@@ -18,13 +18,14 @@ from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
-BIG_N = 300_000
+# ~0.3 s of GMP work for n!: on the loop it would stall it three times the bound below.
+BIG_N = 600_000
 
 
 @pytest.fixture
 def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
-    # Cost 11: ~135 ms a hash; one on the loop would stall it far beyond the bounds below.
-    return app_factory(with_settings(settings, fact_max_n=BIG_N, bcrypt_rounds=11))
+    # Cost 12: ~270 ms a hash at best; one on the loop would stall it far beyond the bounds below.
+    return app_factory(with_settings(settings, fact_max_n=BIG_N, bcrypt_rounds=12))
 
 
 async def loop_lags_while(work: asyncio.Future[Any], interval: float = 0.001) -> list[float]:
@@ -44,6 +45,9 @@ async def max_loop_lag_while(work: asyncio.Future[Any]) -> float:
 async def test_an_uncached_big_factorial_does_not_stall_the_loop(
     http_client: AsyncHTTPClient, base_url: str
 ) -> None:
+    # As in the test below: the test session's heap stays out of full collections.
+    gc.collect()
+    gc.freeze()
     # Start the process pool's worker first, so that only the computation itself is measured.
     warm = await http_client.fetch(f"{base_url}/fact?n={BIG_N - 1}", decompress_response=False)
     assert warm.code == 200
@@ -59,7 +63,10 @@ async def test_an_uncached_big_factorial_does_not_stall_the_loop(
     assert response.code == 200
     assert response.request_time is not None
     assert response.request_time > 0.05, "the request must last long enough to probe"
-    assert lag < 0.02, f"the event loop stalled for {lag * 1000:.1f} ms"
+    # Off the loop the worst lag stays below ~25 ms even beside a busy core (the client, the
+    # cache write and the drivers share the 2 cores); on it, n! holds the loop ~300 ms or more.
+    assert lag < 0.1, f"the event loop stalled for {lag * 1000:.1f} ms"
+    gc.unfreeze()
 
 
 async def test_a_burst_of_logins_does_not_stall_the_loop(
@@ -79,7 +86,7 @@ async def test_a_burst_of_logins_does_not_stall_the_loop(
     assert len(lags) > 100, "the logins must last long enough to probe"
     typical, worst = statistics.median(lags), max(lags)
     assert typical < 0.005, f"the loop was typically {typical * 1000:.1f} ms late"
-    # Occasional waits of ~20 ms come from the drivers' threads and the test client on the same
-    # 2 cores; a hash on the loop would hold it for 135 ms.
-    assert worst < 0.06, f"the event loop stalled for {worst * 1000:.1f} ms"
+    # Waits of up to ~35 ms come from the drivers' threads and the test client on the same 2
+    # cores when the other core is busy; a cost-12 hash on the loop would hold it ~270 ms.
+    assert worst < 0.1, f"the event loop stalled for {worst * 1000:.1f} ms"
     gc.unfreeze()
