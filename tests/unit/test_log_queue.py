@@ -87,8 +87,11 @@ def test_a_queue_half_full_wakes_its_writer_before_the_batch_is_due(
     tmp_path: Path, pipelines: list[LogPipeline]
 ) -> None:
     path = tmp_path / "factsvc.log"
-    pipeline = started(pipelines, WatchedFileSink(path), capacity=100)
-    for burst in range(20):  # 60 lines every 20 ms: 600 in a batch interval, 6 x the capacity
+    # 60 lines every 20 ms: 600 in a batch interval, twice the capacity, so a writer that
+    # waits for the interval drops lines; woken at half (the 3rd burst), it has 60 ms to run
+    # before the 6th burst would find the queue full, time for a thread on a loaded machine.
+    pipeline = started(pipelines, WatchedFileSink(path), capacity=300)
+    for burst in range(20):
         for number in range(60):
             pipeline.handler.offer(f"line {burst} {number}")
         time.sleep(0.02)
