@@ -4,42 +4,78 @@ served, and are refused with 503 only when none frees in time."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 
+import bcrypt
 import pytest
 import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
+from factsvc.app import Services, make_app
 from factsvc.config import Settings
-from tests.support.api import Api
-from tests.support.servers import AppFactory, with_settings
+from tests.support.api import Api, Reply
+from tests.support.held_checks import HeldChecks
+from tests.support.servers import ServicesFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 MAX_WAIT_SECONDS = 1.5
 
 
 @pytest.fixture
-def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
-    return app_factory(
-        with_settings(
-            settings,
-            bcrypt_rounds=12,
-            bcrypt_max_pending=1,
-            bcrypt_max_wait_seconds=MAX_WAIT_SECONDS,
-        )
-    )
+def settings(settings: Settings) -> Settings:
+    return with_settings(settings, bcrypt_max_pending=1, bcrypt_max_wait_seconds=MAX_WAIT_SECONDS)
+
+
+@pytest.fixture
+def services(services_factory: ServicesFactory, settings: Settings) -> Services:
+    return services_factory(settings)
+
+
+@pytest.fixture
+def app(services: Services, settings: Settings) -> tornado.web.Application:
+    return make_app(settings, services)
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        await asyncio.sleep(0.005)
 
 
 async def test_logins_beyond_the_queue_wait_for_a_place_then_succeed_or_are_refused(
-    http_client: AsyncHTTPClient, base_url: str
+    http_client: AsyncHTTPClient,
+    base_url: str,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert (await Api(http_client, base_url).register()).status == 201
-    # One place and 8 logins of at least ~0.2 s each at cost 12: more than the wait covers.
-    replies = await asyncio.gather(*(Api(http_client, base_url).login() for _ in range(8)))
-    statuses = [reply.status for reply in replies]
-    assert set(statuses) == {200, 503}
-    assert statuses.count(200) >= 2  # the first, and at least one that waited for its place
-    for reply in replies:
-        if reply.status == 503:
-            assert reply.headers["Retry-After"] == "1"
-            assert reply.response.request_time is not None
-            assert reply.response.request_time >= MAX_WAIT_SECONDS  # refused after the wait
+    held = HeldChecks(bcrypt.checkpw)
+    monkeypatch.setattr(bcrypt, "checkpw", held)
+    queue = services.pools["bcrypt"]
+
+    def login() -> asyncio.Future[Reply]:
+        return asyncio.ensure_future(Api(http_client, base_url).login())
+
+    try:
+        first = login()
+        await held.wait_started(1)  # the first login holds the only place, its hash unfinished
+        second = login()
+        await until(lambda: queue.waiting == 1)
+        held.release()  # the first hash ends within the wait: its place goes to the second
+        await held.wait_started(2)
+        late = [login() for _ in range(3)]
+        await until(lambda: queue.waiting == 3)
+        # The second's hash stays held: no place frees within the late ones' wait.
+        refused = await asyncio.wait_for(asyncio.gather(*late), timeout=MAX_WAIT_SECONDS + 10)
+        assert not second.done()
+    finally:
+        held.release(10)
+    assert (await first).status == 200
+    assert (await second).status == 200  # it waited for its place, then logged in
+    for reply in refused:
+        assert (reply.status, reply.headers["Retry-After"]) == (503, "1")
+        assert reply.response.request_time is not None
+        assert reply.response.request_time >= MAX_WAIT_SECONDS  # refused after the wait
+    assert held.started == 2, "a refused login hashed nothing"
