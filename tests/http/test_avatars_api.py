@@ -8,6 +8,7 @@ import errno
 import io
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -43,15 +44,21 @@ def listed(spool: Path) -> list[str]:
     return os.listdir(spool)
 
 
+# How long the spool may take to empty, or to start filling: seconds beyond what a loaded
+# machine needs, so that only a file that stays (or never comes) fails a test.
+SPOOL_WAIT_SECONDS = 10.0
+
+
 async def spool_files(spool: Path) -> list[str]:
     """The spool directory's files, once its removals are done (each within a turn or two of
-    the loop after the answer; a client that hung up is seen a moment later)."""
-    for _ in range(100):
+    the loop after the answer; a client that hung up is seen a moment later), or those left
+    after SPOOL_WAIT_SECONDS."""
+    deadline = time.monotonic() + SPOOL_WAIT_SECONDS
+    while True:
         files = listed(spool)
-        if not files:
+        if not files or time.monotonic() >= deadline:
             return files
         await asyncio.sleep(0.02)
-    return listed(spool)
 
 
 async def logged_in(api: Api, session: str = "token") -> str | None:
@@ -339,11 +346,10 @@ async def test_a_client_gone_mid_upload_leaves_no_spool_file(
     _, writer = await asyncio.open_connection(host, int(port))
     writer.write(put_head(token, MAX_BYTES) + bytes(300_000))
     await writer.drain()
-    for _ in range(100):
-        if listed(spool):
-            break
+    deadline = time.monotonic() + SPOOL_WAIT_SECONDS
+    while not listed(spool):
+        assert time.monotonic() < deadline, "the upload was being spooled"
         await asyncio.sleep(0.01)
-    assert listed(spool), "the upload was being spooled"
     writer.close()
     await writer.wait_closed()
     assert await spool_files(spool) == []
