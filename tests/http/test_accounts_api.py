@@ -299,8 +299,8 @@ async def test_unknown_user_and_wrong_password_run_the_same_bcrypt_check(
 ) -> None:
     # The same time by construction, counted rather than timed (a wall-clock ratio is noise on
     # a loaded machine): each refusal runs exactly one bcrypt check at the configured cost,
-    # against the stored hash or against the dummy hash made at start. Cost 6, above bcrypt's
-    # lowest: a dummy hash at a fixed low cost would show.
+    # against the stored hash or against the dummy hash made at start (the times themselves:
+    # bench/login_timing.py). Cost 6, above bcrypt's lowest: a dummy at a fixed low cost shows.
     costly = with_settings(settings, bcrypt_rounds=6)
     async with open_services(costly) as services:
         accounts = services.accounts
