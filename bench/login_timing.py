@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from prepare import Client
+from report_login import report_lines
 from servers import start_service
 
 BIN = Path(sys.executable).parent
@@ -69,7 +70,11 @@ def refusal_times(client: Client, samples: int) -> dict[str, list[float]]:
     return times
 
 
-def measure(samples: int = SAMPLES, log: Callable[[str], None] = progress) -> Sample:
+def measure(
+    samples: int = SAMPLES,
+    bcrypt_rounds: int = BCRYPT_ROUNDS,
+    log: Callable[[str], None] = progress,
+) -> Sample:
     """Refusal times per kind against `factsvc serve --embedded` of one process with the
     default settings but the login limits raised out of the way; milliseconds, with the ratio
     of the medians and the machine's load averages before and after, as JSON-ready values."""
@@ -79,7 +84,7 @@ def measure(samples: int = SAMPLES, log: Callable[[str], None] = progress) -> Sa
             Path(work_dir),
             processes=1,
             event_loop="uvloop",
-            bcrypt_rounds=BCRYPT_ROUNDS,
+            bcrypt_rounds=bcrypt_rounds,
             name="service-login",
         )
         try:
@@ -97,41 +102,24 @@ def measure(samples: int = SAMPLES, log: Callable[[str], None] = progress) -> Sa
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "samples": samples,
-        "bcrypt_rounds": BCRYPT_ROUNDS,
+        "bcrypt_rounds": bcrypt_rounds,
         "cpus": os.cpu_count(),
         "load_before": load_before,
         "load_after": load_after,
         "kinds": kinds,
         "median_ratio": ratio,
+        "median_tolerance": MEDIAN_TOLERANCE,
         "within_target": abs(ratio - 1) <= MEDIAN_TOLERANCE,
     }
-
-
-def report_lines(report: Sample) -> list[str]:
-    """A Markdown table of `measure`'s report (milliseconds) and the machine's load."""
-    lines = ["| refusal | answers | median | p95 | worst |", "|---|---|---|---|---|"]
-    for kind, figures in report["kinds"].items():
-        lines.append(
-            f"| {kind} | {figures['n']} | {figures['median_ms']:.1f} ms "
-            f"| {figures['p95_ms']:.1f} ms | {figures['worst_ms']:.1f} ms |"
-        )
-    before = ", ".join(f"{value:.2f}" for value in report["load_before"])
-    after = ", ".join(f"{value:.2f}" for value in report["load_after"])
-    return [
-        *lines,
-        "",
-        f"Unknown user's median ÷ wrong password's: {report['median_ratio']:.3f} "
-        f"(target within {MEDIAN_TOLERANCE:.0%}: {'yes' if report['within_target'] else 'no'}).",
-        f"Load average (1, 5, 15 min) on {report['cpus']} CPUs: {before} before, {after} after.",
-    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--samples", type=int, default=SAMPLES)
+    parser.add_argument("--bcrypt-rounds", type=int, default=BCRYPT_ROUNDS)
     parser.add_argument("--out", type=Path)
     options = parser.parse_args()
-    report = measure(options.samples)
+    report = measure(options.samples, options.bcrypt_rounds)
     print("\n".join(report_lines(report)))
     if options.out:
         options.out.write_text(json.dumps(report, indent=2) + "\n")

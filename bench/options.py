@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "bcrypt_seconds": 5.0,
     "avatar_runs": 7,
     "forgot_samples": 200,
+    "login_samples": 100,
 }
 # --smoke: every scenario once, briefly, at the lowest bcrypt cost the service accepts.
 SMOKE = DEFAULTS | {
@@ -39,6 +40,7 @@ SMOKE = DEFAULTS | {
     "bcrypt_seconds": 1.0,
     "avatar_runs": 2,
     "forgot_samples": 20,
+    "login_samples": 10,
 }
 
 
@@ -84,6 +86,7 @@ def parse_options(argv: list[str] | None) -> argparse.Namespace:
     add("--bcrypt-seconds", _positive(float), "seconds to measure the bcrypt limit")
     add("--avatar-runs", _positive(int), "avatar uploads of each image, alone and in rounds")
     add("--forgot-samples", _positive(int), "POST /password/forgot answers timed per address")
+    add("--login-samples", _positive(int), "POST /login refusals timed per kind")
     parser.add_argument(
         "--idle-connections",
         type=_positive(int),

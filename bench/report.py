@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import report_avatar
 import report_comparisons
 import report_forgot
+import report_login
 from reference_server import BODY as REFERENCE_BODY
 from reference_server import CACHE_CONTROL as REFERENCE_CACHE_CONTROL
 from reference_server import ETAG as REFERENCE_ETAG
@@ -182,6 +183,7 @@ def render(results: dict[str, Any], outputs: Outputs, charts_drawn: bool) -> str
     lines += _crawl_section(summary.get("crawl"))
     lines += report_avatar.report_section(summary.get("avatar"))
     lines += report_forgot.report_section(summary.get("forgot"))
+    lines += report_login.report_section(summary.get("login_refusals"))
     lines += _probe_section(summary)
     lines += _problems_section(summary["problems"])
     return "\n".join(lines).rstrip() + "\n"

@@ -25,6 +25,7 @@ import crawl
 import forgot_timing
 import idle
 import log_settings
+import login_timing
 import machine
 import proxied
 import report
@@ -91,6 +92,7 @@ class Bench:
         self.crawl: dict[str, Any] | None = None
         self.avatar: dict[str, Any] | None = None
         self.forgot: dict[str, Any] | None = None
+        self.login_refusals: dict[str, Any] | None = None
         self.idle: dict[str, Any] | None = None
         self.proxy_cache: dict[str, dict[str, int]] = {}
         self._prepared: set[str] = set()
@@ -136,6 +138,9 @@ class Bench:
         progress(f"cache server after the crawl: {memory:,} B of {self.crawl['max_bytes']:,} B")
         self.avatar = avatar_upload.measure(self.options.avatar_runs, log=progress)
         self.forgot = forgot_timing.measure(self.options.forgot_samples, log=progress)
+        self.login_refusals = login_timing.measure(
+            self.options.login_samples, self.options.bcrypt_rounds, log=progress
+        )
 
     def _log_settings(self) -> None:
         """The issue's table: the reference and the service at each logging setting, one process
@@ -465,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         "crawl": bench.crawl,
         "avatar": bench.avatar,
         "forgot": bench.forgot,
+        "login_refusals": bench.login_refusals,
         "idle": bench.idle,
         "proxy_cache_statuses": bench.proxy_cache,
         "records": bench.records,

@@ -10,6 +10,7 @@ from typing import Any
 import forgot_timing
 import idle
 import log_settings
+import login_timing
 import proxied
 from factsvc.config import Settings
 from scenarios import BY_NAME, HOT, LOGIN, PER_LEVEL, PROBE
@@ -164,6 +165,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         "crawl": results.get("crawl"),
         "avatar": results.get("avatar"),
         "forgot": results.get("forgot"),
+        "login_refusals": results.get("login_refusals"),
         "problems": _problems(records),
         "longest_settle": _longest_settle(records),
     }
@@ -396,6 +398,7 @@ def _targets(summary: dict[str, Any], level: int) -> list[dict[str, Any]]:
         ),
         _idle_target(summary["idle"]),
         _forgot_target(summary["forgot"]),
+        _login_refusal_target(summary["login_refusals"]),
     ]
 
 
@@ -413,6 +416,18 @@ def _forgot_target(forgot: dict[str, Any] | None) -> dict[str, Any]:
         "verified and an unverified address",
         ", ".join(f"{kind} {ratio:.2f} x" for kind, ratio in ratios.items()) or "not measured",
         None if not ratios else all(abs(r - 1) <= tolerance for r in ratios.values()),
+    )
+
+
+def _login_refusal_target(refusals: dict[str, Any] | None) -> dict[str, Any]:
+    """A refused login takes as long for an unknown username as for a wrong password
+    (bench/login_timing.py; OWASP Authentication Cheat Sheet, "Authentication Responses")."""
+    ratio = None if not refusals else refusals["median_ratio"]
+    return _target(
+        f"POST /login refused for an unknown user: median within "
+        f"{login_timing.MEDIAN_TOLERANCE:.0%} of a wrong password's",
+        _fmt(ratio, ".2f", " x"),
+        None if ratio is None else abs(ratio - 1) <= login_timing.MEDIAN_TOLERANCE,
     )
 
 

@@ -120,8 +120,15 @@ def test_smoke_run_measures_every_scenario_and_writes_its_outputs(tmp_path: Path
     for kind, figures in forgot["kinds"].items():
         assert figures["n"] == forgot["samples"] > 0, (kind, figures)
         assert 0 < figures["median_ms"] <= figures["p95_ms"], (kind, figures)
+    refusals = results["login_refusals"]
+    assert refusals is not None, "no login refusal timing recorded"
+    assert set(refusals["kinds"]) == {"wrong_password", "unknown_user"}, refusals["kinds"]
+    for kind, figures in refusals["kinds"].items():
+        assert figures["n"] == refusals["samples"] > 0, (kind, figures)
+        assert 0 < figures["median_ms"] <= figures["p95_ms"], (kind, figures)
     for record in results["records"]:
         assert record["unexpected"] == {}, record
     markdown = (tmp_path / "BENCHMARKS.md").read_text()
     assert "## Avatar uploads" in markdown
     assert "## Password forgot: answer time by address" in markdown
+    assert "## Login refusals: wrong password and unknown user" in markdown
