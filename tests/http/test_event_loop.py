@@ -16,7 +16,7 @@ from factsvc.config import Settings
 from tests.support.api import Api
 from tests.support.servers import AppFactory, with_settings
 
-pytestmark = pytest.mark.gen_test(timeout=60)
+pytestmark = pytest.mark.gen_test(timeout=100)
 
 # ~0.3 s of GMP work for n!: on the loop it would stall it three times the bound below.
 BIG_N = 600_000
