@@ -66,10 +66,10 @@ async def test_logins_beyond_the_queue_wait_for_a_place_then_succeed_or_are_refu
         held.release()  # the first hash ends within the wait: its place goes to the second
         await held.wait_started(2)
         late = [login() for _ in range(3)]
-        await until(lambda: queue.waiting == 3)
         # The second's hash stays held: no place frees within the late ones' wait.
         refused = await asyncio.wait_for(asyncio.gather(*late), timeout=MAX_WAIT_SECONDS + 10)
         assert not second.done()
+        assert queue.rejected == 3, "each late login was refused by the queue"
     finally:
         held.release(10)
     assert (await first).status == 200
