@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import hashlib
 import math
 import sys
-from typing import Any, cast
+from typing import Any
 
 import orjson
 import pytest
@@ -17,22 +16,13 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from factsvc.app import open_services
 from factsvc.config import Settings
 from factsvc.storage.redis_cache import KEY_PREFIX
+from tests.support.cache_writes import written_back
 
 pytestmark = pytest.mark.gen_test
 
 
 async def fetch(client: AsyncHTTPClient, url: str, **kwargs: Any) -> HTTPResponse:
     return await client.fetch(url, raise_error=False, **kwargs)
-
-
-async def stored_keys(redis_direct: redis_sync.Redis, count: int) -> list[bytes]:
-    """The cached values' keys once there are `count` of them: values are written after the
-    answer (beside them, the bounded cache's index has keys of its own)."""
-    deadline = asyncio.get_running_loop().time() + 5
-    while len(keys := redis_direct.keys(KEY_PREFIX + "*")) < count:
-        assert asyncio.get_running_loop().time() < deadline, keys
-        await asyncio.sleep(0.01)  # the service shares this loop: let it write
-    return cast(list[bytes], keys)  # the client does not decode responses: keys stay bytes
 
 
 def envelope(response: HTTPResponse) -> dict[str, Any]:
@@ -127,7 +117,9 @@ async def test_leading_zeros_name_the_same_key(
     padded = envelope(await fetch(http_client, f"{base_url}/fact?n=0012"))
     assert padded["n"] == 12
     assert padded["cached"] is True
-    assert [key.decode() for key in await stored_keys(redis_direct, 1)] == [KEY_PREFIX + "12"]
+    assert [key.decode() for key in await written_back(redis_direct, KEY_PREFIX + "*")] == [
+        KEY_PREFIX + "12"
+    ]
 
 
 async def test_every_cache_key_has_a_ttl(
@@ -138,7 +130,7 @@ async def test_every_cache_key_has_a_ttl(
 ) -> None:
     for n in (3, 9000):
         envelope(await fetch(http_client, f"{base_url}/fact?n={n}"))
-    keys = await stored_keys(redis_direct, 2)
+    keys = await written_back(redis_direct, KEY_PREFIX + "*", 2)
     assert len(keys) == 2
     for key in keys:
         assert 0 < redis_direct.ttl(key) <= settings.fact_cache_ttl

@@ -25,6 +25,7 @@ from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.storage.redis_cache import KEY_PREFIX
 from tests.support.api import Api, Reply
+from tests.support.cache_writes import written_back
 from tests.support.faultproxy import FaultProxy, Mode
 from tests.support.servers import AppFactory, with_settings
 
@@ -191,12 +192,11 @@ class Client:
 
     async def cached_in_redis(self) -> bool:
         """Whether the last computed n reached Redis (the write happens in the background)."""
-        key = KEY_PREFIX + str(self.n)
-        for _ in range(20):
-            if self.redis.exists(key):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        try:
+            await written_back(self.redis, KEY_PREFIX + str(self.n), within=1.0)
+        except AssertionError:
+            return False
+        return True
 
     async def account(self) -> Reply:
         return await self.api().get("/account/info", token=self.token)
