@@ -22,6 +22,7 @@ from factsvc.config import Settings
 from factsvc.handlers.upload_spool import Spool
 from tests.support import images
 from tests.support.api import Api, Reply
+from tests.support.polling import eventually_async
 from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
@@ -346,10 +347,9 @@ async def test_a_client_gone_mid_upload_leaves_no_spool_file(
     _, writer = await asyncio.open_connection(host, int(port))
     writer.write(put_head(token, MAX_BYTES) + bytes(300_000))
     await writer.drain()
-    deadline = time.monotonic() + SPOOL_WAIT_SECONDS
-    while not listed(spool):
-        assert time.monotonic() < deadline, "the upload was being spooled"
-        await asyncio.sleep(0.01)
+    await eventually_async(
+        lambda: listed(spool), SPOOL_WAIT_SECONDS, "the upload is being spooled", pause=0.01
+    )
     writer.close()
     await writer.wait_closed()
     assert await spool_files(spool) == []

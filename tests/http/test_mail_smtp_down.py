@@ -3,7 +3,6 @@ with a working server, and the failures are logged without the token or the link
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -13,6 +12,7 @@ import tornado.web
 from factsvc.config import Settings
 from factsvc.embedded import LOOPBACK, free_port
 from tests.support.api import PASSWORD, Api
+from tests.support.polling import eventually_async
 from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
@@ -27,13 +27,21 @@ async def attempts_logged(caplog: pytest.LogCaptureFixture, purpose: str, count:
     A mail job that finds a newer token of its user and purpose mails nothing (only the newest
     link is mailed), so each test waits for one action's attempts before the next action.
     """
-    lines: list[str] = []
-    for _ in range(200):
-        lines = [caplog.handler.format(record) for record in caplog.records]
-        if sum(1 for line in lines if purpose in line and "attempt" in line) >= count:
-            return lines
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"fewer than {count} {purpose} attempts logged: {lines}")
+
+    def attempts() -> list[str]:
+        return [line for line in logged(caplog) if purpose in line and "attempt" in line]
+
+    await eventually_async(
+        attempts,
+        10.0,
+        f"{count} {purpose} attempts logged",
+        accept=lambda found: len(found) >= count,
+    )
+    return logged(caplog)
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [caplog.handler.format(record) for record in caplog.records]
 
 
 @pytest.fixture

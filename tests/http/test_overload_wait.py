@@ -4,8 +4,6 @@ served, and are refused with 503 only when none frees in time."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import bcrypt
 import pytest
@@ -16,6 +14,7 @@ from factsvc.app import Services, make_app
 from factsvc.config import Settings
 from tests.support.api import Api, Reply
 from tests.support.held_checks import HeldChecks
+from tests.support.polling import eventually_async
 from tests.support.servers import ServicesFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
@@ -37,13 +36,6 @@ def app(services: Services, settings: Settings) -> tornado.web.Application:
     return make_app(settings, services)
 
 
-async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.005)
-
-
 async def test_logins_beyond_the_queue_wait_for_a_place_then_succeed_or_are_refused(
     http_client: AsyncHTTPClient,
     base_url: str,
@@ -62,7 +54,7 @@ async def test_logins_beyond_the_queue_wait_for_a_place_then_succeed_or_are_refu
         first = login()
         await held.wait_started(1)  # the first login holds the only place, its hash unfinished
         second = login()
-        await until(lambda: queue.waiting == 1)
+        await eventually_async(lambda: queue.waiting == 1, 10.0, "the second login waits")
         held.release()  # the first hash ends within the wait: its place goes to the second
         await held.wait_started(2)
         late = [login() for _ in range(3)]

@@ -22,6 +22,7 @@ from factsvc.embedded import ManagedServer, mongo_server, mongodb_uri
 from factsvc.storage.redis_cache import KEY_PREFIX
 from tests.support.api import PASSWORD, Api
 from tests.support.cache_writes import written_back
+from tests.support.polling import eventually_awaited
 from tests.support.servers import AppFactory, redis_url, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
@@ -145,10 +146,13 @@ async def test_readyz_reports_mongodb_down_fast_and_recovers(
     assert response.code == 200, "/fact does not depend on MongoDB"
     own_mongo.start()
     own_mongo.wait_until_listening()
-    deadline = time.monotonic() + 10
-    while (await timed_get(http_client, f"{base_url}/readyz"))[0].code != 200:
-        assert time.monotonic() < deadline, "readiness recovers by itself"
-        await asyncio.sleep(0.2)
+    await eventually_awaited(
+        lambda: timed_get(http_client, f"{base_url}/readyz"),
+        10,
+        "readiness recovers by itself",
+        pause=0.2,
+        accept=lambda answer: answer[0].code == 200,
+    )
 
 
 @pytest.mark.parametrize(
@@ -229,10 +233,13 @@ async def test_account_endpoints_answer_503_fast_while_mongodb_is_down_and_recov
     assert (await api.get("/fact?n=12")).status == 200
     own_mongo.start()
     own_mongo.wait_until_listening()
-    deadline = time.monotonic() + 10
-    while (reply := await api.get("/account/info", token=token)).status != 200:
-        assert time.monotonic() < deadline, "account endpoints recover by themselves"
-        await asyncio.sleep(0.2)
+    reply = await eventually_awaited(
+        lambda: api.get("/account/info", token=token),
+        10,
+        "account endpoints recover by themselves",
+        pause=0.2,
+        accept=lambda reply: reply.status == 200,
+    )
     assert reply.body["user"]["username"] == "alice"
 
 
@@ -262,8 +269,11 @@ async def test_account_endpoints_answer_503_fast_while_mongodb_is_paused_and_rec
         assert elapsed < 0.9 * outage_settings.mongodb_timeout_ms / 1000
     finally:
         os.kill(own_mongo.process.pid, signal.SIGCONT)
-    deadline = time.monotonic() + 10
-    while (reply := await api.get("/account/info", token=token)).status != 200:
-        assert time.monotonic() < deadline, "account endpoints recover by themselves"
-        await asyncio.sleep(0.2)
+    reply = await eventually_awaited(
+        lambda: api.get("/account/info", token=token),
+        10,
+        "account endpoints recover by themselves",
+        pause=0.2,
+        accept=lambda reply: reply.status == 200,
+    )
     assert reply.body["user"]["username"] == "alice"

@@ -22,6 +22,7 @@ from factsvc.config import Settings
 from factsvc.embedded import ManagedServer, mongo_server, mongodb_uri
 from factsvc.storage.redis_idempotency import PREFIX
 from tests.support.api import PASSWORD, Api, Reply
+from tests.support.polling import eventually_async
 from tests.support.servers import AppFactory, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
@@ -109,13 +110,15 @@ async def test_a_registration_answered_503_is_retried_safely(
 
 async def claimed(redis: redis_sync.Redis) -> None:
     """Return once a request holds an Idempotency-Key: its pending record is in Redis."""
-    deadline = time.monotonic() + 10
-    while not any(
-        json.loads(redis.get(key) or "{}").get("state") == "pending"
-        for key in redis.scan_iter(PREFIX + "*")
-    ):
-        assert time.monotonic() < deadline, "the first request never claimed its key"
-        await asyncio.sleep(0.01)  # the service shares this loop: let it claim
+    await eventually_async(  # the service shares this loop: it claims meanwhile
+        lambda: any(
+            json.loads(redis.get(key) or "{}").get("state") == "pending"
+            for key in redis.scan_iter(PREFIX + "*")
+        ),
+        10,
+        "the first request claims its key",
+        pause=0.01,
+    )
 
 
 class TestARetryWhileTheFirstRequestRuns:

@@ -3,10 +3,10 @@ so that a test decides when a login's hash ends instead of guessing how long it 
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from collections.abc import Callable
+
+from tests.support.polling import eventually_async
 
 # How long a held check waits for its release before it fails: far beyond any test's need, so
 # that a test that never releases leaves no thread blocked for good.
@@ -22,8 +22,12 @@ class HeldChecks:
         self._lock = threading.Lock()
         self._releases = threading.Semaphore(0)
         self.started = 0
+        """How many checks have started, held or not: each login that got to its hash."""
 
     def __call__(self, password: bytes, hashed: bytes) -> bool:
+        """bcrypt.checkpw's answer for `password` against `hashed`, once `release` lets this
+        check run (in the hashing thread that called it); counted in `started` at once.
+        RuntimeError if no release comes within HOLD_LIMIT_SECONDS."""
         with self._lock:
             self.started += 1
         if not self._releases.acquire(timeout=HOLD_LIMIT_SECONDS):
@@ -36,7 +40,10 @@ class HeldChecks:
 
     async def wait_started(self, count: int, within: float = 10.0) -> None:
         """Return once `count` checks have started; AssertionError after `within` seconds."""
-        deadline = time.monotonic() + within
-        while self.started < count:
-            assert time.monotonic() < deadline, f"{self.started} of {count} checks started"
-            await asyncio.sleep(0.005)
+        await eventually_async(
+            lambda: self.started,
+            within,
+            f"{count} checks started",
+            pause=0.005,
+            accept=lambda started: started >= count,
+        )
