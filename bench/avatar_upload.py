@@ -18,7 +18,6 @@ import http.client
 import io
 import json
 import re
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,6 +34,7 @@ from PIL import Image
 from factsvc.config import Settings
 from factsvc.executors import make_process_pool
 from factsvc.services.avatar_image import make_thumbnail
+from percentiles import in_ms
 from prepare import Users
 from report_avatar import report_lines
 from servers import start_service
@@ -154,18 +154,6 @@ def _probe_view(before: dict[float, float], after: dict[float, float]) -> Sample
     return {"samples": int(total), "worst_at_most_ms": worst * 1000}
 
 
-def _ms(values: list[float]) -> Sample:
-    if not values:
-        return {"n": 0}
-    ordered = sorted(values)
-    return {
-        "n": len(values),
-        "median_ms": statistics.median(ordered) * 1000,
-        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
-        "worst_ms": ordered[-1] * 1000,
-    }
-
-
 def upload(url: str, token: str, media_type: str, data: bytes) -> float:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=120)
@@ -190,7 +178,7 @@ def watched(url: str, pinger: Pinger, into: Sample) -> Iterator[None]:
     time.sleep(0.6)
     end = time.perf_counter()
     into["service_probe"] = _probe_view(before, _lag_buckets(url))
-    into["healthz"] = _ms(pinger.between(start, end))
+    into["healthz"] = in_ms(pinger.between(start, end), 99)
 
 
 def end_to_end(
@@ -243,14 +231,16 @@ def _uploads(
         upload(url, tokens[0], media_type, data)  # starts the image process
         one: Sample = {}
         with watched(url, pinger, one):
-            one["upload"] = _ms([upload(url, tokens[0], media_type, data) for _ in range(runs)])
+            one["upload"] = in_ms(
+                [upload(url, tokens[0], media_type, data) for _ in range(runs)], 99
+            )
         together: Sample = {}
         with watched(url, pinger, together), ThreadPoolExecutor(len(tokens)) as pool:
             latencies: list[float] = []
             for _ in range(runs):
                 jobs = [pool.submit(upload, url, token, media_type, data) for token in tokens]
                 latencies.extend(job.result() for job in jobs)
-            together["upload"] = _ms(latencies)
+            together["upload"] = in_ms(latencies, 99)
         results[name] = {"one_at_a_time": one, "at_once": together}
     return results
 
@@ -299,7 +289,7 @@ def alone(runs: int, images: dict[str, tuple[str, bytes]]) -> Sample:
                         call = _in_process(executor, str(path), media_type)
                         lags.extend(asyncio.run(_lags_while(call, threads)))
                     times.append(time.perf_counter() - started)
-                entry[where] = {"time": _ms(times), "loop_lag": _ms(lags)}
+                entry[where] = {"time": in_ms(times, 99), "loop_lag": in_ms(lags, 99)}
             results[name] = entry
     return results
 

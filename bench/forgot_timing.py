@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from percentiles import in_ms
 from prepare import Client
 from report_forgot import report_lines
 from servers import ABUSE_LIMIT, start_service
@@ -89,16 +89,6 @@ def token_in(message: EmailMessage) -> str:
     if found is None:
         raise RuntimeError("no #token= link in the mail")
     return found.group(1)
-
-
-def _ms(values: list[float]) -> Sample:
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "median_ms": statistics.median(ordered) * 1000,
-        "p95_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000,
-        "worst_ms": ordered[-1] * 1000,
-    }
 
 
 def _load() -> list[float]:
@@ -163,7 +153,7 @@ def measure(samples: int = SAMPLES, log: Callable[[str], None] = progress) -> Sa
             load_after = _load()
         finally:
             server.stop()
-    kinds = {kind: _ms(values) for kind, values in times.items()}
+    kinds = {kind: in_ms(values, 95) for kind, values in times.items()}
     unknown = kinds["unknown"]
     for figures in kinds.values():
         figures["median_ratio"] = figures["median_ms"] / unknown["median_ms"]

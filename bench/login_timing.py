@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import secrets
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from percentiles import in_ms
 from prepare import Client
 from report_login import report_lines
 from servers import start_service
@@ -43,16 +43,6 @@ Sample = dict[str, Any]
 
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
-
-
-def _ms(values: list[float]) -> Sample:
-    ordered = sorted(values)
-    return {
-        "n": len(ordered),
-        "median_ms": statistics.median(ordered) * 1000,
-        "p95_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000,
-        "worst_ms": ordered[-1] * 1000,
-    }
 
 
 def refusal_times(client: Client, samples: int) -> dict[str, list[float]]:
@@ -97,7 +87,7 @@ def measure(
             load_after = [round(value, 2) for value in os.getloadavg()]
         finally:
             server.stop()
-    kinds = {kind: _ms(values) for kind, values in times.items()}
+    kinds = {kind: in_ms(values, 95) for kind, values in times.items()}
     ratio = kinds["unknown_user"]["median_ms"] / kinds["wrong_password"]["median_ms"]
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

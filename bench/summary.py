@@ -427,7 +427,7 @@ def _login_refusal_target(refusals: dict[str, Any] | None) -> dict[str, Any]:
         f"POST /login refused for an unknown user: median within "
         f"{login_timing.MEDIAN_TOLERANCE:.0%} of a wrong password's",
         _fmt(ratio, ".2f", " x"),
-        None if ratio is None else abs(ratio - 1) <= login_timing.MEDIAN_TOLERANCE,
+        None if not refusals else refusals["within_target"],
     )
 
 
