@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from factsvc.embedded import free_port
+from tests.support.polling import eventually
 from tests.support.processes import end_process, serve_environment
 from tests.support.servers import STRONG_SECRET
 
@@ -130,10 +131,9 @@ def test_every_request_answered_up_to_a_stop_has_one_whole_line(
     ]
     for client in clients:
         client.start()
-    deadline = time.monotonic() + 30
-    while len(answered) <= 500:  # enough to tell, over both workers
-        assert time.monotonic() < deadline, f"{len(answered)} answered in 30 s"
-        time.sleep(0.05)
+    eventually(  # enough to tell, over both workers
+        lambda: len(answered), 30, "over 500 answered", accept=lambda count: count > 500
+    )
     service.process.send_signal(sig)
     assert service.process.wait(30) == 0
     stop.set()
@@ -155,10 +155,11 @@ def test_a_rotated_log_file_is_reopened(tmp_path: Path, served: list[Served]) ->
     for number in range(5):
         assert service.get(f"/fact?n={number}", f"before-rotation-{number}")[0] == 200
     log_file = tmp_path / "log" / "factsvc.log"
-    deadline = time.monotonic() + 10  # lines are written in batches, after the answers
-    while not all(f" {i} factsvc.access: " in log_file.read_text() for i in before):
-        assert time.monotonic() < deadline, "the lines before the rotation were not written"
-        time.sleep(0.05)
+    eventually(  # lines are written in batches, after the answers
+        lambda: all(f" {i} factsvc.access: " in log_file.read_text() for i in before),
+        10,
+        "the lines before the rotation are written",
+    )
     os.rename(log_file, tmp_path / "log" / "factsvc.log.1")
     for number in range(5):
         assert service.get(f"/fact?n={number}", f"after-rotation-{number}")[0] == 200

@@ -24,6 +24,7 @@ from factsvc.listener_close import HANDSHAKE_SECONDS
 from tests.integration.test_server_process import Service, get_json, post_json
 from tests.support.in_flight import wait_for_in_flight
 from tests.support.keepalive_load import KeepAliveLoad
+from tests.support.polling import eventually
 from tests.support.processes import end_process, serve_environment
 from tests.support.servers import STRONG_SECRET, redis_url
 
@@ -58,10 +59,13 @@ class StoppingService(Service):
     def wait_for_output(self, text: str, count: int = 1, timeout: float = 10.0) -> None:
         """Return once it has written `text` `count` times; AssertionError if it has not
         within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while (seen := b"".join(list(self._lines)).decode().count(text)) < count:
-            assert time.monotonic() < deadline, f"{text!r} written {seen} time(s), not {count}"
-            time.sleep(0.02)
+        eventually(
+            lambda: b"".join(list(self._lines)).decode().count(text),
+            timeout,
+            f"{text!r} written {count} time(s)",
+            pause=0.02,
+            accept=lambda seen: seen >= count,
+        )
 
     def exit_status(self, timeout: float) -> int:
         """Its exit status, once it exits within `timeout` seconds; else it is killed and the

@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from factsvc.config import Settings
 from factsvc.config.instance_name import default_instance_name
 from factsvc.embedded import free_port
+from tests.support.polling import eventually
 from tests.support.processes import end_process, serve_environment
 from tests.support.servers import STRONG_SECRET
 
@@ -85,10 +86,13 @@ class Instance:
     def assert_answered(self, expected: int) -> None:
         """/metrics comes to count `expected` /fact requests within 15 s, and still does
         1.2 s later (two flush periods): no count arrives late on top."""
-        deadline = time.monotonic() + 15
-        while (counted := self.answered()) != expected:
-            assert time.monotonic() < deadline, f"{counted} counted, not {expected}"
-            time.sleep(0.1)
+        eventually(
+            self.answered,
+            15,
+            f"{expected} /fact requests counted",
+            pause=0.1,
+            accept=lambda counted: counted == expected,
+        )
         time.sleep(1.2)
         assert self.answered() == expected
 

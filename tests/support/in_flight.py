@@ -3,10 +3,11 @@ flight."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.polling import eventually
 
 
 def requests_in_flight(metrics_url: str) -> float:
@@ -23,9 +24,10 @@ def requests_in_flight(metrics_url: str) -> float:
 def wait_for_in_flight(metrics_url: str, count: int, timeout: float = 10.0) -> None:
     """Return once /metrics at `metrics_url` shows `count` requests in flight; AssertionError
     if it has not within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    seen = requests_in_flight(metrics_url)
-    while seen != count:
-        assert time.monotonic() < deadline, f"{seen} request(s) in flight, never {count}"
-        time.sleep(0.1)
-        seen = requests_in_flight(metrics_url)
+    eventually(
+        lambda: requests_in_flight(metrics_url),
+        timeout,
+        f"{count} request(s) in flight",
+        pause=0.1,
+        accept=lambda seen: seen == count,
+    )
