@@ -30,7 +30,7 @@ from tests.support.api import Api
 from tests.support.servers import ServicesFactory, with_settings
 
 # A cost-14 hash took ~10 s beside a busy core: the hashing threads run at a lower priority.
-pytestmark = pytest.mark.gen_test(timeout=60)
+pytestmark = pytest.mark.gen_test(timeout=100)
 
 # FACT_MAX_N's largest allowed value: ~0.6 s of GMP work for n! and its decimal conversion.
 BIG_N = 1_000_000

@@ -24,8 +24,10 @@ def eventually(
     """Call `condition` every `pause` seconds, blocking the thread in between, until it returns
     a value that `accept` finds true (by default: a truthy value), and return that value.
     `within` and `pause` are seconds of time.monotonic(); the condition is called at least once,
-    and once more at or after the deadline. Raises AssertionError naming `message` and the last
-    value if none was accepted within `within` seconds."""
+    and the last failing call ends at or after the deadline. A slow call (a request) is not cut
+    off at the deadline, and an exception raised by `condition` ends the wait at once. Raises
+    AssertionError naming `message` and the last value if none was accepted within `within`
+    seconds."""
     deadline = time.monotonic() + within
     while True:
         value = condition()
@@ -44,7 +46,8 @@ async def eventually_async(
     accept: Callable[[T], object] = bool,
 ) -> T:
     """`eventually` for a test that shares its loop with the service under test: sleeps with
-    asyncio.sleep between polls, so that the service runs meanwhile."""
+    asyncio.sleep between polls, so that the service runs meanwhile. `condition` runs on the
+    loop, so it must be quick; seconds are the loop's clock; AssertionError at the deadline."""
     return await eventually_awaited(_awaitable(condition), within, message, pause, accept)
 
 
@@ -56,7 +59,8 @@ async def eventually_awaited(
     accept: Callable[[T], object] = bool,
 ) -> T:
     """`eventually_async` for a condition that is awaited (a request, a coroutine function):
-    each poll awaits `condition()` to get the value."""
+    each poll awaits `condition()` to get the value. Seconds are the loop's clock;
+    AssertionError naming `message` and the last value at the deadline."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
