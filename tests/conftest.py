@@ -228,8 +228,21 @@ def app_factory(services_factory: ServicesFactory) -> AppFactory:
 
 
 @pytest.fixture
-def app(app_factory: AppFactory, settings: Settings) -> tornado.web.Application:
-    return app_factory(settings)
+def app_settings(settings: Settings) -> Settings:
+    """The settings the test's app is built on: the test's `settings` unless a module changes
+    them here alone (the HTTP server's limits keep following `settings`)."""
+    return settings
+
+
+@pytest.fixture
+def services(services_factory: ServicesFactory, app_settings: Settings) -> Services:
+    """The services the test's app is built on, for tests that reach into them."""
+    return services_factory(app_settings)
+
+
+@pytest.fixture
+def app(services: Services, app_settings: Settings) -> tornado.web.Application:
+    return make_app(app_settings, services)
 
 
 @pytest.fixture

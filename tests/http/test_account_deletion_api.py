@@ -9,10 +9,9 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-from factsvc.app import Services, make_app
+from factsvc.app import Services
 from factsvc.config import Settings
 from factsvc.errors import DependencyUnavailable
 from factsvc.storage import mongo
@@ -20,7 +19,7 @@ from factsvc.storage.mongo_avatars import MongoAvatarStore
 from tests.support import images
 from tests.support.api import PASSWORD, Api, Reply, session_cookie_name
 from tests.support.credential_races import hold
-from tests.support.servers import ServicesFactory, with_settings
+from tests.support.servers import with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
@@ -35,16 +34,6 @@ def app_settings(settings: Settings) -> Settings:
     return with_settings(
         settings, login_account_max_failures=ACCOUNT_LIMIT, cors_origins=(TRUSTED,)
     )
-
-
-@pytest.fixture
-def services(services_factory: ServicesFactory, app_settings: Settings) -> Services:
-    return services_factory(app_settings)
-
-
-@pytest.fixture
-def app(services: Services, app_settings: Settings) -> tornado.web.Application:
-    return make_app(app_settings, services)
 
 
 @pytest.fixture

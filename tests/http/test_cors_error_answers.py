@@ -5,12 +5,11 @@ Retry-After as `retry_after`."""
 from __future__ import annotations
 
 import pytest
-import tornado.web
 
-from factsvc.app import Services, make_app
+from factsvc.app import Services
 from factsvc.config import Settings
 from tests.support.api import PASSWORD, Api, Reply
-from tests.support.servers import ServicesFactory, with_settings
+from tests.support.servers import with_settings
 
 pytestmark = pytest.mark.gen_test
 
@@ -25,13 +24,8 @@ def cors_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def services(services_factory: ServicesFactory, cors_settings: Settings) -> Services:
-    return services_factory(cors_settings)
-
-
-@pytest.fixture
-def app(cors_settings: Settings, services: Services) -> tornado.web.Application:
-    return make_app(cors_settings, services)
+def app_settings(cors_settings: Settings) -> Settings:
+    return cors_settings
 
 
 def assert_readable(reply: Reply) -> None:

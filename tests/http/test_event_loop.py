@@ -22,12 +22,12 @@ import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 
-from factsvc.app import Services, make_app
+from factsvc.app import Services
 from factsvc.config import Settings
 from factsvc.factorial_computer import INLINE_MAX_N
 from factsvc.services.factorial_math import factorial_decimal, is_plausible_factorial
 from tests.support.api import Api
-from tests.support.servers import ServicesFactory, with_settings
+from tests.support.servers import with_settings
 
 # A cost-14 hash took ~10 s beside a busy core: the hashing threads run at a lower priority.
 pytestmark = pytest.mark.gen_test(timeout=100)
@@ -58,16 +58,6 @@ def app_settings(settings: Settings, rounds: int) -> Settings:
         bcrypt_threads=HASHING_THREADS,
         bcrypt_max_wait_seconds=60.0,
     )
-
-
-@pytest.fixture
-def services(services_factory: ServicesFactory, app_settings: Settings) -> Services:
-    return services_factory(app_settings)
-
-
-@pytest.fixture
-def app(services: Services, app_settings: Settings) -> tornado.web.Application:
-    return make_app(app_settings, services)
 
 
 @pytest.fixture

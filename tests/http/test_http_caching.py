@@ -19,7 +19,7 @@ from factsvc.app import Services, make_app
 from factsvc.config import Settings
 from factsvc.handlers.factorial import SMALLEST_COMPRESSED_N
 from factsvc.handlers.openapi import representations
-from tests.support.servers import ServicesFactory, with_settings
+from tests.support.servers import with_settings
 
 pytestmark = pytest.mark.gen_test
 
@@ -27,11 +27,6 @@ FACT_CACHE_CONTROL = "public, max-age=31536000, immutable"
 TRUSTED = "https://app.example"
 # Headers a 304 carries as its 200 would (RFC 9110 §15.4.5), beside the request's own id.
 VALIDATING = ("ETag", "Cache-Control", "Vary")
-
-
-@pytest.fixture
-def services(services_factory: ServicesFactory, settings: Settings) -> Services:
-    return services_factory(settings)
 
 
 @pytest.fixture

@@ -7,15 +7,14 @@ import asyncio
 
 import bcrypt
 import pytest
-import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-from factsvc.app import Services, make_app
+from factsvc.app import Services
 from factsvc.config import Settings
 from tests.support.api import Api, Reply
 from tests.support.held_checks import HeldChecks
 from tests.support.polling import eventually_async
-from tests.support.servers import ServicesFactory, with_settings
+from tests.support.servers import with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 MAX_WAIT_SECONDS = 1.5
@@ -24,16 +23,6 @@ MAX_WAIT_SECONDS = 1.5
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return with_settings(settings, bcrypt_max_pending=1, bcrypt_max_wait_seconds=MAX_WAIT_SECONDS)
-
-
-@pytest.fixture
-def services(services_factory: ServicesFactory, settings: Settings) -> Services:
-    return services_factory(settings)
-
-
-@pytest.fixture
-def app(services: Services, settings: Settings) -> tornado.web.Application:
-    return make_app(settings, services)
 
 
 async def test_logins_beyond_the_queue_wait_for_a_place_then_succeed_or_are_refused(

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 
 import pytest
 import redis as redis_sync
-import tornado.web
 
-from factsvc.app import Services, make_app
+from factsvc.app import Services
 from factsvc.config import Settings
 from factsvc.embedded import ManagedServer
 from factsvc.storage.redis_bounded_cache import BYTES_KEY, INDEX_KEY
 from factsvc.storage.redis_cache import HASH_TAG, KEY_PREFIX, PLAIN_KEY_PREFIX
 from tests.conftest import CACHE_SERVER_MAX_BYTES
 from tests.support.api import Api
-from tests.support.servers import ServicesFactory, redis_url, with_settings
+from tests.support.servers import redis_url, with_settings
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
@@ -70,13 +69,8 @@ def cache(
 
 
 @pytest.fixture
-def services(services_factory: ServicesFactory, cache: CacheUnderTest) -> Services:
-    return services_factory(cache.settings)
-
-
-@pytest.fixture
-def app(services: Services, cache: CacheUnderTest) -> tornado.web.Application:
-    return make_app(cache.settings, services)
+def app_settings(cache: CacheUnderTest) -> Settings:
+    return cache.settings
 
 
 async def test_a_crawl_keeps_the_cache_within_its_bound_and_sessions_working(

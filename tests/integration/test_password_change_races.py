@@ -10,10 +10,9 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-import tornado.web
 from tornado.httpclient import AsyncHTTPClient
 
-from factsvc.app import Services, make_app
+from factsvc.app import Services
 from factsvc.config import Settings
 from factsvc.services.users import now_utc
 from factsvc.storage import mongo
@@ -31,7 +30,6 @@ from tests.support.credential_races import (
     hold,
 )
 from tests.support.real_stores import STATE_ON, real_clients, state_settings_on
-from tests.support.servers import ServicesFactory
 
 pytestmark = pytest.mark.gen_test(timeout=60)
 
@@ -96,16 +94,6 @@ async def test_an_account_stored_before_credential_versions_is_at_version_zero(
         assert (stored.password_hash, stored.credential_version) == ("$2b$04$new", 1)
     finally:
         client.close()
-
-
-@pytest.fixture
-def services(services_factory: ServicesFactory, settings: Settings) -> Services:
-    return services_factory(settings)
-
-
-@pytest.fixture
-def app(services: Services, settings: Settings) -> tornado.web.Application:
-    return make_app(settings, services)
 
 
 async def test_over_http_a_login_with_the_old_password_during_a_change_is_refused(
