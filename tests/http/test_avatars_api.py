@@ -8,7 +8,6 @@ import errno
 import io
 import logging
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -52,14 +51,15 @@ SPOOL_WAIT_SECONDS = 10.0
 
 async def spool_files(spool: Path) -> list[str]:
     """The spool directory's files, once its removals are done (each within a turn or two of
-    the loop after the answer; a client that hung up is seen a moment later), or those left
-    after SPOOL_WAIT_SECONDS."""
-    deadline = time.monotonic() + SPOOL_WAIT_SECONDS
-    while True:
-        files = listed(spool)
-        if not files or time.monotonic() >= deadline:
-            return files
-        await asyncio.sleep(0.02)
+    the loop after the answer; a client that hung up is seen a moment later); AssertionError
+    naming those left after SPOOL_WAIT_SECONDS."""
+    return await eventually_async(
+        lambda: listed(spool),
+        SPOOL_WAIT_SECONDS,
+        "the spool directory empties",
+        pause=0.02,
+        accept=lambda files: not files,
+    )
 
 
 async def logged_in(api: Api, session: str = "token") -> str | None:

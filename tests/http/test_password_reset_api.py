@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
@@ -28,6 +28,7 @@ from factsvc.storage.mongo_accounts import MongoAccountStore
 from factsvc.storage.redis_client import RedisClient
 from tests.support.api import PASSWORD, Api, Reply
 from tests.support.mail import MailSink, token_in
+from tests.support.polling import eventually_async
 from tests.support.real_stores import real_clients
 from tests.support.servers import AppFactory, ServicesFactory, with_settings
 
@@ -299,7 +300,12 @@ class TestForgotWithTheLookUpHeld:
         known, unknown = answers.values()
         assert (known.status, known.body) == (202, {"code": 0, "message": ""})
         assert same_answer(known) == same_answer(unknown)
-        await _until(lambda: len(held_store.asked) == 2)
+        await eventually_async(
+            lambda: len(held_store.asked) == 2,
+            10.0,
+            "both look-ups reached the held store",
+            pause=0.01,
+        )
         assert held_store.asked == [ADDRESS, "nobody@example.com"]
         await mail_sink.assert_none_to(ADDRESS, seconds=0.2)
 
@@ -322,14 +328,6 @@ def same_answer(reply: Reply) -> tuple[int, dict[str, Any], list[tuple[str, str]
         if name not in ("Date", "X-Request-Id")
     ]
     return reply.status, reply.body, sorted(headers)
-
-
-async def _until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait until `condition()` holds, failing after `within` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "the condition never held"
-        await asyncio.sleep(0.01)
 
 
 async def test_forgot_is_limited_per_address_and_per_client(

@@ -21,6 +21,7 @@ from factsvc.embedded import free_port
 from factsvc.services.mail_links import MailLinks
 from factsvc.services.mail_messages import reset_mail
 from factsvc.storage.smtp_transport import SmtpTransport
+from tests.support.polling import eventually
 from tests.support.processes import end_process, serve_environment
 
 pytestmark = pytest.mark.timeout(90)
@@ -77,14 +78,19 @@ def send(port: int, to: str, username: str = "alice") -> None:
 
 
 def written(line_source: Path, count: int, timeout: float = 10) -> list[Path]:
-    """The .eml paths logged in `line_source`, once there are `count`."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The .eml paths logged in `line_source`, once there are `count`; AssertionError naming
+    those logged if fewer are after `timeout` seconds."""
+
+    def logged() -> list[Path]:
         text = line_source.read_text() if line_source.exists() else ""
-        paths = [Path(p) for p in re.findall(r"written to (\S+\.eml)", text)]
-        if len(paths) >= count or time.monotonic() > deadline:
-            return paths
-        time.sleep(0.05)
+        return [Path(p) for p in re.findall(r"written to (\S+\.eml)", text)]
+
+    return eventually(
+        logged,
+        timeout,
+        f"{count} .eml paths logged in {line_source}",
+        accept=lambda paths: len(paths) >= count,
+    )
 
 
 def test_each_message_is_an_eml_file_readable_only_by_its_owner_and_its_path_is_logged(

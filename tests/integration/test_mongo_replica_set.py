@@ -33,6 +33,7 @@ from factsvc.storage import mongo
 from factsvc.storage.mongo_accounts import MongoAccountStore
 from tests.support.api import Api
 from tests.support.faultproxy import FaultProxy, Mode
+from tests.support.polling import eventually_awaited
 from tests.support.servers import with_settings
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -214,10 +215,12 @@ async def lose_the_answer_of_an_insert(
             # The answer waits 2 s in the proxy after the server stored her: the reset's window.
             await proxy.set_mode(Mode.LATENCY, 2000)
             insert = asyncio.ensure_future(store.insert(ALICE))
-            deadline = time.monotonic() + 10
-            while not await users.count_documents({}):  # the insert arrives 2 s on
-                assert time.monotonic() < deadline, "the insert never reached the server"
-                await asyncio.sleep(0.01)
+            await eventually_awaited(  # the insert arrives 2 s on
+                lambda: users.count_documents({}),
+                10,
+                "the insert never reached the server",
+                pause=0.01,
+            )
             assert not insert.done(), "the reset came before the answer"
             await proxy.set_mode(Mode.RESET)
             await proxy.set_mode(Mode.PASS)

@@ -37,6 +37,7 @@ from tests.support.fake_account_tokens import FakeAccountTokenStore
 from tests.support.fake_redis_stores import FakeCounterStore, FakeSessionStore
 from tests.support.fakes import FakeAccountStore, InlineRunner, RecordingOutbox
 from tests.support.limits import attempt_limits_with
+from tests.support.polling import eventually_async
 
 pytestmark = pytest.mark.gen_test(timeout=10)
 
@@ -414,10 +415,12 @@ async def test_a_late_mail_job_for_a_replaced_address_leaves_the_new_address_a_l
     await gate.entered.wait()
     session = await world.login()
     await world.accounts.edit(session, {"email": "new@example.com", "old_password": PASSWORD})
-    for _ in range(100):
-        if world.mails_to("new@example.com"):
-            break
-        await asyncio.sleep(0)
+    await eventually_async(
+        lambda: world.mails_to("new@example.com"),
+        5.0,
+        "the address change mailed new@example.com",
+        pause=0,
+    )
     assert len(world.mails_to("new@example.com")) == 1
     gate.release()
     await world.settled()
