@@ -72,6 +72,10 @@ class EmailVerificationService:
         """Count a change of the user's address to a new one, before it is written, as one of
         the user's verification mails (its mail is then not counted again: address_changed
         with `counted`). Raises RateLimited beyond the limit, or DependencyUnavailable."""
+        await self._count_mail(user_id)
+
+    async def _count_mail(self, user_id: str) -> None:
+        """Count one verification mail of the user (RateLimited beyond the limit)."""
         await self._limiter.count((self._limits.verification_mails_per_user, user_id))
 
     def address_changed(
@@ -110,7 +114,7 @@ class EmailVerificationService:
             raise InvalidInput({"email": NO_ADDRESS})
         if user.email_verified:
             raise InvalidInput({"email": ALREADY_VERIFIED})
-        await self._limiter.count((self._limits.verification_mails_per_user, user.id))
+        await self._count_mail(user.id)
         email = user.email
         self._background.spawn(lambda: self._mail_link(user.id, email, count=False), what=MAIL_JOB)
 
@@ -156,7 +160,7 @@ class EmailVerificationService:
             return
         if count:
             try:
-                await self._limiter.count((self._limits.verification_mails_per_user, user_id))
+                await self._count_mail(user_id)
             except RateLimited:
                 log.warning("verification mail not sent: the user's limit is reached")
                 return
