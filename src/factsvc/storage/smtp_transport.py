@@ -193,8 +193,10 @@ def _by_code(code: int, what: str) -> MailTemporaryFailure | MailPermanentFailur
 
 
 def _is_loopback(host: str | None) -> bool:
-    if host in ("localhost", None):
-        return host == "localhost"
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
