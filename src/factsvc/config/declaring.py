@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, ValidatorFunctionWrapHandler
 from pydantic.fields import FieldInfo
 
 from factsvc.config.rules import Rule
@@ -67,3 +68,21 @@ def is_secret(field: FieldInfo) -> bool:
 def variables(model: type[BaseModel]) -> dict[str, str]:
     """Each declared environment variable of `model`, with its field's name, in order."""
     return {variable_of(field): name for name, field in model.model_fields.items()}
+
+
+def derived_when_empty(
+    value: object,
+    check: ValidatorFunctionWrapHandler,
+    info: ValidationInfo,
+    needs: str,
+    derive: Callable[[Any], object],
+) -> object:
+    """A wrap validator's result for a setting whose empty value ("") stands for one derived
+    from the earlier field `needs`: `value` checked when it is given, else `derive(needs' value)`
+    checked; the empty value as it is when `needs` was itself refused (its own error says
+    enough). Raises what `check` raises."""
+    if value != "":
+        return check(value)
+    if needs not in info.data:
+        return value
+    return check(derive(info.data[needs]))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, field_validator
 
-from factsvc.config.declaring import Area, setting
+from factsvc.config.declaring import Area, derived_when_empty, setting
 from factsvc.config.instance_name import InstanceName, default_instance_name
 from factsvc.config.loading import DeclaredSettings
 from factsvc.config.rules import AbsolutePath, Choice, Number, WholeNumber
@@ -68,22 +68,16 @@ class ServiceSettings(DeclaredSettings):
         cls, level: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> object:
         # Production logs at INFO unless told otherwise: DEBUG records are for development.
-        if level:
-            return check(level)
-        if "debug" not in info.data:
-            return level  # DEBUG itself was refused, and its error says enough
-        return check("DEBUG" if info.data["debug"] else "INFO")
+        return derived_when_empty(
+            level, check, info, "debug", lambda debug: "DEBUG" if debug else "INFO"
+        )
 
     @field_validator("instance_name", mode="wrap")
     @classmethod
     def _instance_from_host_and_port(
         cls, name: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> object:
-        if name != "":
-            return check(name)
-        if "server_port" not in info.data:
-            return name  # the port was refused, and its error says enough
-        return check(default_instance_name(info.data["server_port"]))
+        return derived_when_empty(name, check, info, "server_port", default_instance_name)
 
     @field_validator("shutdown_drain_seconds", mode="wrap")
     @classmethod
@@ -92,11 +86,9 @@ class ServiceSettings(DeclaredSettings):
     ) -> object:
         # A load balancer needs a couple of health-check intervals to see /readyz fail; in
         # development a Ctrl-C should stop at once.
-        if seconds != "":
-            return check(seconds)
-        if "debug" not in info.data:
-            return seconds  # DEBUG itself was refused, and its error says enough
-        return check(0.0 if info.data["debug"] else DRAIN_SECONDS)
+        return derived_when_empty(
+            seconds, check, info, "debug", lambda debug: 0.0 if debug else DRAIN_SECONDS
+        )
 
     @property
     def log_dir(self) -> Path:

@@ -11,6 +11,7 @@ from pydantic import ValidationInfo, ValidatorFunctionWrapHandler, field_validat
 
 from factsvc.config.account_settings import PasswordSettings, SessionSettings
 from factsvc.config.backend_settings import MongoSettings, RedisSettings
+from factsvc.config.declaring import derived_when_empty
 from factsvc.config.http_settings import ClientSettings, HttpSettings
 from factsvc.config.mail_settings import MailSettings
 from factsvc.config.rules import refused_by_relation
@@ -51,27 +52,21 @@ class Settings(
     def _upload_under_path_data(
         cls, path: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> object:
-        if path != "":
-            return check(path)
-        if "path_data" not in info.data:
-            return path  # PATH_DATA was refused, and its error says enough
-        return check(info.data["path_data"] / "upload")
+        return derived_when_empty(path, check, info, "path_data", lambda data: data / "upload")
 
     @field_validator("public_base_url", mode="wrap")
     @classmethod
     def _base_url_from_port(
         cls, url: object, check: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> object:
-        if url != "":
-            return check(url)
-        if info.data.get("debug") is False and info.data.get("smtp_url"):
+        if url == "" and info.data.get("debug") is False and info.data.get("smtp_url"):
             # Mail that leaves the machine must not link to its loopback address.
             raise refused_by_relation(
                 "required when DEBUG is false and SMTP_URL is set (the address mailed links open)"
             )
-        if "server_port" not in info.data:
-            return url  # the port was refused, and its error says enough
-        return check(f"http://127.0.0.1:{info.data['server_port']}")
+        return derived_when_empty(
+            url, check, info, "server_port", lambda port: f"http://127.0.0.1:{port}"
+        )
 
     @field_validator("session_cookie_secret")
     @classmethod
