@@ -28,6 +28,7 @@ from factsvc.logs import DroppedLinesWatch, stop_logging
 from factsvc.mail_composition import warn_if_mail_disabled
 from factsvc.metrics import forget_process
 from factsvc.open_files import raise_open_files_limit
+from factsvc.port_hold import port_held
 
 log = logging.getLogger(__name__)
 
@@ -68,17 +69,18 @@ def serve(settings: Settings, *, embedded: bool) -> int:
         log.log(line.level, "%s", line.message)
     open_files, _ = raise_open_files_limit()
     log.info("open files limit: %d (each connection takes one)", open_files)
-    backends = (
-        EmbeddedBackends.start(
-            settings.embedded_dir,
-            settings.embedded_dir,
-            settings.fact_cache_max_bytes,
-            # With no SMTP server named, mail is kept for the developer to open.
-            mail_dir=None if settings.smtp_url else settings.path_data / "mail",
-        )
-        if embedded
-        else None
-    )
+    backends = None
+    if embedded:
+        # The backends bind free ports before the service binds its own: a port just freed,
+        # such as one chosen for TORNADO_SERVER_PORT, may be handed out again unless held.
+        with port_held(settings.server_port, settings.server_address):
+            backends = EmbeddedBackends.start(
+                settings.embedded_dir,
+                settings.embedded_dir,
+                settings.fact_cache_max_bytes,
+                # With no SMTP server named, mail is kept for the developer to open.
+                mail_dir=None if settings.smtp_url else settings.path_data / "mail",
+            )
     if backends is not None:
         settings = settings.with_backends(
             redis_url=backends.redis_url,
